@@ -1,0 +1,201 @@
+//! Cluster rules: the state machine, defaults and the checks of create and update requests.
+
+use crate::error::Violations;
+use crate::{validate, Error, Result};
+use dbcloud_types::{Cluster, ClusterState, CreateCluster, Plan, UpdateCluster};
+
+/// The version a cluster gets when the request names none.
+pub const DEFAULT_VERSION: &str = "7.6.2";
+/// Node count of a dedicated cluster when the request names none.
+pub const DEFAULT_NODE_COUNT: i32 = 3;
+/// Largest node count.
+pub const MAX_NODE_COUNT: i32 = 32;
+/// Largest spend limit (US cents per month).
+pub const MAX_SPEND_LIMIT: i64 = 100_000_000;
+
+/// Whether the state machine allows `from → to`.
+pub fn can_transition(from: ClusterState, to: ClusterState) -> bool {
+    use ClusterState::*;
+    matches!(
+        (from, to),
+        (Creating, Created)
+            | (Creating, CreationFailed)
+            | (Created, Scaling)
+            | (Created, Updating)
+            | (Scaling, Created)
+            | (Updating, Created)
+            | (Created, Deleting)
+            | (CreationFailed, Deleting)
+            | (Deleting, Deleted)
+    )
+}
+
+/// The validated, defaulted fields of a create request (project and cloud are resolved by
+/// the service, which needs the store).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSpec {
+    /// Name.
+    pub name: String,
+    /// Plan.
+    pub plan: Plan,
+    /// Version.
+    pub version: String,
+    /// Node count.
+    pub node_count: i32,
+    /// Node size; `None` means the provider's default.
+    pub node_size: Option<String>,
+    /// Spend limit (serverless only).
+    pub spend_limit: Option<i64>,
+}
+
+fn check_spend_limit(v: i64) -> std::result::Result<i64, String> {
+    if (0..=MAX_SPEND_LIMIT).contains(&v) { Ok(v) } else { Err(format!("must be between 0 and {MAX_SPEND_LIMIT}")) }
+}
+
+fn check_node_count(v: i32) -> std::result::Result<i32, String> {
+    if (1..=MAX_NODE_COUNT).contains(&v) { Ok(v) } else { Err(format!("must be between 1 and {MAX_NODE_COUNT}")) }
+}
+
+/// Validates a create request and fills in defaults. Reports every bad field at once.
+pub fn check_create(req: &CreateCluster) -> Result<CreateSpec> {
+    let mut v = Violations::new();
+    let name = v.check("name", validate::cluster_name(&req.name));
+    let plan = req.plan.unwrap_or(Plan::Dedicated);
+    let version = v.check("version", validate::version(req.version.as_deref().unwrap_or(DEFAULT_VERSION)));
+    let node_size = match &req.node_size {
+        Some(s) => v.check("node_size", validate::node_size(s)).map(Some),
+        None => Some(None),
+    };
+    let node_count = match (plan, req.node_count) {
+        (Plan::Serverless, None | Some(1)) => Some(1),
+        (Plan::Serverless, Some(_)) => {
+            v.add("node_count", "serverless clusters have exactly one node");
+            None
+        }
+        (Plan::Dedicated, n) => v.check("node_count", check_node_count(n.unwrap_or(DEFAULT_NODE_COUNT))),
+    };
+    let spend_limit = match (plan, req.spend_limit) {
+        (_, None) => Some(None),
+        (Plan::Serverless, Some(s)) => v.check("spend_limit", check_spend_limit(s)).map(Some),
+        (Plan::Dedicated, Some(_)) => {
+            v.add("spend_limit", "only serverless clusters have a spend limit");
+            None
+        }
+    };
+    match (req.cloud_id, req.provider, &req.region) {
+        (Some(_), None, None) => {}
+        (Some(_), _, _) => v.add("cloud_id", "give either cloud_id or provider and region, not both"),
+        (None, Some(_), Some(_)) => {}
+        (None, _, _) => v.add("cloud_id", "required unless provider and region are given"),
+    }
+    v.finish()?;
+    Ok(CreateSpec {
+        name: name.expect("checked"),
+        plan,
+        version: version.expect("checked"),
+        node_count: node_count.expect("checked"),
+        node_size: node_size.expect("checked"),
+        spend_limit: spend_limit.expect("checked"),
+    })
+}
+
+/// What an update request changes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdatePlan {
+    /// New name.
+    pub name: Option<String>,
+    /// New spend limit.
+    pub spend_limit: Option<i64>,
+    /// New node count (needs a scale operation).
+    pub scale_to: Option<i32>,
+}
+
+/// Validates an update request against the cluster as it is.
+pub fn check_update(c: &Cluster, req: &UpdateCluster) -> Result<UpdatePlan> {
+    let mut v = Violations::new();
+    let name = req.name.as_deref().and_then(|n| v.check("name", validate::cluster_name(n)));
+    let spend_limit = match req.spend_limit {
+        None => None,
+        Some(_) if c.plan == Plan::Dedicated => {
+            v.add("spend_limit", "only serverless clusters have a spend limit");
+            None
+        }
+        Some(s) => v.check("spend_limit", check_spend_limit(s)),
+    };
+    let scale_to = match req.node_count {
+        None => None,
+        Some(_) if c.plan == Plan::Serverless => {
+            v.add("node_count", "serverless clusters cannot be scaled");
+            None
+        }
+        Some(n) => v.check("node_count", check_node_count(n)).filter(|n| *n != c.node_count),
+    };
+    if req.name.is_none() && req.spend_limit.is_none() && req.node_count.is_none() {
+        v.add("body", "nothing to change: give name, spend_limit or node_count");
+    }
+    v.finish()?;
+    if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
+        return Err(Error::FailedPrecondition(format!("cluster {} is {}", c.id, c.state)));
+    }
+    if scale_to.is_some() && c.state != ClusterState::Created {
+        return Err(Error::FailedPrecondition(format!(
+            "cluster {} is {}; it can be scaled only when CREATED",
+            c.id, c.state
+        )));
+    }
+    Ok(UpdatePlan { name, spend_limit, scale_to })
+}
+
+/// Checks that a cluster may be deleted now.
+pub fn check_delete(c: &Cluster) -> Result<()> {
+    match c.state {
+        ClusterState::Created | ClusterState::CreationFailed => Ok(()),
+        ClusterState::Deleting | ClusterState::Deleted => {
+            Err(Error::FailedPrecondition(format!("cluster {} is already {}", c.id, c.state)))
+        }
+        s => Err(Error::Aborted(format!("cluster {} is busy ({s}); retry when the running operation ends", c.id))),
+    }
+}
+
+/// Checks that a cluster accepts changes to its buckets, users or allow list.
+pub fn check_accepts_children(c: &Cluster) -> Result<()> {
+    match c.state {
+        ClusterState::Deleting | ClusterState::Deleted => {
+            Err(Error::FailedPrecondition(format!("cluster {} is {}", c.id, c.state)))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> CreateCluster {
+        CreateCluster { name: "prod-1".into(), cloud_id: Some(uuid::Uuid::nil()), ..Default::default() }
+    }
+
+    #[test]
+    fn create_defaults_and_errors() {
+        let s = check_create(&req()).unwrap();
+        assert_eq!((s.plan, s.node_count, s.version.as_str()), (Plan::Dedicated, 3, DEFAULT_VERSION));
+        let bad = CreateCluster { name: "X".into(), node_count: Some(99), cloud_id: None, ..req() };
+        let Err(Error::InvalidArgument { violations, message }) = check_create(&bad) else { panic!() };
+        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["name", "node_count", "cloud_id"]);
+        assert!(message.contains("node_count"));
+        let sl = CreateCluster { spend_limit: Some(5), ..req() };
+        assert!(check_create(&sl).is_err());
+        let sl = CreateCluster { spend_limit: Some(5), plan: Some(Plan::Serverless), ..req() };
+        assert_eq!(check_create(&sl).unwrap().node_count, 1);
+    }
+
+    #[test]
+    fn state_machine() {
+        use ClusterState::*;
+        assert!(can_transition(Creating, Created));
+        assert!(!can_transition(Deleted, Created));
+        assert!(!can_transition(Creating, Deleting));
+        assert!(can_transition(CreationFailed, Deleting));
+    }
+}

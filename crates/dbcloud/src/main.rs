@@ -1,0 +1,45 @@
+#![forbid(unsafe_code)]
+//! `dbcloud`: the server (`dbcloud serve`) and its command-line client in one binary.
+
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// dbcloud — a self-hostable control plane for databases-as-a-service.
+#[derive(Parser)]
+#[command(name = "dbcloud", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server.
+    ///
+    /// Example: dbcloud serve --listen 127.0.0.1:8080 --data-dir ./dbcloud-data
+    Serve(Box<serve::ServeArgs>),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(*args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The operation runner: claims running operations under a lease, drives them through
+//! the provisioner step by step, and persists every step.
+//!
+//! Leases live in the store, so with several replicas exactly one runs each operation; a
+//! replica that dies stops renewing and its operations are taken over once the lease
+//! expires. A graceful shutdown releases the leases at once.
+
+use crate::Provisioner;
+use dbcloud_core::time_to_ms;
+use dbcloud_store::Store;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify, Semaphore};
+use uuid::Uuid;
+
+/// Runner settings.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Identity of this replica in leases.
+    pub owner: String,
+    /// How long a lease lasts without renewal.
+    pub lease: Duration,
+    /// How often to look for work when not woken.
+    pub poll_interval: Duration,
+    /// Operations driven at once by this replica.
+    pub max_concurrent: usize,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            owner: format!("replica-{}", Uuid::new_v4().simple()),
+            lease: Duration::from_secs(15),
+            poll_interval: Duration::from_millis(500),
+            max_concurrent: 64,
+        }
+    }
+}
+
+/// Drives operations to completion.
+pub struct Runner {
+    store: Arc<dyn Store>,
+    provisioner: Arc<dyn Provisioner>,
+    cfg: RunnerConfig,
+    wake: Arc<Notify>,
+    running: Mutex<HashSet<Uuid>>,
+}
+
+impl Runner {
+    /// A runner over `store` using `provisioner`.
+    pub fn new(store: Arc<dyn Store>, provisioner: Arc<dyn Provisioner>, cfg: RunnerConfig) -> Arc<Self> {
+        Arc::new(Runner { store, provisioner, cfg, wake: Arc::new(Notify::new()), running: Mutex::new(HashSet::new()) })
+    }
+
+    /// Wakes the runner to look for new operations now (after a local enqueue).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// This replica's lease identity.
+    pub fn owner(&self) -> &str {
+        &self.cfg.owner
+    }
+
+    /// Runs until `shutdown` turns true, then stops driving and releases its leases.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.cfg.max_concurrent));
+        let mut tasks = tokio::task::JoinSet::new();
+        tracing::info!(owner = %self.cfg.owner, provisioner = self.provisioner.name(), "operation runner started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let free = permits.available_permits();
+            if free > 0 {
+                match self.store.claimable_operations(time_to_ms(time::OffsetDateTime::now_utc()), free as u32).await {
+                    Ok(ids) => {
+                        for id in ids {
+                            if !self.running.lock().expect("lock").insert(id) {
+                                continue;
+                            }
+                            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                                self.running.lock().expect("lock").remove(&id);
+                                break;
+                            };
+                            let me = self.clone();
+                            tasks.spawn(async move {
+                                me.drive(id).await;
+                                me.running.lock().expect("lock").remove(&id);
+                                drop(permit);
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot list claimable operations"),
+                }
+            }
+            while tasks.try_join_next().is_some() {}
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        match self.store.release_leases(&self.cfg.owner).await {
+            Ok(n) => tracing::info!(released = n, "operation runner stopped"),
+            Err(e) => tracing::warn!(error = %e, "could not release leases"),
+        }
+    }
+
+    /// Claims one operation and drives it until it ends or the lease is lost.
+    async fn drive(&self, id: Uuid) {
+        let lease_ms = self.cfg.lease.as_millis() as i64;
+        let now = time_to_ms(time::OffsetDateTime::now_utc());
+        let (mut op, mut cluster) = match self.store.claim_operation(id, &self.cfg.owner, now, lease_ms).await {
+            Ok(Some(claimed)) => claimed,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(operation = %id, error = %e, "claim failed");
+                return;
+            }
+        };
+        tracing::info!(operation = %id, cluster = %cluster.id, kind = %op.kind, "driving operation");
+        loop {
+            let step = self.provisioner.next_step(&op, &cluster).await;
+            match self.store.advance_operation(id, &self.cfg.owner, lease_ms, &step.operation, &step.cluster).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(operation = %id, "lease lost; another replica continues");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(operation = %id, error = %e, "could not record step; will retry after the lease expires");
+                    return;
+                }
+            }
+            op.status = step.operation.status;
+            op.step = step.operation.step;
+            op.progress = step.operation.progress;
+            op.error = step.operation.error;
+            if let Some(s) = step.cluster.state {
+                cluster.state = s;
+            }
+            if let Some(n) = step.cluster.nodes {
+                cluster.nodes = n;
+            }
+            if let Some(n) = step.cluster.node_count {
+                cluster.node_count = n;
+            }
+            if !op.status.is_active() {
+                metrics::counter!("dbcloud_operations_finished_total", "kind" => op.kind.as_str(), "status" => op.status.as_str())
+                    .increment(1);
+                tracing::info!(operation = %id, status = %op.status, "operation finished");
+                return;
+            }
+        }
+    }
+}

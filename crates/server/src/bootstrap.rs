@@ -1,0 +1,98 @@
+//! First-start bootstrap: an organization and its owner key, written once to
+//! `<data-dir>/bootstrap-credentials.json` (mode 0600), plus a CLI profile.
+
+use dbcloud_core::keys::NewKey;
+use dbcloud_core::perms::{Grant, Role, Scope};
+use dbcloud_store::{NewApiKey, Store};
+use dbcloud_types::profile::{BootstrapCredentials, ClientConfig, Profile};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Name of the credentials file in the data directory.
+pub const CREDENTIALS_FILE: &str = "bootstrap-credentials.json";
+
+/// Writes `contents` to `path` with mode 0600 (created that way, never world-readable).
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// What bootstrap did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The store was empty: credentials were created and written to this file.
+    Created(PathBuf),
+    /// The store already had an organization; nothing was written.
+    AlreadyDone,
+}
+
+/// Creates the first organization and owner key if the store is empty, and writes the
+/// credentials file. The secret is only ever in that file (and the profile).
+pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<(Outcome, Option<BootstrapCredentials>)> {
+    let key = NewKey::generate();
+    let new = NewApiKey {
+        access_key: key.access_key.clone(),
+        name: "bootstrap owner".into(),
+        description: "Created at first start; owner of the organization.".into(),
+        secret_hash: key.secret_hash.clone(),
+        grants: vec![Grant { role: Role::OrganizationOwner, scope: Scope::Organization }],
+        allowed_cidrs: vec![],
+        expires_at: None,
+    };
+    let Some(org) = store.bootstrap("default", &new).await? else {
+        return Ok((Outcome::AlreadyDone, None));
+    };
+    let creds = BootstrapCredentials {
+        organization_id: org.to_string(),
+        access_key: key.access_key.clone(),
+        secret: key.secret.clone(),
+        bearer_token: key.bearer_token(),
+    };
+    let path = data_dir.join(CREDENTIALS_FILE);
+    write_private(&path, serde_json::to_string_pretty(&creds)?.as_bytes())?;
+    Ok((Outcome::Created(path), Some(creds)))
+}
+
+/// The CLI's configuration directory: `$DBCLOUD_CONFIG_DIR`, else `<config dir>/dbcloud`.
+pub fn client_config_dir() -> Option<PathBuf> {
+    std::env::var_os("DBCLOUD_CONFIG_DIR").map(PathBuf::from).or_else(|| dirs_config().map(|d| d.join("dbcloud")))
+}
+
+fn dirs_config() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+}
+
+/// Adds (or replaces) profile `name` in the CLI config and makes it the default when
+/// there is none. Returns the config file path.
+pub fn write_client_profile(dir: &Path, name: &str, url: &str, creds: &BootstrapCredentials) -> anyhow::Result<PathBuf> {
+    let path = dir.join("config.toml");
+    let mut cfg: ClientConfig = match std::fs::read_to_string(&path) {
+        Ok(s) => toml::from_str(&s)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ClientConfig::default(),
+        Err(e) => return Err(e.into()),
+    };
+    cfg.profiles.insert(
+        name.to_string(),
+        Profile { url: url.into(), access_key: creds.access_key.clone(), secret: creds.secret.clone(), auth: "bearer".into() },
+    );
+    if cfg.default_profile.is_none() {
+        cfg.default_profile = Some(name.to_string());
+    }
+    write_private(&path, toml::to_string_pretty(&cfg)?.as_bytes())?;
+    Ok(path)
+}

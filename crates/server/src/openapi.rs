@@ -1,0 +1,56 @@
+//! The OpenAPI 3.1 document, generated from the handlers themselves.
+
+use crate::routes::{children, clouds, clusters, org, projects, system};
+use crate::state::AppState;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "dbcloud API", description = "Native API of dbcloud, a self-hostable control plane for databases-as-a-service."),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "organization"), (name = "projects"), (name = "clouds"), (name = "regions"), (name = "clusters"),
+        (name = "buckets"), (name = "database users"), (name = "allow list"), (name = "operations"), (name = "system")
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        let mut bearer = Http::new(HttpAuthScheme::Bearer);
+        bearer.description = Some("`dbc_<key id>_<secret>`, or base64(`<access key>:<secret>`)".into());
+        c.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+        c.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+    }
+}
+
+/// Every route with its OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(system::ready))
+        .routes(routes!(system::metrics))
+        .routes(routes!(org::get_organization))
+        .routes(routes!(org::list_regions))
+        .routes(routes!(projects::create_project, projects::list_projects))
+        .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
+        .routes(routes!(clouds::create_cloud, clouds::list_clouds))
+        .routes(routes!(clouds::get_cloud, clouds::update_cloud, clouds::delete_cloud))
+        .routes(routes!(clusters::create_cluster, clusters::list_clusters))
+        .routes(routes!(clusters::get_cluster, clusters::update_cluster, clusters::delete_cluster))
+        .routes(routes!(children::create_bucket, children::list_buckets))
+        .routes(routes!(children::delete_bucket))
+        .routes(routes!(children::create_db_user, children::list_db_users))
+        .routes(routes!(children::delete_db_user))
+        .routes(routes!(children::change_password))
+        .routes(routes!(children::create_allowlist_entry, children::list_allowlist))
+        .routes(routes!(children::delete_allowlist_entry))
+        .routes(routes!(children::list_operations))
+        .routes(routes!(children::get_operation))
+}

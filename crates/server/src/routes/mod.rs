@@ -1,0 +1,37 @@
+//! Native API routes (`/v1/`), one module per resource. Each handler is documented for
+//! OpenAPI where it is routed and states its permission explicitly.
+
+pub mod clouds;
+pub mod clusters;
+pub mod children;
+pub mod org;
+pub mod projects;
+pub mod system;
+
+use dbcloud_core::cursor;
+use dbcloud_store::PageReq;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// Cursor paging parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 100).
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    /// The checked page request.
+    pub fn page(&self) -> dbcloud_core::Result<PageReq> {
+        page(self.cursor.as_deref(), self.limit)
+    }
+}
+
+/// A checked page request from a cursor and a limit.
+pub fn page(c: Option<&str>, limit: Option<u32>) -> dbcloud_core::Result<PageReq> {
+    Ok(PageReq { after: c.map(cursor::decode).transpose()?, limit: cursor::page_size(limit)? })
+}

@@ -1,0 +1,37 @@
+//! The caller's organization and the region catalogue.
+
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use dbcloud_core::perms::{Permission, Target};
+use dbcloud_types::{ErrorBody, Organization, Provider, Region};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// The caller's own organization.
+#[utoipa::path(get, path = "/v1/organization", tag = "organization", security(("bearer" = [])),
+    responses((status = 200, body = Organization), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn get_organization(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Organization>> {
+    caller.require(Permission::OrgRead, Target::Organization)?;
+    Ok(Json(s.store.get_organization(caller.org()).await?))
+}
+
+/// Region filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RegionQuery {
+    /// Only this provider (`aws`, `gcp`, `azure`).
+    pub provider: Option<Provider>,
+}
+
+/// Available regions, per provider.
+#[utoipa::path(get, path = "/v1/regions", tag = "regions", security(("bearer" = [])), params(RegionQuery),
+    responses((status = 200, body = Vec<Region>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_regions(caller: Caller, ApiQuery(q): ApiQuery<RegionQuery>) -> ApiResult<Json<Vec<Region>>> {
+    caller.require_somewhere(Permission::CloudRead)?;
+    Ok(Json(dbcloud_core::regions::regions(q.provider)))
+}

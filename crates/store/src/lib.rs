@@ -1,0 +1,134 @@
+#![forbid(unsafe_code)]
+//! Persistence for dbcloud: the [`Store`] trait and its two implementations, SQLite (the
+//! embedded default, WAL) and PostgreSQL (the scale-out backend shared by replicas).
+//!
+//! Both implementations compile the same query code (`common.rs`) against their own
+//! driver; only connection set-up and migrations differ. Every mutation writes its audit
+//! event, and its idempotency record when the request carried an `Idempotency-Key`, in
+//! the same transaction as the change itself.
+
+pub mod postgres;
+pub mod records;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use dbcloud_core::Result;
+use dbcloud_types::*;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub use records::*;
+
+/// Everything dbcloud persists. Implementations must be safe to share between replicas:
+/// nothing that correctness depends on may live only in one process.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Name of the backend (`sqlite` or `postgres`).
+    fn backend(&self) -> &'static str;
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates the first organization, its default project and its owner key, if the
+    /// store holds no organization yet. Returns the organization id, or `None` when the
+    /// store was already bootstrapped (then nothing is written).
+    async fn bootstrap(&self, org_name: &str, key: &NewApiKey) -> Result<Option<Uuid>>;
+    /// An organization by id.
+    async fn get_organization(&self, id: Uuid) -> Result<Organization>;
+    /// Looks up an API key by access key id.
+    async fn find_api_key(&self, access_key: &str) -> Result<Option<ApiKeyRecord>>;
+
+    /// A stored response for an `Idempotency-Key`, if one was recorded.
+    async fn idempotent_response(&self, org: Uuid, principal: &str, key: &str) -> Result<Option<StoredResponse>>;
+
+    /// Creates a project.
+    async fn create_project(&self, ctx: &Ctx, name: &str, description: &str) -> Result<Project>;
+    /// Lists projects.
+    async fn list_projects(&self, org: Uuid, page: PageReq) -> Result<Page<Project>>;
+    /// A project by id.
+    async fn get_project(&self, org: Uuid, id: Uuid) -> Result<Project>;
+    /// Changes a project's name and/or description.
+    async fn update_project(&self, ctx: &Ctx, id: Uuid, name: Option<&str>, description: Option<&str>) -> Result<Project>;
+    /// Deletes a project without live clusters (its deleted clusters' records go with it).
+    async fn delete_project(&self, ctx: &Ctx, id: Uuid) -> Result<()>;
+    /// The organization's default project.
+    async fn default_project(&self, org: Uuid) -> Result<Project>;
+
+    /// Creates a cloud.
+    async fn create_cloud(&self, ctx: &Ctx, new: &NewCloud) -> Result<Cloud>;
+    /// Lists clouds, optionally of one provider.
+    async fn list_clouds(&self, org: Uuid, provider: Option<Provider>, page: PageReq) -> Result<Page<Cloud>>;
+    /// A cloud by id.
+    async fn get_cloud(&self, org: Uuid, id: Uuid) -> Result<Cloud>;
+    /// Renames a cloud or changes its network (the latter only while it has no clusters).
+    async fn update_cloud(&self, ctx: &Ctx, id: Uuid, name: Option<&str>, vpc_cidr: Option<&str>) -> Result<Cloud>;
+    /// Deletes a cloud without live clusters.
+    async fn delete_cloud(&self, ctx: &Ctx, id: Uuid) -> Result<()>;
+
+    /// Creates a cluster (state CREATING) and its create operation, atomically.
+    async fn create_cluster(&self, ctx: &Ctx, new: &NewCluster, op: &NewOperation) -> Result<ClusterChange>;
+    /// Lists clusters with filters, by id order.
+    async fn list_clusters(&self, org: Uuid, filter: &ClusterFilter, page: PageReq) -> Result<Page<Cluster>>;
+    /// A cluster by id (deleted clusters stay readable).
+    async fn get_cluster(&self, org: Uuid, id: Uuid) -> Result<Cluster>;
+    /// Applies a checked update: rename, spend limit, and a scale operation when `scale` is given.
+    async fn update_cluster(&self, ctx: &Ctx, id: Uuid, change: &ClusterUpdate) -> Result<ClusterChange>;
+    /// Starts deleting a cluster: state DELETING and a delete operation.
+    async fn delete_cluster(&self, ctx: &Ctx, id: Uuid, op: &NewOperation) -> Result<ClusterChange>;
+
+    /// Adds a bucket.
+    async fn create_bucket(&self, ctx: &Ctx, cluster: Uuid, new: &NewBucket) -> Result<Bucket>;
+    /// Lists a cluster's buckets.
+    async fn list_buckets(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Bucket>>;
+    /// Removes a bucket.
+    async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
+
+    /// Adds a database user.
+    async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser>;
+    /// Lists a cluster's database users.
+    async fn list_db_users(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<DatabaseUser>>;
+    /// Removes a database user.
+    async fn delete_db_user(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
+    /// Replaces a database user's password hash.
+    async fn set_db_user_password(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, password_hash: &str) -> Result<DatabaseUser>;
+
+    /// Adds an allow-list entry.
+    async fn create_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, new: &NewAllowlistEntry) -> Result<AllowlistEntry>;
+    /// Lists a cluster's allow list.
+    async fn list_allowlist(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<AllowlistEntry>>;
+    /// Removes an allow-list entry.
+    async fn delete_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
+
+    /// Lists a cluster's operations.
+    async fn list_operations(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Operation>>;
+    /// An operation by id.
+    async fn get_operation(&self, org: Uuid, id: Uuid) -> Result<Operation>;
+
+    /// Ids of running operations whose lease is free or expired at `now_ms`.
+    async fn claimable_operations(&self, now_ms: i64, limit: u32) -> Result<Vec<Uuid>>;
+    /// Takes the lease of an operation if it is free or expired; returns it with its cluster.
+    async fn claim_operation(&self, id: Uuid, owner: &str, now_ms: i64, lease_ms: i64) -> Result<Option<(Operation, Cluster)>>;
+    /// Records a step of an operation and the matching cluster change, if `owner` still
+    /// holds the lease (which is extended). `false` when the lease was lost.
+    async fn advance_operation(&self, id: Uuid, owner: &str, lease_ms: i64, step: &OperationStep, cluster: &ClusterPatch) -> Result<bool>;
+    /// Gives up every lease `owner` holds (graceful shutdown), so others resume at once.
+    async fn release_leases(&self, owner: &str) -> Result<u64>;
+
+    /// Appends an audit event outside any other change (failed authentication, denials).
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    /// Lists audit events of an organization, oldest first.
+    async fn list_audit(&self, org: Uuid, page: PageReq) -> Result<Page<AuditEvent>>;
+
+    /// Inserts `count` CREATED clusters in one transaction (benchmarks and load tests).
+    async fn seed_clusters(&self, org: Uuid, project: Uuid, cloud: Uuid, prefix: &str, count: u32) -> Result<()>;
+}
+
+/// Opens the store named by `database_url`: `postgres://…` or `postgresql://…` for
+/// PostgreSQL, `sqlite://PATH` or a bare path for SQLite. Applies migrations.
+pub async fn open(database_url: &str) -> Result<Arc<dyn Store>> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(database_url, None).await?))
+    } else {
+        let path = database_url.strip_prefix("sqlite://").unwrap_or(database_url);
+        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?))
+    }
+}

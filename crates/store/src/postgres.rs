@@ -1,0 +1,55 @@
+//! The PostgreSQL backend: shared by several `dbcloud serve` replicas.
+
+use dbcloud_core::{Error, Result};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[path = "common.rs"]
+mod common;
+
+pub(crate) type Db = sqlx::Postgres;
+pub(crate) const NAME: &str = "postgres";
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct Backend {
+    pool: sqlx::PgPool,
+}
+
+/// The PostgreSQL store.
+pub type PgStore = Backend;
+
+/// Write transactions run at READ COMMITTED; races are settled by constraints and
+/// conditional updates, never by reading first.
+pub(crate) async fn begin_write(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, Db>> {
+    pool.begin().await.map_err(common::db)
+}
+
+impl Backend {
+    /// Connects to `url` and applies migrations. With `schema`, every connection works in
+    /// that schema (created if missing): the conformance tests give each test its own.
+    pub async fn connect(url: &str, schema: Option<&str>) -> Result<Self> {
+        let mut opts = PgConnectOptions::from_str(url).map_err(|e| Error::Internal(format!("bad database url: {e}")))?;
+        if let Some(s) = schema {
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts.clone())
+                .await
+                .map_err(|e| Error::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+            let ddl = format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", s.replace('"', ""));
+            sqlx::query(sqlx::AssertSqlSafe(ddl)).execute(&admin).await.map_err(common::db)?;
+            admin.close().await;
+            opts = opts.options([("search_path", s)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(opts)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Internal(format!("migrations: {e}")))?;
+        Ok(Backend { pool })
+    }
+}

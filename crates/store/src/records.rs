@@ -1,0 +1,287 @@
+//! Inputs and internal records of the store (the wire types are in `dbcloud-types`).
+
+use dbcloud_core::perms::Grant;
+use dbcloud_types::*;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Who makes a change, for the audit event and idempotency record written with it.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Organization acted in.
+    pub organization_id: Uuid,
+    /// Actor (access key id, or `system`).
+    pub actor: String,
+    /// Request id of the HTTP request.
+    pub request_id: String,
+    /// Source address.
+    pub source_ip: String,
+    /// The idempotency record to write with a create, if the request carried a key.
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+/// An `Idempotency-Key` of a create request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    /// Principal the key belongs to (keys are per caller).
+    pub principal: String,
+    /// The client's key.
+    pub key: String,
+    /// Hash of method, path and body, to refuse a reused key with a different request.
+    pub request_hash: String,
+    /// HTTP status of the original answer.
+    pub status: u16,
+}
+
+/// A recorded answer to an idempotent create.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    /// Hash of the original request.
+    pub request_hash: String,
+    /// HTTP status of the original answer.
+    pub status: u16,
+    /// Body of the original answer (secrets are never recorded).
+    pub body: serde_json::Value,
+}
+
+/// Message of the [`dbcloud_core::Error::Aborted`] returned when a concurrent request
+/// with the same idempotency key committed first.
+pub const IDEMPOTENCY_RACE: &str = "a request with the same Idempotency-Key completed concurrently";
+
+/// Keyset page request.
+#[derive(Debug, Clone, Copy)]
+pub struct PageReq {
+    /// Return items after this id.
+    pub after: Option<Uuid>,
+    /// Page size.
+    pub limit: u32,
+}
+
+impl PageReq {
+    /// The first page of `limit` items.
+    pub fn first(limit: u32) -> Self {
+        PageReq { after: None, limit }
+    }
+}
+
+/// A new API key.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// Access key id.
+    pub access_key: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: String,
+    /// Roles at scopes.
+    pub grants: Vec<Grant>,
+    /// CIDRs allowed to use the key (empty: any).
+    pub allowed_cidrs: Vec<String>,
+    /// Expiry.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A stored API key.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    /// Access key id.
+    pub access_key: String,
+    /// Organization.
+    pub organization_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: String,
+    /// Roles at scopes.
+    pub grants: Vec<Grant>,
+    /// CIDRs allowed to use the key (empty: any).
+    pub allowed_cidrs: Vec<String>,
+    /// Expiry.
+    pub expires_at: Option<OffsetDateTime>,
+    /// `active` or `revoked`.
+    pub state: String,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
+/// A new cloud.
+#[derive(Debug, Clone)]
+pub struct NewCloud {
+    /// Name.
+    pub name: String,
+    /// Provider.
+    pub provider: Provider,
+    /// Region.
+    pub region: String,
+    /// Virtual network CIDR.
+    pub vpc_cidr: String,
+}
+
+/// Where a new cluster goes.
+#[derive(Debug, Clone)]
+pub enum CloudRef {
+    /// An existing cloud.
+    Id(Uuid),
+    /// The organization's cloud for this provider and region, created on first use.
+    ProviderRegion(Provider, String),
+}
+
+/// A new cluster.
+#[derive(Debug, Clone)]
+pub struct NewCluster {
+    /// Id.
+    pub id: Uuid,
+    /// Project; the default project when `None`.
+    pub project_id: Option<Uuid>,
+    /// Cloud.
+    pub cloud: CloudRef,
+    /// Name.
+    pub name: String,
+    /// Plan.
+    pub plan: Plan,
+    /// Version.
+    pub version: String,
+    /// Node count.
+    pub node_count: i32,
+    /// Node size; the provider default when `None`.
+    pub node_size: Option<String>,
+    /// Spend limit.
+    pub spend_limit: Option<i64>,
+}
+
+/// A new operation.
+#[derive(Debug, Clone)]
+pub struct NewOperation {
+    /// Id.
+    pub id: Uuid,
+    /// Kind.
+    pub kind: OperationKind,
+    /// Parameters.
+    pub params: serde_json::Value,
+}
+
+impl NewOperation {
+    /// A new operation of `kind` with `params`.
+    pub fn new(kind: OperationKind, params: serde_json::Value) -> Self {
+        NewOperation { id: dbcloud_core::new_id(), kind, params }
+    }
+}
+
+/// A checked cluster update.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New spend limit.
+    pub spend_limit: Option<i64>,
+    /// A scale operation to start (the cluster goes SCALING).
+    pub scale: Option<NewOperation>,
+}
+
+/// Cluster list filters.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterFilter {
+    /// Only this project.
+    pub project_id: Option<Uuid>,
+    /// Only this cloud.
+    pub cloud_id: Option<Uuid>,
+    /// Only this state (DELETED clusters are listed only when asked for).
+    pub state: Option<ClusterState>,
+    /// Only this exact name.
+    pub name: Option<String>,
+}
+
+/// A new bucket.
+#[derive(Debug, Clone)]
+pub struct NewBucket {
+    /// Name.
+    pub name: String,
+    /// Memory quota in MiB.
+    pub memory_quota_mb: i64,
+    /// Replicas.
+    pub replicas: i32,
+}
+
+/// A new database user.
+#[derive(Debug, Clone)]
+pub struct NewDbUser {
+    /// Name.
+    pub name: String,
+    /// Access.
+    pub access: Access,
+    /// Scope.
+    pub scope: Option<String>,
+    /// Salted password hash.
+    pub password_hash: String,
+}
+
+/// A new allow-list entry.
+#[derive(Debug, Clone)]
+pub struct NewAllowlistEntry {
+    /// Canonical CIDR.
+    pub cidr: String,
+    /// Comment.
+    pub comment: String,
+    /// Expiry.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// One recorded step of an operation.
+#[derive(Debug, Clone)]
+pub struct OperationStep {
+    /// New status.
+    pub status: OperationStatus,
+    /// Step description.
+    pub step: String,
+    /// Progress percent.
+    pub progress: i32,
+    /// Error, when failed.
+    pub error: Option<String>,
+}
+
+/// Cluster fields an operation step changes.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterPatch {
+    /// New state.
+    pub state: Option<ClusterState>,
+    /// New node list.
+    pub nodes: Option<Vec<Node>>,
+    /// New endpoints.
+    pub endpoints: Option<Vec<Endpoint>>,
+    /// New node count.
+    pub node_count: Option<i32>,
+    /// Failure reason.
+    pub failure_reason: Option<String>,
+}
+
+/// An audit event: who did what to which object, from where, with what outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    /// Event id (time-ordered).
+    pub id: Uuid,
+    /// Organization (absent for failed authentication with no known key).
+    pub organization_id: Option<Uuid>,
+    /// Time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// Actor: access key id, or `anonymous` / `system`.
+    pub actor: String,
+    /// Source address.
+    pub source_ip: String,
+    /// Action, e.g. `cluster.create`.
+    pub action: String,
+    /// Target, e.g. `cluster:<id>`.
+    pub target: String,
+    /// `success`, `denied` or `failed`.
+    pub outcome: String,
+    /// Request id.
+    pub request_id: String,
+    /// Extra non-secret details.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}

@@ -1,0 +1,53 @@
+//! The SQLite backend: the embedded default (WAL, one file in the data directory).
+
+use dbcloud_core::{Error, Result};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[path = "common.rs"]
+mod common;
+
+pub(crate) type Db = sqlx::Sqlite;
+pub(crate) const NAME: &str = "sqlite";
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct Backend {
+    pool: sqlx::SqlitePool,
+}
+
+/// The SQLite store.
+pub type SqliteStore = Backend;
+
+/// Write transactions take the write lock up front (`BEGIN IMMEDIATE`), so a transaction
+/// that reads then writes never fails on a lock upgrade.
+pub(crate) async fn begin_write(pool: &sqlx::SqlitePool) -> Result<sqlx::Transaction<'static, Db>> {
+    pool.begin_with("BEGIN IMMEDIATE").await.map_err(common::db)
+}
+
+impl Backend {
+    /// Opens (creating if needed) the database file at `path` and applies migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|e| Error::Internal(format!("bad sqlite path: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(opts)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Internal(format!("migrations: {e}")))?;
+        Ok(Backend { pool })
+    }
+}

@@ -1,0 +1,14 @@
+#![forbid(unsafe_code)]
+//! Wire types and error codes shared by the dbcloud server and its CLI.
+//!
+//! Everything here is plain data: serde for the JSON wire format and utoipa for the
+//! OpenAPI document. Behaviour lives in `dbcloud-core`.
+
+pub mod error;
+pub mod model;
+pub mod requests;
+pub mod profile;
+
+pub use error::{Code, ErrorBody, FieldViolation};
+pub use model::*;
+pub use requests::*;
