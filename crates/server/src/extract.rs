@@ -1,6 +1,7 @@
 //! Extractors whose rejections are native error bodies naming the field at fault.
 
 use crate::error::ApiError;
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -64,7 +65,17 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| ApiError::bad_request(format!("invalid argument: path: {}", e.body_text())))
+            .map_err(|e: PathRejection| match e {
+                PathRejection::FailedToDeserializePathParams(inner) => match inner.kind() {
+                    ErrorKind::ParseErrorAtKey { key, value, .. } => {
+                        let mut err = ApiError::bad_request(format!("invalid argument: {key}: `{value}` is not a valid id"));
+                        err.body.details.push(serde_json::json!({"field": key, "description": "not a valid id"}));
+                        err
+                    }
+                    other => ApiError::bad_request(format!("invalid argument: path: {other}")),
+                },
+                other => ApiError::bad_request(format!("invalid argument: path: {}", other.body_text())),
+            })
     }
 }
 
