@@ -1,1 +1,542 @@
-fn main(){}
+//! End-to-end API benchmark: a real `dbcloud` server on 127.0.0.1 (port 0), driven over
+//! HTTP on loopback by a keep-alive `reqwest` client, once per store backend.
+//!
+//! For SQLite (a file in a temporary directory) and PostgreSQL (a fresh schema
+//! `dbcloud_bench_<random>` at `$DBCLOUD_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, dropped at the end; skipped with a clear
+//! message when the database is unreachable) it measures:
+//!
+//! 1. throughput and p50/p99 latency of unauthenticated `GET /health`;
+//! 2. the same for authenticated `GET /v1/clusters/{id}`, and its ratio to `/health`;
+//! 3. median and p95 time of fetching one page of 100 clusters
+//!    (`GET /v1/clusters?limit=100`), the first page and a deep page reached through a cursor
+//!    from the middle of the list, with 100 clusters in the organization and again with
+//!    100,000 (seeded through `Store::seed_clusters`), and the ratios 100k/100.
+//!
+//! Load runs use a fixed number of concurrent in-process tasks, each run bounded both in
+//! time (`$BENCH_SECONDS`, default 3) and in request count. Every figure is printed as it is
+//! measured, and a table of all figures is printed at the end.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo bench -p dbcloud-server --bench api
+//! BENCH_SECONDS=1 cargo bench -p dbcloud-server --bench api      # quicker
+//! DBCLOUD_TEST_DATABASE_URL=postgres://user@host:5432/db cargo bench -p dbcloud-server --bench api
+//! ```
+//!
+//! The client and the server share one process and one tokio runtime, so on a small
+//! machine they compete for the same cores: figures are relative, not capacity numbers.
+
+use anyhow::{anyhow, bail, Context, Result};
+use dbcloud_provision::runner::RunnerConfig;
+use dbcloud_provision::simulated::SimulatedConfig;
+use dbcloud_server::{bootstrap, ServerConfig};
+use dbcloud_store::Store;
+use serde_json::Value;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Concurrent client tasks of a load run.
+const CONCURRENCY: usize = 32;
+/// Upper bound on requests one task sends in one load run (the time bound normally hits first).
+const MAX_REQUESTS_PER_TASK: usize = 400_000;
+/// Warm-up before each load run (connections opened, caches filled).
+const WARMUP: Duration = Duration::from_millis(300);
+/// Sequential fetches per page-time measurement (after a few warm-up fetches).
+const PAGE_FETCHES: usize = 50;
+const PAGE_WARMUP_FETCHES: usize = 3;
+/// Page size measured.
+const PAGE_SIZE: usize = 100;
+/// Clusters in the organization for the small and the large measurement.
+const SMALL: u32 = 100;
+const LARGE: u32 = 100_000;
+/// Clusters inserted per `seed_clusters` call (one transaction each).
+const SEED_BATCH: u32 = 10_000;
+/// Page size used to walk to the middle of the list.
+const WALK_PAGE: usize = 500;
+/// Per-request client timeout.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Hard bound on one backend's whole run (a safety net; normal runs take well under a minute).
+const BACKEND_TIMEOUT: Duration = Duration::from_secs(240);
+/// Bound on shutting the server down and on dropping the PostgreSQL schema.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn main() -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let res = rt.block_on(run());
+    // Never wait on stray tasks (e.g. after a timeout): the program must end by itself.
+    rt.shutdown_timeout(Duration::from_secs(5));
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Collected figures, printed as they come and as a table at the end.
+#[derive(Default)]
+struct Report {
+    rows: Vec<(String, String, String)>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn add(&mut self, backend: &str, measurement: impl Into<String>, value: impl Into<String>) {
+        let (m, v) = (measurement.into(), value.into());
+        println!("[{backend}] {m}: {v}");
+        self.rows.push((backend.to_string(), m, v));
+    }
+
+    fn note(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        println!("NOTE: {note}");
+        self.notes.push(note);
+    }
+
+    fn print_table(&self) {
+        let headers = ("backend", "measurement", "value");
+        let w0 = self.rows.iter().map(|r| r.0.len()).chain([headers.0.len()]).max().unwrap_or(0);
+        let w1 = self.rows.iter().map(|r| r.1.len()).chain([headers.1.len()]).max().unwrap_or(0);
+        let w2 = self.rows.iter().map(|r| r.2.len()).chain([headers.2.len()]).max().unwrap_or(0);
+        println!();
+        println!("==== dbcloud API benchmark results ====");
+        println!("{:<w0$}  {:<w1$}  {:>w2$}", headers.0, headers.1, headers.2);
+        println!("{}  {}  {}", "-".repeat(w0), "-".repeat(w1), "-".repeat(w2));
+        let mut last = "";
+        for (b, m, v) in &self.rows {
+            if !last.is_empty() && last != b {
+                println!();
+            }
+            last = b;
+            println!("{b:<w0$}  {m:<w1$}  {v:>w2$}");
+        }
+        for n in &self.notes {
+            println!("note: {n}");
+        }
+    }
+}
+
+async fn run() -> Result<()> {
+    let secs: f64 = match std::env::var("BENCH_SECONDS") {
+        Ok(s) => s.trim().parse().with_context(|| format!("BENCH_SECONDS={s:?} is not a number of seconds"))?,
+        Err(_) => 3.0,
+    };
+    if !(secs > 0.0 && secs <= 120.0) {
+        bail!("BENCH_SECONDS must be in (0, 120], got {secs}");
+    }
+    let load_time = Duration::from_secs_f64(secs);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!(
+        "dbcloud API benchmark: {CONCURRENCY} concurrent tasks, {secs} s per load run, {PAGE_FETCHES} sequential page fetches, {cores} core(s); client and server share the process"
+    );
+    let mut report = Report::default();
+    let mut failures: Vec<String> = Vec::new();
+
+    // SQLite, in a temporary directory.
+    println!("\n--- SQLite ---");
+    match run_sqlite(load_time, &mut report).await {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("SQLite benchmark failed: {e:#}");
+            failures.push(format!("sqlite: {e:#}"));
+        }
+    }
+
+    // PostgreSQL, in a fresh schema.
+    println!("\n--- PostgreSQL ---");
+    match run_postgres(load_time, &mut report).await {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("PostgreSQL benchmark failed: {e:#}");
+            failures.push(format!("postgres: {e:#}"));
+        }
+    }
+
+    report.print_table();
+    if failures.is_empty() { Ok(()) } else { Err(anyhow!("{}", failures.join("; "))) }
+}
+
+async fn run_sqlite(load_time: Duration, report: &mut Report) -> Result<()> {
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let db = dir.path().join("bench.db");
+    let store = dbcloud_store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .with_context(|| format!("opening SQLite store {}", db.display()))?;
+    match tokio::time::timeout(BACKEND_TIMEOUT, bench_backend("sqlite", store, dir.path(), load_time, report)).await {
+        Ok(r) => r,
+        Err(_) => Err(anyhow!("SQLite run exceeded {BACKEND_TIMEOUT:?}")),
+    }
+}
+
+/// `url` without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s + 3 => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn run_postgres(load_time: Duration, report: &mut Report) -> Result<()> {
+    use sqlx::postgres::PgPoolOptions;
+    let url = std::env::var("DBCLOUD_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
+    let shown = redact(&url);
+    let admin = match PgPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(5)).connect(&url).await {
+        Ok(p) => p,
+        Err(e) => {
+            report.note(format!("PostgreSQL part SKIPPED: cannot connect to {shown}: {e}"));
+            return Ok(());
+        }
+    };
+    let schema = format!("dbcloud_bench_{}", &Uuid::new_v4().simple().to_string()[..12]);
+    println!("PostgreSQL at {shown}, schema {schema}");
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+
+    let bench = async {
+        let store = dbcloud_store::postgres::PgStore::connect(&url, Some(&schema))
+            .await
+            .with_context(|| format!("connecting the store to {shown} in schema {schema}"))?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        bench_backend("postgres", store, dir.path(), load_time, report).await
+    };
+    let res = match tokio::time::timeout(BACKEND_TIMEOUT, bench).await {
+        Ok(r) => r,
+        Err(_) => Err(anyhow!("PostgreSQL run exceeded {BACKEND_TIMEOUT:?}")),
+    };
+
+    // Always drop the schema, whatever happened above. The name is generated (hex only).
+    let ddl = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+    let dropped = match tokio::time::timeout(CLEANUP_TIMEOUT, sqlx::query(sqlx::AssertSqlSafe(ddl)).execute(&admin)).await {
+        Ok(Ok(_)) => {
+            println!("dropped schema {schema}");
+            Ok(())
+        }
+        Ok(Err(e)) => Err(anyhow!("dropping schema {schema}: {e}")),
+        Err(_) => Err(anyhow!("dropping schema {schema} took longer than {CLEANUP_TIMEOUT:?}")),
+    };
+    admin.close().await;
+    res.and(dropped)
+}
+
+/// Bootstraps `store`, starts a server on it, measures, and shuts the server down.
+async fn bench_backend(backend: &str, store: Arc<dyn Store>, data_dir: &Path, load_time: Duration, report: &mut Report) -> Result<()> {
+    let (_, creds) = bootstrap::ensure(store.as_ref(), data_dir).await.context("bootstrap")?;
+    let creds = creds.ok_or_else(|| anyhow!("bootstrap: the store was already bootstrapped (expected an empty store)"))?;
+    let org: Uuid = creds.organization_id.parse().context("bootstrap returned a malformed organization id")?;
+    let cfg = ServerConfig {
+        provisioner: SimulatedConfig { step_delay: Duration::ZERO, failure_rate: 0.0 },
+        runner: RunnerConfig::default(),
+    };
+    let listen = "127.0.0.1:0".parse().context("listen address")?;
+    let server = dbcloud_server::start(listen, store.clone(), cfg).await.context("starting the server")?;
+    println!("[{backend}] server at {}", server.url());
+    let res = measure(backend, &server.url(), &creds.bearer_token, store.as_ref(), org, load_time, report).await;
+    if tokio::time::timeout(CLEANUP_TIMEOUT, server.shutdown()).await.is_err() {
+        eprintln!("[{backend}] server shutdown took longer than {CLEANUP_TIMEOUT:?}; continuing");
+    }
+    res
+}
+
+fn client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(CONCURRENCY * 2)
+        .tcp_nodelay(true)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .context("building the HTTP client")
+}
+
+/// One GET, checked for a 2xx status, returning the body as JSON.
+async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Result<Value> {
+    let resp = client.get(url).bearer_auth(token).send().await.with_context(|| format!("GET {url}"))?;
+    let status = resp.status();
+    let body = resp.text().await.with_context(|| format!("reading GET {url}"))?;
+    if !status.is_success() {
+        bail!("GET {url}: {status}: {body}");
+    }
+    serde_json::from_str(&body).with_context(|| format!("GET {url}: body is not JSON: {body}"))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 { format!("{:.2}x", a / b) } else { "n/a".into() }
+}
+
+/// The `q` quantile (nearest rank) of sorted samples.
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.saturating_sub(1).min(sorted.len() - 1)]
+}
+
+struct LoadResult {
+    requests: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl LoadResult {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// `CONCURRENCY` tasks sending GET `url` back to back for `dur` (and at most
+/// `MAX_REQUESTS_PER_TASK` each). Any non-2xx answer or transport error fails the run.
+async fn load(client: &reqwest::Client, url: &str, token: Option<&str>, dur: Duration) -> Result<LoadResult> {
+    let start = Instant::now();
+    let deadline = start + dur;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CONCURRENCY {
+        let client = client.clone();
+        let url = url.to_string();
+        let token = token.map(str::to_string);
+        tasks.spawn(async move {
+            let mut lat = Vec::with_capacity(16 * 1024);
+            while lat.len() < MAX_REQUESTS_PER_TASK && Instant::now() < deadline {
+                let t0 = Instant::now();
+                let mut req = client.get(&url);
+                if let Some(t) = &token {
+                    req = req.bearer_auth(t);
+                }
+                let resp = req.send().await.with_context(|| format!("GET {url}"))?;
+                let status = resp.status();
+                let body = resp.bytes().await.with_context(|| format!("reading GET {url}"))?;
+                if !status.is_success() {
+                    bail!("GET {url}: {status}: {}", String::from_utf8_lossy(&body));
+                }
+                lat.push(t0.elapsed());
+            }
+            Ok::<_, anyhow::Error>(lat)
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut first_err = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(lat)) => latencies.extend(lat),
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(e) => {
+                first_err.get_or_insert(anyhow!("load task failed: {e}"));
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    latencies.sort_unstable();
+    Ok(LoadResult { requests: latencies.len(), elapsed, latencies })
+}
+
+/// Warm-up, then a measured load run; prints and records throughput and p50/p99.
+async fn throughput(
+    backend: &str,
+    label: &str,
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    dur: Duration,
+    report: &mut Report,
+) -> Result<LoadResult> {
+    load(client, url, token, WARMUP).await.with_context(|| format!("warm-up of {label}"))?;
+    let r = load(client, url, token, dur).await.with_context(|| format!("load run of {label}"))?;
+    report.add(backend, format!("{label} throughput"), format!("{:.0} req/s ({} req in {:.2} s)", r.rps(), r.requests, r.elapsed.as_secs_f64()));
+    report.add(backend, format!("{label} latency p50"), ms(quantile(&r.latencies, 0.50)));
+    report.add(backend, format!("{label} latency p99"), ms(quantile(&r.latencies, 0.99)));
+    Ok(r)
+}
+
+struct PageTimes {
+    median: Duration,
+    p95: Duration,
+}
+
+/// `PAGE_FETCHES` sequential fetches of one page (after a few warm-up fetches), body read
+/// in full; the first fetch is checked to hold a full page.
+async fn page_times(client: &reqwest::Client, url: &str, token: &str) -> Result<PageTimes> {
+    let page = get_json(client, url, token).await?;
+    let n = page.get("items").and_then(Value::as_array).map(Vec::len).ok_or_else(|| anyhow!("GET {url}: no `items` array"))?;
+    if n != PAGE_SIZE {
+        bail!("GET {url}: expected a full page of {PAGE_SIZE} clusters, got {n}");
+    }
+    let mut samples = Vec::with_capacity(PAGE_FETCHES);
+    for i in 0..PAGE_WARMUP_FETCHES + PAGE_FETCHES {
+        let t0 = Instant::now();
+        let resp = client.get(url).bearer_auth(token).send().await.with_context(|| format!("GET {url}"))?;
+        let status = resp.status();
+        let body = resp.bytes().await.with_context(|| format!("reading GET {url}"))?;
+        let took = t0.elapsed();
+        if !status.is_success() {
+            bail!("GET {url}: {status}: {}", String::from_utf8_lossy(&body));
+        }
+        if i >= PAGE_WARMUP_FETCHES {
+            samples.push(took);
+        }
+    }
+    samples.sort_unstable();
+    Ok(PageTimes { median: quantile(&samples, 0.5), p95: quantile(&samples, 0.95) })
+}
+
+/// Follows `next_cursor` (pages of up to `WALK_PAGE`) until `skip` clusters have been
+/// passed; returns the cursor of the page that starts right after them.
+async fn cursor_after(client: &reqwest::Client, base: &str, token: &str, skip: usize) -> Result<String> {
+    let mut passed = 0usize;
+    let mut cursor: Option<String> = None;
+    // Bounded: each iteration passes at least one cluster, or fails.
+    for _ in 0..=skip {
+        if passed >= skip {
+            break;
+        }
+        let limit = (skip - passed).min(WALK_PAGE);
+        let url = match &cursor {
+            Some(c) => format!("{base}/v1/clusters?limit={limit}&cursor={c}"),
+            None => format!("{base}/v1/clusters?limit={limit}"),
+        };
+        let page = get_json(client, &url, token).await?;
+        let n = page.get("items").and_then(Value::as_array).map(Vec::len).ok_or_else(|| anyhow!("GET {url}: no `items` array"))?;
+        if n == 0 {
+            bail!("GET {url}: empty page after {passed} clusters (wanted to pass {skip})");
+        }
+        passed += n;
+        cursor = Some(
+            page.get("next_cursor")
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("GET {url}: no next_cursor after {passed} clusters (wanted to pass {skip})"))?
+                .to_string(),
+        );
+    }
+    match cursor {
+        Some(c) if passed == skip => Ok(c),
+        _ => bail!("could not walk to cluster {skip} (passed {passed})"),
+    }
+}
+
+/// First-page and mid-list-page times with the organization's current clusters.
+async fn list_pages(
+    backend: &str,
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    total: u32,
+    report: &mut Report,
+) -> Result<(PageTimes, PageTimes)> {
+    let label = if total >= 1000 { format!("{}k", total / 1000) } else { total.to_string() };
+    let first = page_times(client, &format!("{base}/v1/clusters?limit={PAGE_SIZE}"), token).await.context("first page")?;
+    report.add(backend, format!("list first page, {label} clusters, median"), ms(first.median));
+    report.add(backend, format!("list first page, {label} clusters, p95"), ms(first.p95));
+    let mid = total as usize / 2;
+    let cursor = cursor_after(client, base, token, mid).await.context("walking to the middle of the list")?;
+    let deep = page_times(client, &format!("{base}/v1/clusters?limit={PAGE_SIZE}&cursor={cursor}"), token).await.context("deep page")?;
+    report.add(backend, format!("list deep page (after {mid}), {label} clusters, median"), ms(deep.median));
+    report.add(backend, format!("list deep page (after {mid}), {label} clusters, p95"), ms(deep.p95));
+    Ok((first, deep))
+}
+
+async fn measure(
+    backend: &str,
+    base: &str,
+    token: &str,
+    store: &dyn Store,
+    org: Uuid,
+    load_time: Duration,
+    report: &mut Report,
+) -> Result<()> {
+    let client = client()?;
+
+    // Fixtures: a cloud (through the API), then SMALL clusters in the default project.
+    let health = get_json(&client, &format!("{base}/health"), token).await.context("health check")?;
+    if health.get("status").and_then(Value::as_str) != Some("ok") {
+        bail!("GET /health answered {health}");
+    }
+    let resp = client
+        .post(format!("{base}/v1/clouds"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"name": "bench", "provider": "aws", "region": "us-east-1"}))
+        .send()
+        .await
+        .context("POST /v1/clouds")?;
+    let status = resp.status();
+    let body = resp.text().await.context("reading POST /v1/clouds")?;
+    if !status.is_success() {
+        bail!("POST /v1/clouds: {status}: {body}");
+    }
+    let cloud: Value = serde_json::from_str(&body).with_context(|| format!("POST /v1/clouds: body is not JSON: {body}"))?;
+    let cloud: Uuid = cloud
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("POST /v1/clouds: no id in {body}"))?
+        .parse()
+        .context("POST /v1/clouds: malformed id")?;
+    let project = store.default_project(org).await.context("default project")?.id;
+    store.seed_clusters(org, project, cloud, "bench-initial", SMALL).await.context("seeding the first clusters")?;
+    let one = get_json(&client, &format!("{base}/v1/clusters?limit=1"), token).await.context("finding a cluster")?;
+    let cluster_id = one
+        .pointer("/items/0/id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("GET /v1/clusters?limit=1: no cluster in {one}"))?
+        .to_string();
+
+    // 1 and 2: throughput and latency.
+    let h = throughput(backend, "GET /health", &client, &format!("{base}/health"), None, load_time, report).await?;
+    let c = throughput(backend, "GET /v1/clusters/{id}", &client, &format!("{base}/v1/clusters/{cluster_id}"), Some(token), load_time, report)
+        .await?;
+    report.add(backend, "GET /v1/clusters/{id} / GET /health throughput", ratio(c.rps(), h.rps()));
+
+    // 3: page times at SMALL clusters, then at LARGE.
+    let (small_first, small_deep) = list_pages(backend, &client, base, token, SMALL, report).await?;
+
+    let mut seeded = SMALL;
+    let seed_start = Instant::now();
+    let mut batch = 0u32;
+    while seeded < LARGE {
+        let n = (LARGE - seeded).min(SEED_BATCH);
+        store
+            .seed_clusters(org, project, cloud, &format!("bench-seed{batch}"), n)
+            .await
+            .with_context(|| format!("seeding batch {batch} ({n} clusters, {seeded} already there)"))?;
+        seeded += n;
+        batch += 1;
+        println!("[{backend}] seeded {seeded}/{LARGE} clusters ({:.1} s)", seed_start.elapsed().as_secs_f64());
+    }
+    let seed_time = seed_start.elapsed();
+    report.add(
+        backend,
+        format!("seed {} clusters ({batch} calls)", LARGE - SMALL),
+        format!("{:.2} s ({:.0} rows/s)", seed_time.as_secs_f64(), (LARGE - SMALL) as f64 / seed_time.as_secs_f64().max(1e-9)),
+    );
+
+    let (large_first, large_deep) = list_pages(backend, &client, base, token, LARGE, report).await?;
+    let secs = |d: Duration| d.as_secs_f64();
+    report.add(backend, "list first page median, 100k/100", ratio(secs(large_first.median), secs(small_first.median)));
+    report.add(backend, "list first page p95, 100k/100", ratio(secs(large_first.p95), secs(small_first.p95)));
+    report.add(backend, "list deep page median, 100k/100", ratio(secs(large_deep.median), secs(small_deep.median)));
+    report.add(backend, "list deep page p95, 100k/100", ratio(secs(large_deep.p95), secs(small_deep.p95)));
+    Ok(())
+}

@@ -286,25 +286,42 @@ async fn audit(tx: &mut Tx, ctx: &Ctx, action: &str, target: String) -> Result<(
     insert_audit(tx, &e).await
 }
 
-/// Writes the audit event of a create and, when the request carried an idempotency key,
-/// the recorded answer `body`.
-async fn finish_create<T: Serialize>(tx: &mut Tx, ctx: &Ctx, action: &str, target: String, body: &T) -> Result<()> {
-    audit(tx, ctx, action, target).await?;
+/// Opens the transaction of a create. When the request carried an idempotency key, its
+/// record is claimed first, so a concurrent retry with the same key fails fast with
+/// [`IDEMPOTENCY_RACE`] (and then replays) instead of racing on the object itself.
+async fn begin_create(pool: &sqlx::Pool<Db>, ctx: &Ctx) -> Result<Tx> {
+    let mut tx = begin_write(pool).await?;
     if let Some(k) = &ctx.idempotency {
         sqlx::query(
             "INSERT INTO idempotency_keys (org_id, principal, idem_key, request_hash, status, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, 'null', $6)",
         )
         .bind(ctx.organization_id.to_string())
         .bind(&k.principal)
         .bind(&k.key)
         .bind(&k.request_hash)
         .bind(k.status as i64)
-        .bind(json(body))
         .bind(time_to_ms(now()))
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(|e| if is_unique(&e) { Error::Aborted(IDEMPOTENCY_RACE.into()) } else { db(e) })?;
+    }
+    Ok(tx)
+}
+
+/// Writes the audit event of a create and, when the request carried an idempotency key,
+/// the recorded answer `body`.
+async fn finish_create<T: Serialize>(tx: &mut Tx, ctx: &Ctx, action: &str, target: String, body: &T) -> Result<()> {
+    audit(tx, ctx, action, target).await?;
+    if let Some(k) = &ctx.idempotency {
+        sqlx::query("UPDATE idempotency_keys SET body = $1 WHERE org_id = $2 AND principal = $3 AND idem_key = $4")
+            .bind(json(body))
+            .bind(ctx.organization_id.to_string())
+            .bind(&k.principal)
+            .bind(&k.key)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
     }
     Ok(())
 }
@@ -488,6 +505,13 @@ impl Store for Backend {
         Ok(Organization { id: get_uuid(&r, "id")?, name: get_str(&r, "name")?, created_at: get_time(&r, "created_at")? })
     }
 
+    async fn create_api_key(&self, ctx: &Ctx, key: &NewApiKey) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        insert_api_key(&mut tx, ctx.organization_id, key, Some(&ctx.actor)).await?;
+        audit(&mut tx, ctx, "apikey.create", format!("apikey:{}", key.access_key)).await?;
+        commit(tx).await
+    }
+
     async fn find_api_key(&self, access_key: &str) -> Result<Option<ApiKeyRecord>> {
         sqlx::query(
             "SELECT access_key, org_id, name, description, secret_hash, grants, allowed_cidrs, expires_at, state, created_at \
@@ -522,7 +546,7 @@ impl Store for Backend {
     }
 
     async fn create_project(&self, ctx: &Ctx, name: &str, description: &str) -> Result<Project> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_create(&self.pool, ctx).await?;
         let id = new_id();
         let t = now();
         sqlx::query(
@@ -650,7 +674,7 @@ impl Store for Backend {
     }
 
     async fn create_cloud(&self, ctx: &Ctx, new: &NewCloud) -> Result<Cloud> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_create(&self.pool, ctx).await?;
         let id = new_id();
         let t = now();
         sqlx::query(
@@ -774,7 +798,7 @@ impl Store for Backend {
     }
 
     async fn create_cluster(&self, ctx: &Ctx, new: &NewCluster, op: &NewOperation) -> Result<ClusterChange> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_create(&self.pool, ctx).await?;
         let org = ctx.organization_id;
         let project_id = match new.project_id {
             Some(p) => {
@@ -933,7 +957,7 @@ impl Store for Backend {
     }
 
     async fn create_bucket(&self, ctx: &Ctx, cluster: Uuid, new: &NewBucket) -> Result<Bucket> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_create(&self.pool, ctx).await?;
         open_cluster(&mut tx, ctx.organization_id, cluster).await?;
         let b = Bucket {
             id: new_id(),
@@ -990,7 +1014,7 @@ impl Store for Backend {
     }
 
     async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_create(&self.pool, ctx).await?;
         open_cluster(&mut tx, ctx.organization_id, cluster).await?;
         let t = now();
         let u = DatabaseUser {
@@ -1076,7 +1100,7 @@ impl Store for Backend {
     }
 
     async fn create_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, new: &NewAllowlistEntry) -> Result<AllowlistEntry> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_create(&self.pool, ctx).await?;
         open_cluster(&mut tx, ctx.organization_id, cluster).await?;
         let e = AllowlistEntry {
             id: new_id(),

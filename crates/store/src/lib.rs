@@ -34,6 +34,8 @@ pub trait Store: Send + Sync + 'static {
     async fn bootstrap(&self, org_name: &str, key: &NewApiKey) -> Result<Option<Uuid>>;
     /// An organization by id.
     async fn get_organization(&self, id: Uuid) -> Result<Organization>;
+    /// Stores a new API key of the context's organization.
+    async fn create_api_key(&self, ctx: &Ctx, key: &NewApiKey) -> Result<()>;
     /// Looks up an API key by access key id.
     async fn find_api_key(&self, access_key: &str) -> Result<Option<ApiKeyRecord>>;
 

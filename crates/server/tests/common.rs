@@ -1,0 +1,126 @@
+//! A real server on loopback port 0 with a fresh store, and a client holding the
+//! bootstrap owner token.
+#![allow(dead_code)]
+
+use dbcloud_provision::runner::RunnerConfig;
+use dbcloud_provision::simulated::SimulatedConfig;
+use dbcloud_server::{bootstrap, Server, ServerConfig};
+use dbcloud_store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn pg_url() -> String {
+    std::env::var("DBCLOUD_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub struct TestServer {
+    pub server: Server,
+    pub url: String,
+    pub token: String,
+    pub access_key: String,
+    pub secret: String,
+    pub org: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn config(step_ms: u64, failure_rate: f64) -> ServerConfig {
+    ServerConfig {
+        provisioner: SimulatedConfig { step_delay: Duration::from_millis(step_ms), failure_rate },
+        runner: RunnerConfig { poll_interval: Duration::from_millis(20), ..RunnerConfig::default() },
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with(Backend::Sqlite, config(0, 0.0)).await
+    }
+
+    pub async fn with(backend: Backend, cfg: ServerConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = match backend {
+            Backend::Sqlite => Arc::new(dbcloud_store::sqlite::SqliteStore::open(&dir.path().join("db.sqlite")).await.unwrap()),
+            Backend::Postgres => {
+                let schema = format!("dbcloud_test_{}", uuid::Uuid::new_v4().simple());
+                Arc::new(
+                    dbcloud_store::postgres::PgStore::connect(&pg_url(), Some(&schema))
+                        .await
+                        .unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", pg_url())),
+                )
+            }
+        };
+        let server = dbcloud_server::start("127.0.0.1:0".parse().unwrap(), store.clone(), cfg).await.unwrap();
+        let (_, creds) = bootstrap::ensure(store.as_ref(), dir.path()).await.unwrap();
+        let creds = creds.expect("fresh store");
+        TestServer {
+            url: server.url(),
+            server,
+            token: creds.bearer_token,
+            access_key: creds.access_key,
+            secret: creds.secret,
+            org: creds.organization_id,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.server.state.store.clone()
+    }
+
+    /// Sends a request with the owner's bearer token; returns status, headers and JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        self.call_as(&self.token, method, path, body).await
+    }
+
+    pub async fn call_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut rb = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, headers, json)
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (s, _, b) = self.call(Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::OK, "GET {path}: {b}");
+        b
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, _, b) = self.call(Method::POST, path, Some(body)).await;
+        (s, b)
+    }
+
+    /// Polls a cluster until it reaches `state`.
+    pub async fn wait_state(&self, id: &str, state: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let c = self.get(&format!("/v1/clusters/{id}")).await;
+            if c["state"] == state {
+                return c;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "cluster {id} did not reach {state}: {c}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Asserts a native error body with `code` and returns its message.
+pub fn assert_error(body: &Value, code: i64) -> String {
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["details"].is_array(), "{body}");
+    body["message"].as_str().expect("message").to_string()
+}
