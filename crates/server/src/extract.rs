@@ -71,7 +71,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .map(|p| ApiPath(p.0))
             .map_err(|e: PathRejection| match e {
                 PathRejection::FailedToDeserializePathParams(inner) => match inner.kind() {
-                    ErrorKind::ParseErrorAtKey { key, value, .. } => {
+                    ErrorKind::ParseErrorAtKey { key, value, .. } | ErrorKind::DeserializeError { key, value, .. } => {
                         let mut err = ApiError::bad_request(format!("invalid argument: {key}: `{value}` is not a valid id"));
                         err.body.details.push(serde_json::json!({"field": key, "description": "not a valid id"}));
                         err
