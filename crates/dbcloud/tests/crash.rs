@@ -1,0 +1,171 @@
+//! `kill -9` of `dbcloud serve` during 50 concurrent cluster creations: after a restart
+//! every acknowledged cluster exists and reaches CREATED, and retrying every request with
+//! its Idempotency-Key creates no duplicate. Runs the real binary on both backends.
+
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CLUSTERS: usize = 50;
+
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+fn spawn(data_dir: &Path, database_url: Option<&str>) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbcloud"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "text"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("DBCLOUD_NO_CLIENT_PROFILE", "true")
+        .env("DBCLOUD_PROVISION_STEP_MS", "60")
+        .env("DBCLOUD_LEASE_SECONDS", "1")
+        .env("DBCLOUD_POLL_MS", "50")
+        .env("DBCLOUD_LOG", "warn")
+        .env_remove("DBCLOUD_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(u) = database_url {
+        cmd.env("DBCLOUD_DATABASE_URL", u);
+    }
+    let mut child = cmd.spawn().expect("spawn dbcloud");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+            }
+        }
+    });
+    let url = rx.recv_timeout(Duration::from_secs(30)).expect("server did not start");
+    Proc { child, url }
+}
+
+fn token(data_dir: &Path) -> String {
+    let creds: Value = serde_json::from_str(&std::fs::read_to_string(data_dir.join("bootstrap-credentials.json")).unwrap()).unwrap();
+    creds["bearer_token"].as_str().unwrap().to_string()
+}
+
+async fn create(http: &reqwest::Client, url: &str, token: &str, i: usize) -> Result<Value, String> {
+    let r = http
+        .post(format!("{url}/v1/clusters"))
+        .bearer_auth(token)
+        .header("idempotency-key", format!("crash-key-{i}"))
+        .json(&json!({"name": format!("crash-{i}"), "provider": "aws", "region": "us-east-1", "node_count": 3}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status() != reqwest::StatusCode::ACCEPTED {
+        return Err(format!("status {}", r.status()));
+    }
+    r.json().await.map_err(|e| e.to_string())
+}
+
+async fn all_clusters(http: &reqwest::Client, url: &str, token: &str) -> Vec<Value> {
+    let v: Value = http.get(format!("{url}/v1/clusters?limit=500")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    v["items"].as_array().unwrap().clone()
+}
+
+async fn crash_and_recover(database_url: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let first = spawn(dir.path(), database_url);
+    let token = token(dir.path());
+    let creds_before = std::fs::read(dir.path().join("bootstrap-credentials.json")).unwrap();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+
+    // Fire all creations at once; kill -9 the server once some have been acknowledged.
+    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..CLUSTERS {
+        let (http, url, token, ack_tx) = (http.clone(), first.url.clone(), token.clone(), ack_tx.clone());
+        tokio::spawn(async move {
+            let _ = ack_tx.send((i, create(&http, &url, &token, i).await));
+        });
+    }
+    drop(ack_tx);
+    let mut acked: HashMap<usize, String> = HashMap::new();
+    let mut answered = 0;
+    let mut child = first.child;
+    while let Some((i, res)) = ack_rx.recv().await {
+        answered += 1;
+        if let Ok(v) = res {
+            acked.insert(i, v["cluster"]["id"].as_str().unwrap().to_string());
+        }
+        if acked.len() >= CLUSTERS / 3 && answered < CLUSTERS {
+            child.kill().unwrap(); // SIGKILL
+            break;
+        }
+    }
+    let _ = child.wait();
+    while let Some((i, res)) = ack_rx.recv().await {
+        if let Ok(v) = res {
+            acked.insert(i, v["cluster"]["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(!acked.is_empty(), "some creations were acknowledged before the kill");
+    eprintln!("{} of {CLUSTERS} creations acknowledged before kill -9", acked.len());
+
+    let second = spawn(dir.path(), database_url);
+    assert_eq!(std::fs::read(dir.path().join("bootstrap-credentials.json")).unwrap(), creds_before, "bootstrap is never redone");
+    let url = second.url.clone();
+    let mut child = second.child;
+
+    // Every acknowledged cluster survived the crash.
+    let survivors = all_clusters(&http, &url, &token).await;
+    let ids: HashSet<String> = survivors.iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    for (i, id) in &acked {
+        assert!(ids.contains(id), "acknowledged cluster crash-{i} ({id}) was lost");
+    }
+    // Clients retry every request with its key: acknowledged ones get the same cluster back.
+    for i in 0..CLUSTERS {
+        let v = create(&http, &url, &token, i).await.unwrap_or_else(|e| panic!("retry of crash-{i}: {e}"));
+        if let Some(id) = acked.get(&i) {
+            assert_eq!(v["cluster"]["id"].as_str().unwrap(), id, "retry of crash-{i} returned another cluster");
+        }
+    }
+    // All reach CREATED with their nodes LIVE, once each.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let clusters = loop {
+        let cs = all_clusters(&http, &url, &token).await;
+        if cs.len() == CLUSTERS && cs.iter().all(|c| c["state"] == "CREATED") {
+            break cs;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let states: Vec<_> = cs.iter().map(|c| format!("{}={}", c["name"], c["state"])).collect();
+            panic!("not all clusters reached CREATED: {} clusters: {states:?}", cs.len());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let names: HashSet<_> = clusters.iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names.len(), CLUSTERS, "no duplicates");
+    for c in &clusters {
+        let nodes = c["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 3, "{c}");
+        assert!(nodes.iter().all(|n| n["status"] == "LIVE"), "{c}");
+        let node_names: HashSet<_> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
+        assert_eq!(node_names.len(), 3, "no node was started twice: {c}");
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_nine_during_creations_on_sqlite() {
+    crash_and_recover(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_nine_during_creations_on_postgres() {
+    let base = std::env::var("DBCLOUD_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| panic!("PostgreSQL at {base} is required: {e}"));
+    let db = format!("dbcloud_crash_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&admin).await.unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    crash_and_recover(Some(&format!("{prefix}/{db}"))).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).execute(&admin).await.unwrap();
+}
