@@ -202,7 +202,7 @@ async fn run_postgres(load_time: Duration, report: &mut Report) -> Result<()> {
     let admin = match PgPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(5)).connect(&url).await {
         Ok(p) => p,
         Err(e) => {
-            report.note(format!("PostgreSQL part SKIPPED: cannot connect to {shown}: {e}"));
+            report.note(format!("PostgreSQL part SKIPPED: cannot connect to {shown}: {e} (is PostgreSQL running there? set DBCLOUD_TEST_DATABASE_URL)"));
             return Ok(());
         }
     };
