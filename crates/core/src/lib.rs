@@ -5,12 +5,14 @@
 //! No HTTP and no SQL here: the store, the provisioner and every API surface build on it.
 
 pub mod cluster;
+pub mod crypto;
 pub mod cursor;
 pub mod error;
 pub mod keys;
 pub mod perms;
 pub mod regions;
 pub mod secret;
+pub mod signing;
 pub mod validate;
 
 pub use error::{Error, Result};

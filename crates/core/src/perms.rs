@@ -25,6 +25,8 @@ named!(
     Permission {
         /// Read the organization.
         OrgRead => "org.read",
+        /// Change organization settings (rate limits).
+        OrgUpdate => "org.update",
         /// Create projects.
         ProjectCreate => "project.create",
         /// Read projects.
@@ -117,6 +119,8 @@ named!(
 use Permission as P;
 
 const READS: &[Permission] = &[P::OrgRead, P::ProjectRead, P::CloudRead, P::ClusterRead];
+/// What the Capella project roles read (the organization itself is not theirs to read).
+const PROJECT_READS: &[Permission] = &[P::ProjectRead, P::CloudRead, P::ClusterRead];
 
 impl Role {
     /// The permissions this role grants within its scope.
@@ -133,9 +137,9 @@ impl Role {
                 P::ProjectRead, P::CloudRead, P::ClusterCreate, P::ClusterRead, P::ClusterUpdate, P::ClusterDelete,
                 P::DbuserManage, P::AllowlistManage, P::DataRead, P::DataWrite,
             ],
-            Role::ProjectViewer => READS.to_vec(),
-            Role::ProjectDataReaderWriter => [READS, &[P::DataRead, P::DataWrite]].concat(),
-            Role::ProjectDataReader => [READS, &[P::DataRead]].concat(),
+            Role::ProjectViewer => PROJECT_READS.to_vec(),
+            Role::ProjectDataReaderWriter => [PROJECT_READS, &[P::DataRead, P::DataWrite]].concat(),
+            Role::ProjectDataReader => [PROJECT_READS, &[P::DataRead]].concat(),
             Role::BillingCoordinator | Role::BillingViewer => vec![P::OrgRead, P::BillingRead],
             Role::ClusterAdmin => [
                 READS,
@@ -237,6 +241,12 @@ impl Principal {
         self.grants.iter().any(|g| g.role.grants(p))
     }
 
+    /// Whether the caller holds every permission of `role` on `t`: the test for granting
+    /// `role` (or minting a key or service account with it) without escalating.
+    pub fn holds_role(&self, role: Role, t: Target) -> bool {
+        role.permissions().iter().all(|p| self.can(*p, t))
+    }
+
     /// `Ok` when the caller holds `p` on `t`, else [`crate::Error::PermissionDenied`].
     pub fn require(&self, p: Permission, t: Target) -> crate::Result<()> {
         if self.can(p, t) { Ok(()) } else { Err(crate::Error::PermissionDenied) }
@@ -259,6 +269,24 @@ mod tests {
         let creator = principal(Role::ClusterCreator, Scope::Organization);
         assert!(creator.can(P::ClusterCreate, c) && creator.can(P::ClusterDelete, c));
         assert!(!creator.can(P::ClusterUpdate, c));
+    }
+
+    #[test]
+    fn no_escalation() {
+        let dev = principal(Role::ClusterDeveloper, Scope::Organization);
+        assert!(dev.holds_role(Role::ClusterDeveloper, Target::Organization));
+        assert!(dev.holds_role(Role::Read, Target::Organization));
+        assert!(!dev.holds_role(Role::Admin, Target::Organization));
+        assert!(!dev.holds_role(Role::OrgAdmin, Target::Organization));
+        let owner = principal(Role::OrganizationOwner, Scope::Organization);
+        for r in Role::ALL {
+            assert!(owner.holds_role(*r, Target::Organization));
+        }
+        let p = crate::new_id();
+        let po = principal(Role::ProjectOwner, Scope::Project(p));
+        assert!(po.holds_role(Role::ProjectViewer, Target::Project(p)));
+        assert!(!po.holds_role(Role::ProjectViewer, Target::Project(crate::new_id())));
+        assert!(!po.holds_role(Role::ProjectViewer, Target::Organization));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use dbcloud_provision::runner::RunnerConfig;
 use dbcloud_provision::simulated::SimulatedConfig;
+use dbcloud_server::auth::AuthConfig;
 use dbcloud_server::{bootstrap, ServerConfig};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -42,6 +43,22 @@ pub struct ServeArgs {
     /// How often the runner looks for work, in milliseconds [default: 500].
     #[arg(long, env = "DBCLOUD_POLL_MS")]
     poll_ms: Option<u64>,
+    /// Requests per second of a key unless the key or its organization sets another [default: 10].
+    #[arg(long, env = "DBCLOUD_RATE_LIMIT")]
+    rate_limit: Option<i64>,
+    /// Requests per second per source address for unauthenticated and failed traffic [default: 20].
+    #[arg(long, env = "DBCLOUD_IP_RATE_LIMIT")]
+    ip_rate_limit: Option<i64>,
+    /// Allowed clock skew of HMAC-signed requests, in seconds [default: 300].
+    #[arg(long, env = "DBCLOUD_SIGNATURE_SKEW_SECONDS")]
+    signature_skew_seconds: Option<u64>,
+    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed [default: none].
+    #[arg(long, env = "DBCLOUD_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    /// Public `host[:port]` clients use, for checking signatures over absolute URLs [default: the Host header].
+    #[arg(long, env = "DBCLOUD_PUBLIC_HOST")]
+    public_host: Option<String>,
     /// Log format: `json` or `text` [default: json].
     #[arg(long, env = "DBCLOUD_LOG_FORMAT")]
     log_format: Option<String>,
@@ -65,6 +82,13 @@ impl ServeArgs {
         self.lease_seconds = self.lease_seconds.or(file.lease_seconds);
         self.poll_ms = self.poll_ms.or(file.poll_ms);
         self.log_format = self.log_format.or(file.log_format);
+        self.rate_limit = self.rate_limit.or(file.rate_limit);
+        self.ip_rate_limit = self.ip_rate_limit.or(file.ip_rate_limit);
+        self.signature_skew_seconds = self.signature_skew_seconds.or(file.signature_skew_seconds);
+        if self.trusted_proxies.is_empty() {
+            self.trusted_proxies = file.trusted_proxies;
+        }
+        self.public_host = self.public_host.or(file.public_host);
         self.no_client_profile |= file.no_client_profile;
         Ok(self)
     }
@@ -119,7 +143,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = dbcloud_store::open(&url).await.map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
     tracing::info!(backend = store.backend(), "store ready");
 
+    let master_key = bootstrap::load_master_key(&data_dir)?;
+    let trusted_proxies = args
+        .trusted_proxies
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse::<ipnet::IpNet>().with_context(|| format!("trusted-proxies: `{s}` is not a CIDR")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rate_limit = args.rate_limit.unwrap_or(10);
+    let ip_rate_limit = args.ip_rate_limit.unwrap_or(20);
+    anyhow::ensure!(rate_limit >= 1 && ip_rate_limit >= 1, "rate limits must be at least 1 request per second");
+    let auth = AuthConfig {
+        master_key: master_key.clone(),
+        skew: Duration::from_secs(args.signature_skew_seconds.unwrap_or(300)),
+        trusted_proxies,
+        public_host: args.public_host.clone(),
+        default_rate_limit: rate_limit,
+        ip_rate_limit,
+        cache_ttl: Duration::from_secs(1),
+    };
     let cfg = ServerConfig {
+        auth,
         provisioner: SimulatedConfig {
             step_delay: Duration::from_millis(args.provision_step_ms.unwrap_or(2000)),
             failure_rate,
@@ -132,7 +176,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let server = dbcloud_server::start(listen, store.clone(), cfg).await.with_context(|| format!("listening on {listen}"))?;
     let url = server.url();
-    match bootstrap::ensure(store.as_ref(), &data_dir).await? {
+    match bootstrap::ensure(store.as_ref(), &data_dir, &master_key).await? {
         (bootstrap::Outcome::Created(path), Some(creds)) => {
             eprintln!("dbcloud: first start: owner credentials written to {} (mode 0600)", path.display());
             tracing::info!(path = %path.display(), access_key = %creds.access_key, "bootstrap credentials written");

@@ -26,6 +26,7 @@ fn spawn(data_dir: &Path, database_url: Option<&str>) -> Proc {
         .env("DBCLOUD_LEASE_SECONDS", "1")
         .env("DBCLOUD_POLL_MS", "50")
         .env("DBCLOUD_LOG", "warn")
+        .env("DBCLOUD_RATE_LIMIT", "10000")
         .env_remove("DBCLOUD_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -39,6 +39,9 @@ async fn setup(store: &Arc<dyn Store>, n: usize, nodes: i32) -> (Uuid, Vec<Uuid>
         grants: vec![Grant { role: Role::OrganizationOwner, scope: Scope::Organization }],
         allowed_cidrs: vec![],
         expires_at: None,
+        secret_enc: None,
+        owner: KeyOwner::Key,
+        rate_limit: None,
     };
     let org = store.bootstrap("t", &key).await.unwrap().unwrap();
     let ctx = Ctx { organization_id: org, actor: "t".into(), request_id: "r".into(), source_ip: "-".into(), idempotency: None };

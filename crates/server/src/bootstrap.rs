@@ -3,7 +3,8 @@
 
 use dbcloud_core::keys::NewKey;
 use dbcloud_core::perms::{Grant, Role, Scope};
-use dbcloud_store::{NewApiKey, Store};
+use dbcloud_core::crypto::MasterKey;
+use dbcloud_store::{KeyOwner, NewApiKey, Store};
 use dbcloud_types::profile::{BootstrapCredentials, ClientConfig, Profile};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,16 +42,19 @@ pub enum Outcome {
 
 /// Creates the first organization and owner key if the store is empty, and writes the
 /// credentials file. The secret is only ever in that file (and the profile).
-pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<(Outcome, Option<BootstrapCredentials>)> {
+pub async fn ensure(store: &dyn Store, data_dir: &Path, master: &MasterKey) -> anyhow::Result<(Outcome, Option<BootstrapCredentials>)> {
     let key = NewKey::generate();
     let new = NewApiKey {
         access_key: key.access_key.clone(),
         name: "bootstrap owner".into(),
         description: "Created at first start; owner of the organization.".into(),
         secret_hash: key.secret_hash.clone(),
+        secret_enc: Some(master.seal(&key.access_key, &key.secret)),
         grants: vec![Grant { role: Role::OrganizationOwner, scope: Scope::Organization }],
+        owner: KeyOwner::Key,
         allowed_cidrs: vec![],
         expires_at: None,
+        rate_limit: None,
     };
     let Some(org) = store.bootstrap("default", &new).await? else {
         return Ok((Outcome::AlreadyDone, None));
@@ -64,6 +68,32 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path) -> anyhow::Result<(Outco
     let path = data_dir.join(CREDENTIALS_FILE);
     write_private(&path, serde_json::to_string_pretty(&creds)?.as_bytes())?;
     Ok((Outcome::Created(path), Some(creds)))
+}
+
+/// Name of the master key file in the data directory.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// Loads the master key: `DBCLOUD_MASTER_KEY` (base64), else the file named by
+/// `DBCLOUD_MASTER_KEY_FILE`, else `<data-dir>/master.key`, generated (mode 0600) on first
+/// start. Replicas sharing a PostgreSQL must be given the same key.
+pub fn load_master_key(data_dir: &Path) -> anyhow::Result<MasterKey> {
+    if let Ok(v) = std::env::var("DBCLOUD_MASTER_KEY") {
+        return MasterKey::from_base64(&v).map_err(|e| anyhow::anyhow!("DBCLOUD_MASTER_KEY: {e}"));
+    }
+    let path = match std::env::var_os("DBCLOUD_MASTER_KEY_FILE") {
+        Some(p) => PathBuf::from(p),
+        None => data_dir.join(MASTER_KEY_FILE),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => MasterKey::from_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::env::var_os("DBCLOUD_MASTER_KEY_FILE").is_none() => {
+            let (key, text) = MasterKey::generate();
+            write_private(&path, text.as_bytes())?;
+            tracing::info!(path = %path.display(), "generated a new master key");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("reading the master key {}: {e}", path.display())),
+    }
 }
 
 /// The CLI's configuration directory: `$DBCLOUD_CONFIG_DIR`, else `<config dir>/dbcloud`.

@@ -18,12 +18,15 @@ pub struct ApiError {
     pub body: ErrorBody,
     /// `Retry-After` seconds, for 429 and busy answers.
     pub retry_after: Option<u64>,
+    /// Why authentication failed (dialects with their own 401 messages use it; never shown
+    /// by the native API).
+    pub auth_reason: Option<&'static str>,
 }
 
 impl ApiError {
     /// An error with an explicit status, code and message.
     pub fn new(status: StatusCode, code: Code, message: impl Into<String>) -> Self {
-        ApiError { status, body: ErrorBody { code: code.as_i32(), message: message.into(), details: vec![] }, retry_after: None }
+        ApiError { status, body: ErrorBody { code: code.as_i32(), message: message.into(), details: vec![] }, retry_after: None, auth_reason: None }
     }
 
     /// 400 with code 3.
@@ -58,7 +61,7 @@ impl From<Error> for ApiError {
             Error::Aborted(m) => (m, vec![], Some(1)),
             other => (other.to_string(), vec![], None),
         };
-        ApiError { status, body: ErrorBody { code: code.as_i32(), message, details }, retry_after }
+        ApiError { status, body: ErrorBody { code: code.as_i32(), message, details }, retry_after, auth_reason: None }
     }
 }
 

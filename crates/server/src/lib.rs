@@ -5,6 +5,8 @@
 //! command wires configuration, signals and bootstrap around it.
 
 pub mod auth;
+pub mod ratelimit;
+pub mod version;
 pub mod bootstrap;
 pub mod error;
 pub mod extract;
@@ -40,11 +42,13 @@ pub struct ServerConfig {
     pub provisioner: SimulatedConfig,
     /// Operation runner settings.
     pub runner: RunnerConfig,
+    /// Authentication and rate-limit settings.
+    pub auth: auth::AuthConfig,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { provisioner: SimulatedConfig::default(), runner: RunnerConfig::default() }
+        ServerConfig { provisioner: SimulatedConfig::default(), runner: RunnerConfig::default(), auth: auth::AuthConfig::ephemeral() }
     }
 }
 
@@ -86,6 +90,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(auth::rate_headers))
+        .layer(axum::middleware::from_fn(version::cc_version))
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
@@ -143,7 +149,17 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     // A lease must outlive the slowest step, or a healthy replica would lose its operations.
     runner_cfg.lease = runner_cfg.lease.max(cfg.provisioner.step_delay * 3 + Duration::from_secs(1));
     let runner = Runner::new(store.clone(), provisioner, runner_cfg);
-    let state = AppState { store, runner: runner.clone(), metrics: metrics_handle() };
+    let auth = auth::AuthService::new(cfg.auth.clone(), store.backend() == "postgres");
+    tokio::spawn(auth.limiter.clone().sync_forever(store.clone()));
+    if let Some(mut notices) = store.identity_changes().await? {
+        let auth = auth.clone();
+        tokio::spawn(async move {
+            while notices.recv().await.is_some() {
+                auth.invalidate();
+            }
+        });
+    }
+    let state = AppState { store, runner: runner.clone(), metrics: metrics_handle(), auth };
     let (tx, rx) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(rx.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -14,4 +14,17 @@ pub struct AppState {
     pub runner: Arc<Runner>,
     /// Prometheus metrics.
     pub metrics: PrometheusHandle,
+    /// Authentication: settings, key cache, rate limiter.
+    pub auth: Arc<crate::auth::AuthService>,
+}
+
+impl AppState {
+    /// Drops cached credentials here and tells the other replicas to do the same; call
+    /// after any change to keys, grants, service accounts or users.
+    pub async fn identity_changed(&self) {
+        self.auth.invalidate();
+        if let Err(e) = self.store.publish_identity_change().await {
+            tracing::warn!(error = %e, "could not notify other replicas of an identity change");
+        }
+    }
 }

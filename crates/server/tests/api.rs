@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use dbcloud_core::keys::NewKey;
 use dbcloud_core::perms::{Grant, Role, Scope};
-use dbcloud_store::{Ctx, NewApiKey};
+use dbcloud_store::{Ctx, KeyOwner, NewApiKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -234,6 +234,9 @@ async fn permissions_are_checked_with_the_exact_403_body() {
         grants: vec![Grant { role: Role::ProjectViewer, scope: Scope::Project(project.parse().unwrap()) }],
         allowed_cidrs: vec![],
         expires_at: None,
+        secret_enc: None,
+        owner: KeyOwner::Key,
+        rate_limit: None,
     };
     t.store().create_api_key(&ctx, &key).await.unwrap();
     let vt = viewer.bearer_token();

@@ -13,10 +13,15 @@ use sqlx::{QueryBuilder, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-type DbRow = <Db as sqlx::Database>::Row;
-type Tx = sqlx::Transaction<'static, Db>;
+pub(super) type DbRow = <Db as sqlx::Database>::Row;
+pub(super) type Tx = sqlx::Transaction<'static, Db>;
 
 /// Maps a driver error that is not an expected constraint violation.
+/// The key query by access key id.
+fn concat_key_select_by_id() -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!("{API_KEY_SELECT}WHERE k.access_key = $1"))
+}
+
 pub(super) fn db(e: sqlx::Error) -> Error {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
@@ -26,57 +31,57 @@ pub(super) fn db(e: sqlx::Error) -> Error {
     }
 }
 
-fn is_unique(e: &sqlx::Error) -> bool {
+pub(super) fn is_unique(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
 /// Maps a unique violation to `AlreadyExists(msg)`, anything else through [`db`].
-fn unique(e: sqlx::Error, msg: impl FnOnce() -> String) -> Error {
+pub(super) fn unique(e: sqlx::Error, msg: impl FnOnce() -> String) -> Error {
     if is_unique(&e) { Error::AlreadyExists(msg()) } else { db(e) }
 }
 
-fn get_str(r: &DbRow, c: &str) -> Result<String> {
+pub(super) fn get_str(r: &DbRow, c: &str) -> Result<String> {
     r.try_get::<String, _>(c).map_err(db)
 }
-fn get_opt_str(r: &DbRow, c: &str) -> Result<Option<String>> {
+pub(super) fn get_opt_str(r: &DbRow, c: &str) -> Result<Option<String>> {
     r.try_get::<Option<String>, _>(c).map_err(db)
 }
-fn get_i64(r: &DbRow, c: &str) -> Result<i64> {
+pub(super) fn get_i64(r: &DbRow, c: &str) -> Result<i64> {
     r.try_get::<i64, _>(c).map_err(db)
 }
-fn get_opt_i64(r: &DbRow, c: &str) -> Result<Option<i64>> {
+pub(super) fn get_opt_i64(r: &DbRow, c: &str) -> Result<Option<i64>> {
     r.try_get::<Option<i64>, _>(c).map_err(db)
 }
-fn get_uuid(r: &DbRow, c: &str) -> Result<Uuid> {
+pub(super) fn get_uuid(r: &DbRow, c: &str) -> Result<Uuid> {
     let s = get_str(r, c)?;
     Uuid::try_parse(&s).map_err(|e| Error::Internal(format!("corrupt id in {c}: {e}")))
 }
-fn get_time(r: &DbRow, c: &str) -> Result<OffsetDateTime> {
+pub(super) fn get_time(r: &DbRow, c: &str) -> Result<OffsetDateTime> {
     Ok(ms_to_time(get_i64(r, c)?))
 }
-fn get_opt_time(r: &DbRow, c: &str) -> Result<Option<OffsetDateTime>> {
+pub(super) fn get_opt_time(r: &DbRow, c: &str) -> Result<Option<OffsetDateTime>> {
     Ok(get_opt_i64(r, c)?.map(ms_to_time))
 }
-fn get_json<T: serde::de::DeserializeOwned>(r: &DbRow, c: &str) -> Result<T> {
+pub(super) fn get_json<T: serde::de::DeserializeOwned>(r: &DbRow, c: &str) -> Result<T> {
     serde_json::from_str(&get_str(r, c)?).map_err(|e| Error::Internal(format!("corrupt json in {c}: {e}")))
 }
-fn get_enum<T>(r: &DbRow, c: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+pub(super) fn get_enum<T>(r: &DbRow, c: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     let s = get_str(r, c)?;
     parse(&s).ok_or_else(|| Error::Internal(format!("corrupt value {s:?} in {c}")))
 }
-fn json<T: Serialize>(v: &T) -> String {
+pub(super) fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serializable")
 }
 
 /// Turns `limit + 1` fetched rows into a page with a cursor when there are more.
-fn paginate<T>(rows: Vec<DbRow>, limit: u32, f: impl Fn(&DbRow) -> Result<T>, id: impl Fn(&T) -> Uuid) -> Result<Page<T>> {
+pub(super) fn paginate<T>(rows: Vec<DbRow>, limit: u32, f: impl Fn(&DbRow) -> Result<T>, id: impl Fn(&T) -> Uuid) -> Result<Page<T>> {
     let more = rows.len() > limit as usize;
     let items: Vec<T> = rows.iter().take(limit as usize).map(f).collect::<Result<_>>()?;
     let next_cursor = if more { items.last().map(|t| cursor::encode(id(t))) } else { None };
     Ok(Page { items, next_cursor })
 }
 
-fn after(p: &PageReq) -> String {
+pub(super) fn after(p: &PageReq) -> String {
     p.after.map(|u| u.to_string()).unwrap_or_default()
 }
 
@@ -115,6 +120,15 @@ macro_rules! db_user_select {
 }
 macro_rules! allowlist_select {
     () => { "SELECT id, cluster_id, cidr, comment, expires_at, created_at FROM allowlist_entries " };
+}
+
+pub(super) fn organization_row(r: &DbRow) -> Result<Organization> {
+    Ok(Organization {
+        id: get_uuid(r, "id")?,
+        name: get_str(r, "name")?,
+        rate_limit: get_opt_i64(r, "rate_limit")?,
+        created_at: get_time(r, "created_at")?,
+    })
 }
 
 fn project_row(r: &DbRow) -> Result<Project> {
@@ -217,7 +231,7 @@ fn allowlist_row(r: &DbRow) -> Result<AllowlistEntry> {
     })
 }
 
-fn audit_row(r: &DbRow) -> Result<AuditEvent> {
+pub(super) fn audit_row(r: &DbRow) -> Result<AuditEvent> {
     Ok(AuditEvent {
         id: get_uuid(r, "id")?,
         organization_id: get_opt_str(r, "org_id")?.and_then(|s| Uuid::try_parse(&s).ok()),
@@ -232,22 +246,81 @@ fn audit_row(r: &DbRow) -> Result<AuditEvent> {
     })
 }
 
-fn api_key_row(r: &DbRow) -> Result<ApiKeyRecord> {
+pub(super) const API_KEY_SELECT: &str = "SELECT k.access_key, k.org_id, k.name, k.description, k.secret_hash, k.secret_enc, \
+    k.prev_secret_hash, k.prev_secret_enc, k.prev_valid_until, k.grants, k.owner_kind, k.owner_id, k.allowed_cidrs, \
+    k.expires_at, k.state, k.rate_limit, o.rate_limit AS org_rate_limit, k.created_by, k.created_at, k.updated_at, \
+    k.last_used_at, k.last_used_ip FROM api_keys k JOIN organizations o ON o.id = k.org_id ";
+
+/// A key row; `grants` holds only the key's own roles until [`resolve_grants`] runs.
+pub(super) fn api_key_row(r: &DbRow) -> Result<ApiKeyRecord> {
+    let own: Vec<dbcloud_core::perms::Grant> = get_json(r, "grants")?;
+    let owner_id = get_opt_str(r, "owner_id")?.and_then(|s| Uuid::try_parse(&s).ok());
+    let owner = match (get_str(r, "owner_kind")?.as_str(), owner_id) {
+        ("service_account", Some(id)) => KeyOwner::ServiceAccount(id),
+        ("user", Some(id)) => KeyOwner::User(id),
+        _ => KeyOwner::Key,
+    };
     Ok(ApiKeyRecord {
         access_key: get_str(r, "access_key")?,
         organization_id: get_uuid(r, "org_id")?,
         name: get_str(r, "name")?,
         description: get_str(r, "description")?,
         secret_hash: get_str(r, "secret_hash")?,
-        grants: get_json(r, "grants")?,
+        secret_enc: get_opt_str(r, "secret_enc")?,
+        prev_secret_hash: get_opt_str(r, "prev_secret_hash")?,
+        prev_secret_enc: get_opt_str(r, "prev_secret_enc")?,
+        prev_valid_until: get_opt_time(r, "prev_valid_until")?,
+        grants: own.clone(),
+        own_grants: own,
+        owner,
         allowed_cidrs: get_json(r, "allowed_cidrs")?,
         expires_at: get_opt_time(r, "expires_at")?,
         state: get_str(r, "state")?,
+        rate_limit: get_opt_i64(r, "rate_limit")?,
+        org_rate_limit: get_opt_i64(r, "org_rate_limit")?,
+        created_by: get_opt_str(r, "created_by")?,
         created_at: get_time(r, "created_at")?,
+        updated_at: get_time(r, "updated_at")?,
+        last_used_at: get_opt_time(r, "last_used_at")?,
+        last_used_ip: get_opt_str(r, "last_used_ip")?,
     })
 }
 
-async fn insert_audit(tx: &mut Tx, e: &AuditEvent) -> Result<()> {
+/// Adds the grants a key holds through its owner and those granted to the key itself.
+pub(super) async fn resolve_grants<'e, E: sqlx::Executor<'e, Database = Db>>(ex: E, k: &mut ApiKeyRecord) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT role, scope_kind, scope_id FROM role_grants \
+         WHERE (principal_kind = 'api_key' AND principal_id = $1) OR (principal_kind = $2 AND principal_id = $3)",
+    )
+    .bind(&k.access_key)
+    .bind(k.owner.kind())
+    .bind(k.owner.id().map(|u| u.to_string()).unwrap_or_default())
+    .fetch_all(ex)
+    .await
+    .map_err(db)?;
+    for r in &rows {
+        if let Some(g) = grant_from_parts(&get_str(r, "role")?, &get_str(r, "scope_kind")?, &get_str(r, "scope_id")?) {
+            if !k.grants.contains(&g) {
+                k.grants.push(g);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds a grant from its stored parts (`None` for a role this build does not know).
+pub(super) fn grant_from_parts(role: &str, kind: &str, id: &str) -> Option<dbcloud_core::perms::Grant> {
+    use dbcloud_core::perms::{Grant, Role, Scope};
+    let scope = match kind {
+        "organization" => Scope::Organization,
+        "project" => Scope::Project(Uuid::try_parse(id).ok()?),
+        "cluster" => Scope::Cluster(Uuid::try_parse(id).ok()?),
+        _ => return None,
+    };
+    Some(Grant { role: Role::parse(role)?, scope })
+}
+
+pub(super) async fn insert_audit(tx: &mut Tx, e: &AuditEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (id, org_id, at, actor, key_id, source_ip, action, target, outcome, request_id, details) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -270,7 +343,7 @@ async fn insert_audit(tx: &mut Tx, e: &AuditEvent) -> Result<()> {
 }
 
 /// Records the successful mutation `action` on `target` in the audit log.
-async fn audit(tx: &mut Tx, ctx: &Ctx, action: &str, target: String) -> Result<()> {
+pub(super) async fn audit(tx: &mut Tx, ctx: &Ctx, action: &str, target: String) -> Result<()> {
     let e = AuditEvent {
         id: new_id(),
         organization_id: Some(ctx.organization_id),
@@ -289,7 +362,7 @@ async fn audit(tx: &mut Tx, ctx: &Ctx, action: &str, target: String) -> Result<(
 /// Opens the transaction of a create. When the request carried an idempotency key, its
 /// record is claimed first, so a concurrent retry with the same key fails fast with
 /// [`IDEMPOTENCY_RACE`] (and then replays) instead of racing on the object itself.
-async fn begin_create(pool: &sqlx::Pool<Db>, ctx: &Ctx) -> Result<Tx> {
+pub(super) async fn begin_create(pool: &sqlx::Pool<Db>, ctx: &Ctx) -> Result<Tx> {
     let mut tx = begin_write(pool).await?;
     if let Some(k) = &ctx.idempotency {
         sqlx::query(
@@ -311,7 +384,7 @@ async fn begin_create(pool: &sqlx::Pool<Db>, ctx: &Ctx) -> Result<Tx> {
 
 /// Writes the audit event of a create and, when the request carried an idempotency key,
 /// the recorded answer `body`.
-async fn finish_create<T: Serialize>(tx: &mut Tx, ctx: &Ctx, action: &str, target: String, body: &T) -> Result<()> {
+pub(super) async fn finish_create<T: Serialize>(tx: &mut Tx, ctx: &Ctx, action: &str, target: String, body: &T) -> Result<()> {
     audit(tx, ctx, action, target).await?;
     if let Some(k) = &ctx.idempotency {
         sqlx::query("UPDATE idempotency_keys SET body = $1 WHERE org_id = $2 AND principal = $3 AND idem_key = $4")
@@ -326,7 +399,7 @@ async fn finish_create<T: Serialize>(tx: &mut Tx, ctx: &Ctx, action: &str, targe
     Ok(())
 }
 
-async fn commit(tx: Tx) -> Result<()> {
+pub(super) async fn commit(tx: Tx) -> Result<()> {
     tx.commit().await.map_err(db)
 }
 
@@ -496,13 +569,13 @@ impl Store for Backend {
     }
 
     async fn get_organization(&self, id: Uuid) -> Result<Organization> {
-        let r = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = $1")
+        let r = sqlx::query("SELECT id, name, rate_limit, created_at FROM organizations WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?
             .ok_or_else(|| Error::NotFound(format!("organization {id}")))?;
-        Ok(Organization { id: get_uuid(&r, "id")?, name: get_str(&r, "name")?, created_at: get_time(&r, "created_at")? })
+        organization_row(&r)
     }
 
     async fn create_api_key(&self, ctx: &Ctx, key: &NewApiKey) -> Result<()> {
@@ -513,16 +586,15 @@ impl Store for Backend {
     }
 
     async fn find_api_key(&self, access_key: &str) -> Result<Option<ApiKeyRecord>> {
-        sqlx::query(
-            "SELECT access_key, org_id, name, description, secret_hash, grants, allowed_cidrs, expires_at, state, created_at \
-             FROM api_keys WHERE access_key = $1",
-        )
-        .bind(access_key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
-        .map(|r| api_key_row(&r))
-        .transpose()
+        let row = sqlx::query(concat_key_select_by_id())
+            .bind(access_key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut k = api_key_row(&row)?;
+        resolve_grants(&self.pool, &mut k).await?;
+        Ok(Some(k))
     }
 
     async fn idempotent_response(&self, org: Uuid, principal: &str, key: &str) -> Result<Option<StoredResponse>> {
@@ -1295,6 +1367,14 @@ impl Store for Backend {
         paginate(rows, page.limit, audit_row, |e| e.id)
     }
 
+    async fn publish_identity_change(&self) -> Result<()> {
+        super::publish_identity_change(&self.pool).await
+    }
+
+    async fn identity_changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<()>>> {
+        super::identity_changes(&self.pool).await
+    }
+
     async fn seed_clusters(&self, org: Uuid, project: Uuid, cloud: Uuid, prefix: &str, count: u32) -> Result<()> {
         let mut tx = begin_write(&self.pool).await?;
         let t = time_to_ms(now());
@@ -1330,20 +1410,25 @@ impl Store for Backend {
     }
 }
 
-async fn insert_api_key(tx: &mut Tx, org: Uuid, key: &NewApiKey, created_by: Option<&str>) -> Result<()> {
+pub(super) async fn insert_api_key(tx: &mut Tx, org: Uuid, key: &NewApiKey, created_by: Option<&str>) -> Result<()> {
     let t = time_to_ms(now());
     sqlx::query(
-        "INSERT INTO api_keys (access_key, org_id, name, description, secret_hash, grants, allowed_cidrs, expires_at, state, \
-         created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $10)",
+        "INSERT INTO api_keys (access_key, org_id, name, description, secret_hash, secret_enc, grants, owner_kind, owner_id, \
+         allowed_cidrs, expires_at, rate_limit, state, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $14, $14)",
     )
     .bind(&key.access_key)
     .bind(org.to_string())
     .bind(&key.name)
     .bind(&key.description)
     .bind(&key.secret_hash)
+    .bind(key.secret_enc.clone())
     .bind(json(&key.grants))
+    .bind(key.owner.kind())
+    .bind(key.owner.id().map(|u| u.to_string()))
     .bind(json(&key.allowed_cidrs))
     .bind(key.expires_at.map(time_to_ms))
+    .bind(key.rate_limit)
     .bind(created_by)
     .bind(t)
     .execute(&mut **tx)

@@ -19,10 +19,66 @@ use uuid::Uuid;
 
 pub use records::*;
 
+/// Identity and access: keys, service accounts, users, grants, rate counters, replay guard.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    /// Lists API keys of an organization (optionally of one owner).
+    async fn list_api_keys(&self, org: Uuid, owner: Option<KeyOwner>, page: PageReq) -> Result<Page<ApiKeyRecord>>;
+    /// An API key of the organization.
+    async fn get_api_key(&self, org: Uuid, access_key: &str) -> Result<ApiKeyRecord>;
+    /// Renames / describes a key or changes its rate limit.
+    async fn update_api_key(&self, ctx: &Ctx, access_key: &str, name: Option<&str>, description: Option<&str>, rate_limit: Option<i64>) -> Result<ApiKeyRecord>;
+    /// Replaces a key's secret; the old one stays valid until `prev_valid_until` (if any).
+    async fn rotate_api_key(&self, ctx: &Ctx, access_key: &str, secret_hash: &str, secret_enc: Option<&str>, prev_valid_until: Option<time::OffsetDateTime>) -> Result<ApiKeyRecord>;
+    /// Revokes a key: every later call with it fails.
+    async fn revoke_api_key(&self, ctx: &Ctx, access_key: &str) -> Result<ApiKeyRecord>;
+    /// Records a successful use (time and address).
+    async fn touch_api_key(&self, access_key: &str, at: time::OffsetDateTime, ip: &str) -> Result<()>;
+    /// Sets the organization's default rate limit.
+    async fn set_org_rate_limit(&self, ctx: &Ctx, limit: Option<i64>) -> Result<Organization>;
+
+    /// Creates a service account with grants.
+    async fn create_service_account(&self, ctx: &Ctx, name: &str, description: &str, grants: &[dbcloud_core::perms::Grant]) -> Result<ServiceAccount>;
+    /// Lists service accounts.
+    async fn list_service_accounts(&self, org: Uuid, page: PageReq) -> Result<Page<ServiceAccount>>;
+    /// A service account.
+    async fn get_service_account(&self, org: Uuid, id: Uuid) -> Result<ServiceAccount>;
+    /// Renames / describes a service account.
+    async fn update_service_account(&self, ctx: &Ctx, id: Uuid, name: Option<&str>, description: Option<&str>) -> Result<ServiceAccount>;
+    /// Deletes a service account, its grants, and revokes its keys.
+    async fn delete_service_account(&self, ctx: &Ctx, id: Uuid) -> Result<()>;
+
+    /// Creates a user with grants.
+    async fn create_user(&self, ctx: &Ctx, email: &str, name: &str, grants: &[dbcloud_core::perms::Grant]) -> Result<User>;
+    /// Lists users.
+    async fn list_users(&self, org: Uuid, page: PageReq) -> Result<Page<User>>;
+    /// A user.
+    async fn get_user(&self, org: Uuid, id: Uuid) -> Result<User>;
+    /// Deletes a user, their grants, and revokes their keys.
+    async fn delete_user(&self, ctx: &Ctx, id: Uuid) -> Result<()>;
+
+    /// Grants a role.
+    async fn create_grant(&self, ctx: &Ctx, principal: &PrincipalRef, grant: &dbcloud_core::perms::Grant) -> Result<RoleGrant>;
+    /// Removes a grant; returns it.
+    async fn delete_grant(&self, ctx: &Ctx, id: Uuid) -> Result<RoleGrant>;
+    /// A grant.
+    async fn get_grant(&self, org: Uuid, id: Uuid) -> Result<RoleGrant>;
+    /// Lists grants (optionally of one principal).
+    async fn list_grants(&self, org: Uuid, principal: Option<&PrincipalRef>, page: PageReq) -> Result<Page<RoleGrant>>;
+
+    /// Records the signature of a non-idempotent signed request; `false` if it was seen
+    /// before (a replay). Entries are kept until `expires_at`.
+    async fn use_signature(&self, access_key: &str, signature: &str, now: time::OffsetDateTime, expires_at: time::OffsetDateTime) -> Result<bool>;
+    /// Adds `n` to a shared fixed-window counter and returns its new total.
+    async fn rate_add(&self, bucket: &str, window_start_ms: i64, n: i64) -> Result<i64>;
+    /// Lists audit events with filters, oldest first.
+    async fn list_audit_filtered(&self, org: Uuid, filter: &AuditFilter, page: PageReq) -> Result<Page<AuditEvent>>;
+}
+
 /// Everything dbcloud persists. Implementations must be safe to share between replicas:
 /// nothing that correctness depends on may live only in one process.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: IdentityStore {
     /// Name of the backend (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
     /// Checks the database answers.
@@ -119,6 +175,13 @@ pub trait Store: Send + Sync + 'static {
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
     /// Lists audit events of an organization, oldest first.
     async fn list_audit(&self, org: Uuid, page: PageReq) -> Result<Page<AuditEvent>>;
+
+    /// Tells other replicas that keys or grants changed, so they drop cached credentials
+    /// (PostgreSQL `NOTIFY`; nothing to do for the single-process SQLite store).
+    async fn publish_identity_change(&self) -> Result<()>;
+    /// Notices of identity changes made by other replicas (PostgreSQL `LISTEN`); `None`
+    /// when there can be no other replica. A lost connection also yields a notice.
+    async fn identity_changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<()>>>;
 
     /// Inserts `count` CREATED clusters in one transaction (benchmarks and load tests).
     async fn seed_clusters(&self, org: Uuid, project: Uuid, cloud: Uuid, prefix: &str, count: u32) -> Result<()>;

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 #[path = "common.rs"]
 mod common;
+#[path = "identity_impl.rs"]
+mod identity_impl;
 
 pub(crate) type Db = sqlx::Postgres;
 pub(crate) const NAME: &str = "postgres";
@@ -25,6 +27,34 @@ pub type PgStore = Backend;
 /// conditional updates, never by reading first.
 pub(crate) async fn begin_write(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, Db>> {
     pool.begin().await.map_err(common::db)
+}
+
+const IDENTITY_CHANNEL: &str = "dbcloud_identity";
+
+/// `NOTIFY`s the other replicas that keys or grants changed.
+pub(crate) async fn publish_identity_change(pool: &sqlx::PgPool) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')").bind(IDENTITY_CHANNEL).execute(pool).await.map_err(common::db)?;
+    Ok(())
+}
+
+/// `LISTEN`s for identity changes; a connection loss is reported as a change too, since
+/// notices may have been missed meanwhile.
+pub(crate) async fn identity_changes(pool: &sqlx::PgPool) -> Result<Option<tokio::sync::mpsc::Receiver<()>>> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await.map_err(common::db)?;
+    listener.listen(IDENTITY_CHANNEL).await.map_err(common::db)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let r = listener.recv().await;
+            if r.is_err() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            if tx.send(()).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(Some(rx))
 }
 
 impl Backend {

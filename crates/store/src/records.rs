@@ -50,10 +50,12 @@ pub struct StoredResponse {
 pub const IDEMPOTENCY_RACE: &str = "a request with the same Idempotency-Key completed concurrently";
 
 /// Keyset page request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PageReq {
     /// Return items after this id.
     pub after: Option<Uuid>,
+    /// Return keys after this access key id (API key lists).
+    pub after_key: Option<String>,
     /// Page size.
     pub limit: u32,
 }
@@ -61,7 +63,37 @@ pub struct PageReq {
 impl PageReq {
     /// The first page of `limit` items.
     pub fn first(limit: u32) -> Self {
-        PageReq { after: None, limit }
+        PageReq { after: None, after_key: None, limit }
+    }
+}
+
+/// Who an API key belongs to, which decides its grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// The key carries roles of its own (Capella style).
+    Key,
+    /// The key inherits the service account's grants (CockroachDB style).
+    ServiceAccount(Uuid),
+    /// The key inherits the user's grants (CrateDB style).
+    User(Uuid),
+}
+
+impl KeyOwner {
+    /// Storage spelling of the kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KeyOwner::Key => "key",
+            KeyOwner::ServiceAccount(_) => "service_account",
+            KeyOwner::User(_) => "user",
+        }
+    }
+
+    /// The owner id, for service accounts and users.
+    pub fn id(&self) -> Option<Uuid> {
+        match self {
+            KeyOwner::Key => None,
+            KeyOwner::ServiceAccount(u) | KeyOwner::User(u) => Some(*u),
+        }
     }
 }
 
@@ -76,15 +108,21 @@ pub struct NewApiKey {
     pub description: String,
     /// SHA-256 of the secret.
     pub secret_hash: String,
-    /// Roles at scopes.
+    /// The secret sealed under the master key (for HMAC verification).
+    pub secret_enc: Option<String>,
+    /// Roles of the key itself (owner `Key`).
     pub grants: Vec<Grant>,
+    /// Owner.
+    pub owner: KeyOwner,
     /// CIDRs allowed to use the key (empty: any).
     pub allowed_cidrs: Vec<String>,
     /// Expiry.
     pub expires_at: Option<OffsetDateTime>,
+    /// Requests per second for this key.
+    pub rate_limit: Option<i64>,
 }
 
-/// A stored API key.
+/// A stored API key with everything authentication needs.
 #[derive(Debug, Clone)]
 pub struct ApiKeyRecord {
     /// Access key id.
@@ -97,16 +135,62 @@ pub struct ApiKeyRecord {
     pub description: String,
     /// SHA-256 of the secret.
     pub secret_hash: String,
-    /// Roles at scopes.
+    /// The sealed secret.
+    pub secret_enc: Option<String>,
+    /// The previous secret's hash, valid until `prev_valid_until` (rotation grace).
+    pub prev_secret_hash: Option<String>,
+    /// The previous sealed secret.
+    pub prev_secret_enc: Option<String>,
+    /// End of the rotation grace period.
+    pub prev_valid_until: Option<OffsetDateTime>,
+    /// Roles of the key itself.
+    pub own_grants: Vec<Grant>,
+    /// Effective grants: its own, its owner's and any granted to the key.
     pub grants: Vec<Grant>,
+    /// Owner.
+    pub owner: KeyOwner,
     /// CIDRs allowed to use the key (empty: any).
     pub allowed_cidrs: Vec<String>,
     /// Expiry.
     pub expires_at: Option<OffsetDateTime>,
     /// `active` or `revoked`.
     pub state: String,
+    /// Requests per second for this key.
+    pub rate_limit: Option<i64>,
+    /// The organization's default requests per second.
+    pub org_rate_limit: Option<i64>,
+    /// Creator key id.
+    pub created_by: Option<String>,
     /// Creation time.
     pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+    /// Last use.
+    pub last_used_at: Option<OffsetDateTime>,
+    /// Address of the last use.
+    pub last_used_ip: Option<String>,
+}
+
+/// A principal that can hold grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalRef {
+    /// `user`, `service_account` or `api_key`.
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+}
+
+/// Audit list filters.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Events at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Events before this time.
+    pub until: Option<OffsetDateTime>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only this action (exact) or, ending in `.`, this action prefix.
+    pub action: Option<String>,
 }
 
 /// A new cloud.

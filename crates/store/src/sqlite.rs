@@ -8,6 +8,8 @@ use std::time::Duration;
 
 #[path = "common.rs"]
 mod common;
+#[path = "identity_impl.rs"]
+mod identity_impl;
 
 pub(crate) type Db = sqlx::Sqlite;
 pub(crate) const NAME: &str = "sqlite";
@@ -26,6 +28,16 @@ pub type SqliteStore = Backend;
 /// that reads then writes never fails on a lock upgrade.
 pub(crate) async fn begin_write(pool: &sqlx::SqlitePool) -> Result<sqlx::Transaction<'static, Db>> {
     pool.begin_with("BEGIN IMMEDIATE").await.map_err(common::db)
+}
+
+/// One process owns a SQLite store: there is no other replica to tell.
+pub(crate) async fn publish_identity_change(_: &sqlx::SqlitePool) -> Result<()> {
+    Ok(())
+}
+
+/// One process owns a SQLite store: no notices.
+pub(crate) async fn identity_changes(_: &sqlx::SqlitePool) -> Result<Option<tokio::sync::mpsc::Receiver<()>>> {
+    Ok(None)
 }
 
 impl Backend {

@@ -32,6 +32,9 @@ fn owner_key() -> NewApiKey {
         grants: vec![Grant { role: Role::OrganizationOwner, scope: Scope::Organization }],
         allowed_cidrs: vec![],
         expires_at: None,
+        secret_enc: None,
+        owner: KeyOwner::Key,
+        rate_limit: None,
     }
 }
 
@@ -241,7 +244,7 @@ async fn list_clusters_filters_and_cursor_pages(h: &Harness) {
     let mut seen = vec![];
     let mut after = None;
     loop {
-        let page = h.store.list_clusters(h.org, &ClusterFilter::default(), PageReq { after, limit: 3 }).await.unwrap();
+        let page = h.store.list_clusters(h.org, &ClusterFilter::default(), PageReq { after, after_key: None, limit: 3 }).await.unwrap();
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|c| c.name.clone()));
         match page.next_cursor {

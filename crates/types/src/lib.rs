@@ -5,10 +5,12 @@
 //! OpenAPI document. Behaviour lives in `dbcloud-core`.
 
 pub mod error;
+pub mod identity;
 pub mod model;
 pub mod requests;
 pub mod profile;
 
 pub use error::{Code, ErrorBody, FieldViolation};
+pub use identity::*;
 pub use model::*;
 pub use requests::*;

@@ -76,6 +76,8 @@ pub struct Organization {
     pub id: Uuid,
     /// Display name.
     pub name: String,
+    /// Default requests per second of the organization's keys (absent: the server default).
+    pub rate_limit: Option<i64>,
     /// Creation time (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -24,7 +24,7 @@ use uuid::Uuid;
     responses((status = 201, body = Cloud), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_cloud(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiJson(req): ApiJson<CreateCloud>) -> ApiResult<Response> {
-    caller.require(Permission::CloudManage, Target::Organization)?;
+    caller.require(Permission::CloudManage, Target::Organization).await?;
     let mut v = Violations::new();
     let name = v.check("name", validate::display_name(&req.name));
     if !regions::is_valid(req.provider, &req.region) {
@@ -55,7 +55,7 @@ pub struct CloudQuery {
 #[utoipa::path(get, path = "/v1/clouds", tag = "clouds", security(("bearer" = [])), params(CloudQuery),
     responses((status = 200, body = Page<Cloud>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_clouds(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<CloudQuery>) -> ApiResult<Json<Page<Cloud>>> {
-    caller.require_somewhere(Permission::CloudRead)?;
+    caller.require_somewhere(Permission::CloudRead).await?;
     let page = super::page(q.cursor.as_deref(), q.limit)?;
     Ok(Json(s.store.list_clouds(caller.org(), q.provider, page).await?))
 }
@@ -64,7 +64,7 @@ pub async fn list_clouds(State(s): State<AppState>, caller: Caller, ApiQuery(q):
 #[utoipa::path(get, path = "/v1/clouds/{id}", tag = "clouds", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Cloud), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Cloud>> {
-    caller.require_somewhere(Permission::CloudRead)?;
+    caller.require_somewhere(Permission::CloudRead).await?;
     Ok(Json(s.store.get_cloud(caller.org(), id).await?))
 }
 
@@ -73,7 +73,7 @@ pub async fn get_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id): A
     responses((status = 200, body = Cloud), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<UpdateCloud>) -> ApiResult<Json<Cloud>> {
-    caller.require(Permission::CloudManage, Target::Organization)?;
+    caller.require(Permission::CloudManage, Target::Organization).await?;
     let mut v = Violations::new();
     let name = req.name.as_deref().and_then(|n| v.check("name", validate::display_name(n)));
     let vpc = req.virtual_network_cidr.as_deref().and_then(|c| v.check("virtual_network_cidr", validate::vpc_cidr(c)));
@@ -88,7 +88,7 @@ pub async fn update_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id)
 #[utoipa::path(delete, path = "/v1/clouds/{id}", tag = "clouds", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    caller.require(Permission::CloudManage, Target::Organization)?;
+    caller.require(Permission::CloudManage, Target::Organization).await?;
     s.store.delete_cloud(&caller.ctx(None), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 /// Loads a cluster of the caller's organization and checks `p` on it.
 pub async fn authorized_cluster(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> ApiResult<Cluster> {
     let c = s.store.get_cluster(caller.org(), id).await?;
-    caller.require(p, Target::Cluster { project: c.project_id, cluster: c.id })?;
+    caller.require(p, Target::Cluster { project: c.project_id, cluster: c.id }).await?;
     Ok(c)
 }
 
@@ -40,7 +40,7 @@ pub async fn create_cluster(State(s): State<AppState>, caller: Caller, key: Idem
         Some(p) => p,
         None => s.store.default_project(caller.org()).await?.id,
     };
-    caller.require(Permission::ClusterCreate, Target::Project(project))?;
+    caller.require(Permission::ClusterCreate, Target::Project(project)).await?;
     let cloud = match (req.cloud_id, req.provider, &req.region) {
         (Some(id), _, _) => CloudRef::Id(id),
         (None, Some(p), Some(r)) => CloudRef::ProviderRegion(p, r.clone()),
@@ -93,7 +93,7 @@ pub async fn list_clusters(State(s): State<AppState>, caller: Caller, ApiQuery(q
     if !caller.principal.can(Permission::ClusterRead, Target::Organization) {
         // Callers with project-scoped grants list one project at a time.
         match q.project_id {
-            Some(p) => caller.require(Permission::ClusterRead, Target::Project(p))?,
+            Some(p) => caller.require(Permission::ClusterRead, Target::Project(p)).await?,
             None => {
                 let projects: Vec<Uuid> = caller
                     .principal

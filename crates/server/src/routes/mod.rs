@@ -33,5 +33,5 @@ impl PageQuery {
 
 /// A checked page request from a cursor and a limit.
 pub fn page(c: Option<&str>, limit: Option<u32>) -> dbcloud_core::Result<PageReq> {
-    Ok(PageReq { after: c.map(cursor::decode).transpose()?, limit: cursor::page_size(limit)? })
+    Ok(PageReq { after: c.map(cursor::decode).transpose()?, after_key: None, limit: cursor::page_size(limit)? })
 }

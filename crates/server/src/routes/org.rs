@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 #[utoipa::path(get, path = "/v1/organization", tag = "organization", security(("bearer" = [])),
     responses((status = 200, body = Organization), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn get_organization(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Organization>> {
-    caller.require(Permission::OrgRead, Target::Organization)?;
+    caller.require(Permission::OrgRead, Target::Organization).await?;
     Ok(Json(s.store.get_organization(caller.org()).await?))
 }
 
@@ -32,6 +32,6 @@ pub struct RegionQuery {
 #[utoipa::path(get, path = "/v1/regions", tag = "regions", security(("bearer" = [])), params(RegionQuery),
     responses((status = 200, body = Vec<Region>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_regions(caller: Caller, ApiQuery(q): ApiQuery<RegionQuery>) -> ApiResult<Json<Vec<Region>>> {
-    caller.require_somewhere(Permission::CloudRead)?;
+    caller.require_somewhere(Permission::CloudRead).await?;
     Ok(Json(dbcloud_core::regions::regions(q.provider)))
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
     responses((status = 201, body = Project), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_project(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiJson(req): ApiJson<CreateProject>) -> ApiResult<Response> {
-    caller.require(Permission::ProjectCreate, Target::Organization)?;
+    caller.require(Permission::ProjectCreate, Target::Organization).await?;
     let mut v = Violations::new();
     let name = v.check("name", validate::display_name(&req.name));
     let description = v.check("description", validate::free_text(&req.description, 1024));
@@ -37,7 +37,7 @@ pub async fn create_project(State(s): State<AppState>, caller: Caller, key: Idem
 #[utoipa::path(get, path = "/v1/projects", tag = "projects", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<Project>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_projects(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<Page<Project>>> {
-    caller.require_somewhere(Permission::ProjectRead)?;
+    caller.require_somewhere(Permission::ProjectRead).await?;
     let mut page = s.store.list_projects(caller.org(), q.page()?).await?;
     page.items.retain(|p| caller.principal.can(Permission::ProjectRead, Target::Project(p.id)));
     Ok(Json(page))
@@ -47,7 +47,7 @@ pub async fn list_projects(State(s): State<AppState>, caller: Caller, ApiQuery(q
 #[utoipa::path(get, path = "/v1/projects/{id}", tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Project), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_project(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Project>> {
-    caller.require(Permission::ProjectRead, Target::Project(id))?;
+    caller.require(Permission::ProjectRead, Target::Project(id)).await?;
     Ok(Json(s.store.get_project(caller.org(), id).await?))
 }
 
@@ -56,7 +56,7 @@ pub async fn get_project(State(s): State<AppState>, caller: Caller, ApiPath(id):
     responses((status = 200, body = Project), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_project(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<UpdateProject>) -> ApiResult<Json<Project>> {
-    caller.require(Permission::ProjectUpdate, Target::Project(id))?;
+    caller.require(Permission::ProjectUpdate, Target::Project(id)).await?;
     let mut v = Violations::new();
     let name = req.name.as_deref().and_then(|n| v.check("name", validate::display_name(n)));
     let description = req.description.as_deref().and_then(|d| v.check("description", validate::free_text(d, 1024)));
@@ -71,7 +71,7 @@ pub async fn update_project(State(s): State<AppState>, caller: Caller, ApiPath(i
 #[utoipa::path(delete, path = "/v1/projects/{id}", tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_project(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    caller.require(Permission::ProjectDelete, Target::Project(id))?;
+    caller.require(Permission::ProjectDelete, Target::Project(id)).await?;
     s.store.delete_project(&caller.ctx(None), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

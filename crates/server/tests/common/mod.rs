@@ -32,9 +32,13 @@ pub enum Backend {
 }
 
 pub fn config(step_ms: u64, failure_rate: f64) -> ServerConfig {
+    let mut auth = dbcloud_server::auth::AuthConfig::ephemeral();
+    auth.default_rate_limit = 100_000;
+    auth.ip_rate_limit = 100_000;
     ServerConfig {
         provisioner: SimulatedConfig { step_delay: Duration::from_millis(step_ms), failure_rate },
         runner: RunnerConfig { poll_interval: Duration::from_millis(20), ..RunnerConfig::default() },
+        auth,
     }
 }
 
@@ -57,7 +61,7 @@ impl TestServer {
             }
         };
         let server = dbcloud_server::start("127.0.0.1:0".parse().unwrap(), store.clone(), cfg).await.unwrap();
-        let (_, creds) = bootstrap::ensure(store.as_ref(), dir.path()).await.unwrap();
+        let (_, creds) = bootstrap::ensure(store.as_ref(), dir.path(), &server.state.auth.cfg.master_key).await.unwrap();
         let creds = creds.expect("fresh store");
         TestServer {
             url: server.url(),
