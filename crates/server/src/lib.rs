@@ -8,6 +8,7 @@ pub mod auth;
 pub mod ratelimit;
 pub mod version;
 pub mod bootstrap;
+pub mod dialects;
 pub mod error;
 pub mod extract;
 pub mod idem;

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers themselves.
 
-use crate::routes::{children, clouds, clusters, org, projects, system};
+use crate::routes::{accounts, api_keys, audit, children, clouds, clusters, grants, org, projects, system};
 use crate::state::AppState;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -13,7 +13,8 @@ use utoipa_axum::routes;
     modifiers(&SecuritySchemes),
     tags(
         (name = "organization"), (name = "projects"), (name = "clouds"), (name = "regions"), (name = "clusters"),
-        (name = "buckets"), (name = "database users"), (name = "allow list"), (name = "operations"), (name = "system")
+        (name = "buckets"), (name = "database users"), (name = "allow list"), (name = "operations"), (name = "api keys"),
+        (name = "service accounts"), (name = "users"), (name = "roles"), (name = "audit"), (name = "cockroachdb cloud"), (name = "system")
     )
 )]
 struct ApiDoc;
@@ -36,7 +37,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(system::health))
         .routes(routes!(system::ready))
         .routes(routes!(system::metrics))
-        .routes(routes!(org::get_organization))
+        .routes(routes!(org::get_organization, org::update_organization))
         .routes(routes!(org::list_regions))
         .routes(routes!(projects::create_project, projects::list_projects))
         .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
@@ -53,4 +54,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(children::delete_allowlist_entry))
         .routes(routes!(children::list_operations))
         .routes(routes!(children::get_operation))
+        .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
+        .routes(routes!(api_keys::get_api_key, api_keys::update_api_key, api_keys::revoke_api_key))
+        .routes(routes!(api_keys::rotate_api_key))
+        .routes(routes!(accounts::create_service_account, accounts::list_service_accounts))
+        .routes(routes!(accounts::get_service_account, accounts::update_service_account, accounts::delete_service_account))
+        .routes(routes!(accounts::create_user, accounts::list_users))
+        .routes(routes!(accounts::get_user, accounts::delete_user))
+        .routes(routes!(grants::create_grant, grants::list_grants))
+        .routes(routes!(grants::delete_grant))
+        .routes(routes!(audit::list_audit_events))
+        .routes(routes!(crate::dialects::cockroach::list_clusters))
 }

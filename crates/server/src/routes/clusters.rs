@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dbcloud_core::cluster;
-use dbcloud_core::perms::{Permission, Target};
+use dbcloud_core::perms::{Permission, Role, Scope, Target};
 use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, NewCluster, NewOperation};
 use dbcloud_types::{Cluster, ClusterChange, ClusterState, CreateCluster, ErrorBody, OperationKind, Page, UpdateCluster};
 use serde::Deserialize;
@@ -60,7 +60,17 @@ pub async fn create_cluster(State(s): State<AppState>, caller: Caller, key: Idem
     let op = NewOperation::new(OperationKind::Create, serde_json::json!({ "node_count": new.node_count }));
     let runner = s.runner.clone();
     let r = idem::create(&s, &caller, key, "POST /v1/clusters", &req, StatusCode::ACCEPTED,
-        |ctx| { let store = s.store.clone(); async move { store.create_cluster(&ctx, &new, &op).await } },
+        |ctx| {
+            let (s, caller) = (s.clone(), caller.clone());
+            async move {
+                let change = s.store.create_cluster(&ctx, &new, &op).await?;
+                // CLUSTER_CREATOR administers the clusters it creates.
+                let (id, project) = (change.cluster.id, change.cluster.project_id);
+                let t = Target::Cluster { project, cluster: id };
+                super::grants::grant_creator(&s, &caller, Permission::ClusterUpdate, t, Role::ClusterAdmin, Scope::Cluster(id)).await;
+                Ok(change)
+            }
+        },
         accepted).await?;
     runner.wake();
     Ok(r)

@@ -1,9 +1,13 @@
 //! Native API routes (`/v1/`), one module per resource. Each handler is documented for
 //! OpenAPI where it is routed and states its permission explicitly.
 
+pub mod accounts;
+pub mod api_keys;
+pub mod audit;
 pub mod clouds;
 pub mod clusters;
 pub mod children;
+pub mod grants;
 pub mod org;
 pub mod projects;
 pub mod system;

@@ -2,12 +2,12 @@
 
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::extract::ApiQuery;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use dbcloud_core::perms::{Permission, Target};
-use dbcloud_types::{ErrorBody, Organization, Provider, Region};
+use dbcloud_types::{ErrorBody, Organization, Provider, Region, UpdateOrganization};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -17,6 +17,19 @@ use utoipa::IntoParams;
 pub async fn get_organization(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Organization>> {
     caller.require(Permission::OrgRead, Target::Organization).await?;
     Ok(Json(s.store.get_organization(caller.org()).await?))
+}
+
+/// Change organization settings: the default rate limit of its keys.
+#[utoipa::path(patch, path = "/v1/organization", tag = "organization", security(("bearer" = [])), request_body = UpdateOrganization,
+    responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn update_organization(State(s): State<AppState>, caller: Caller, ApiJson(req): ApiJson<UpdateOrganization>) -> ApiResult<Json<Organization>> {
+    caller.require(Permission::OrgUpdate, Target::Organization).await?;
+    if req.rate_limit.is_some_and(|r| !(1..=super::api_keys::MAX_RATE_LIMIT).contains(&r)) {
+        return Err(dbcloud_core::Error::field("rate_limit", "must be between 1 and 1000000 requests per second").into());
+    }
+    let o = s.store.set_org_rate_limit(&caller.ctx(None), req.rate_limit).await?;
+    s.identity_changed().await;
+    Ok(Json(o))
 }
 
 /// Region filter.

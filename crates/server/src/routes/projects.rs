@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dbcloud_core::error::Violations;
-use dbcloud_core::perms::{Permission, Target};
+use dbcloud_core::perms::{Permission, Role, Scope, Target};
 use dbcloud_core::validate;
 use dbcloud_types::{CreateProject, ErrorBody, Page, Project, UpdateProject};
 use uuid::Uuid;
@@ -29,7 +29,16 @@ pub async fn create_project(State(s): State<AppState>, caller: Caller, key: Idem
     v.finish()?;
     let (name, description) = (name.expect("checked"), description.expect("checked"));
     idem::create(&s, &caller, key, "POST /v1/projects", &req, StatusCode::CREATED,
-        |ctx| { let store = s.store.clone(); async move { store.create_project(&ctx, &name, &description).await } },
+        |ctx| {
+            let (s, caller) = (s.clone(), caller.clone());
+            async move {
+                let p = s.store.create_project(&ctx, &name, &description).await?;
+                // projectCreator owns what it creates.
+                let t = Target::Project(p.id);
+                super::grants::grant_creator(&s, &caller, Permission::ProjectRead, t, Role::ProjectOwner, Scope::Project(p.id)).await;
+                Ok(p)
+            }
+        },
         |p| (StatusCode::CREATED, Json(p)).into_response()).await
 }
 
