@@ -129,9 +129,11 @@ impl Role {
             Role::OrganizationOwner | Role::OrgAdmin | Role::Admin => P::ALL.to_vec(),
             Role::OrganizationMember | Role::OrgMember => vec![P::OrgRead, P::ProjectRead, P::CloudRead],
             Role::ProjectCreator => vec![P::OrgRead, P::ProjectCreate, P::CloudRead],
+            // A project owner also mints keys with roles in its project (never beyond it).
             Role::ProjectOwner => vec![
                 P::ProjectRead, P::ProjectUpdate, P::ProjectDelete, P::CloudRead, P::ClusterCreate, P::ClusterRead,
                 P::ClusterUpdate, P::ClusterDelete, P::DbuserManage, P::AllowlistManage, P::DataRead, P::DataWrite,
+                P::ApikeyManage,
             ],
             Role::ProjectManager => vec![
                 P::ProjectRead, P::CloudRead, P::ClusterCreate, P::ClusterRead, P::ClusterUpdate, P::ClusterDelete,

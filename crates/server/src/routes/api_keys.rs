@@ -142,7 +142,8 @@ pub async fn create_api_key(State(s): State<AppState>, caller: Caller, ApiJson(r
             KeyOwner::User(u)
         }
         (None, None) => {
-            caller.require(Permission::ApikeyManage, Target::Organization).await?;
+            // Project owners mint keys for their projects; the grant check keeps them there.
+            caller.require_somewhere(Permission::ApikeyManage).await?;
             ensure_grantable(&s, &caller, &grants).await?;
             KeyOwner::Key
         }

@@ -75,6 +75,24 @@ impl TestServer {
         }
     }
 
+    /// A second server (replica) on the same store, with the same credentials.
+    pub async fn replica(&self) -> TestServer {
+        let store = self.store();
+        let mut cfg = config(0, 0.0);
+        cfg.auth.master_key = self.server.state.auth.cfg.master_key.clone();
+        let server = dbcloud_server::start("127.0.0.1:0".parse().unwrap(), store, cfg).await.unwrap();
+        TestServer {
+            url: server.url(),
+            server,
+            token: self.token.clone(),
+            access_key: self.access_key.clone(),
+            secret: self.secret.clone(),
+            org: self.org.clone(),
+            http: reqwest::Client::new(),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub fn store(&self) -> Arc<dyn Store> {
         self.server.state.store.clone()
     }
