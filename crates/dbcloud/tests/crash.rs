@@ -2,54 +2,22 @@
 //! every acknowledged cluster exists and reaches CREATED, and retrying every request with
 //! its Idempotency-Key creates no duplicate. Runs the real binary on both backends.
 
+mod common;
+
+use common::{credentials, Proc};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const CLUSTERS: usize = 50;
 
-struct Proc {
-    child: Child,
-    url: String,
-}
-
 fn spawn(data_dir: &Path, database_url: Option<&str>) -> Proc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbcloud"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "text"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("DBCLOUD_NO_CLIENT_PROFILE", "true")
-        .env("DBCLOUD_PROVISION_STEP_MS", "60")
-        .env("DBCLOUD_LEASE_SECONDS", "1")
-        .env("DBCLOUD_POLL_MS", "50")
-        .env("DBCLOUD_LOG", "warn")
-        .env("DBCLOUD_RATE_LIMIT", "10000")
-        .env_remove("DBCLOUD_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if let Some(u) = database_url {
-        cmd.env("DBCLOUD_DATABASE_URL", u);
-    }
-    let mut child = cmd.spawn().expect("spawn dbcloud");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-            }
-        }
-    });
-    let url = rx.recv_timeout(Duration::from_secs(30)).expect("server did not start");
-    Proc { child, url }
+    Proc::spawn(data_dir, database_url, &[("DBCLOUD_PROVISION_STEP_MS", "60"), ("DBCLOUD_LEASE_SECONDS", "1"), ("DBCLOUD_POLL_MS", "50"), ("DBCLOUD_LOG", "warn")])
 }
 
 fn token(data_dir: &Path) -> String {
-    let creds: Value = serde_json::from_str(&std::fs::read_to_string(data_dir.join("bootstrap-credentials.json")).unwrap()).unwrap();
-    creds["bearer_token"].as_str().unwrap().to_string()
+    credentials(data_dir)["bearer_token"].as_str().unwrap().to_string()
 }
 
 async fn create(http: &reqwest::Client, url: &str, token: &str, i: usize) -> Result<Value, String> {
