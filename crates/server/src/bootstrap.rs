@@ -31,6 +31,9 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Requests per second of the bootstrap owner key (other keys default to 10).
+pub const BOOTSTRAP_RATE_LIMIT: i64 = 100;
+
 /// What bootstrap did.
 #[derive(Debug)]
 pub enum Outcome {
@@ -54,7 +57,8 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path, master: &MasterKey) -> a
         owner: KeyOwner::Key,
         allowed_cidrs: vec![],
         expires_at: None,
-        rate_limit: None,
+        // The operator's own key: scripts and the CLI use it back to back.
+        rate_limit: Some(BOOTSTRAP_RATE_LIMIT),
     };
     let Some(org) = store.bootstrap("default", &new).await? else {
         return Ok((Outcome::AlreadyDone, None));
