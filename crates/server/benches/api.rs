@@ -170,6 +170,13 @@ async fn run() -> Result<()> {
     let mut report = Report::default();
     let mut failures: Vec<String> = Vec::new();
 
+    // Credential checks on the CPU alone (nothing else runs on the runtime yet).
+    println!("\n--- credential checks, CPU only ---");
+    if let Err(e) = micro(&mut report) {
+        eprintln!("CPU micro-benchmark failed: {e:#}");
+        failures.push(format!("micro: {e:#}"));
+    }
+
     // SQLite, in a temporary directory.
     println!("\n--- SQLite ---");
     match run_sqlite(load_time, &mut report).await {
@@ -192,6 +199,68 @@ async fn run() -> Result<()> {
 
     report.print_table();
     if failures.is_empty() { Ok(()) } else { Err(anyhow!("{}", failures.join("; "))) }
+}
+
+fn now_ms() -> i64 {
+    dbcloud_core::time_to_ms(time::OffsetDateTime::now_utc())
+}
+
+/// Calls `f` (which must answer `true`) `MICRO_WARMUP_ITERS` times, then up to
+/// `MICRO_ITERS` times within `MICRO_MAX_TIME`; returns ns per measured call and the count.
+fn ns_per_call(what: &str, mut f: impl FnMut() -> bool) -> Result<(f64, u32)> {
+    for _ in 0..MICRO_WARMUP_ITERS {
+        if !black_box(f()) {
+            bail!("{what}: check failed during warm-up");
+        }
+    }
+    let start = Instant::now();
+    let mut n = 0u32;
+    while n < MICRO_ITERS {
+        if !black_box(f()) {
+            bail!("{what}: check failed at call {n}");
+        }
+        n += 1;
+        if n % 1024 == 0 && start.elapsed() > MICRO_MAX_TIME {
+            break;
+        }
+    }
+    Ok((start.elapsed().as_nanos() as f64 / f64::from(n.max(1)), n))
+}
+
+/// The per-request cost of each credential check, without HTTP.
+fn micro(report: &mut Report) -> Result<()> {
+    const B: &str = "cpu";
+    let key = keys::NewKey::generate();
+    let (ak, secret, hash) = (key.access_key.clone(), key.secret.clone(), key.secret_hash.clone());
+    let path = format!("/v1/clusters/{}", Uuid::new_v4());
+    let ts = now_ms().to_string();
+    let sig = signing::sign(&secret, "GET", &path, &ts);
+    let sig_bytes = signing::decode_signature(&sig).ok_or_else(|| anyhow!("signing::sign produced an undecodable signature {sig:?}"))?;
+    let candidates = signing::candidates(&path, Some(MICRO_HOST));
+    if signing::verify("not-the-secret", "GET", &candidates, &ts, &sig_bytes) {
+        bail!("signing::verify accepted a wrong secret");
+    }
+
+    let (verify_ns, n) = ns_per_call("signing::verify", || {
+        signing::verify(black_box(&secret), black_box("GET"), black_box(&candidates), black_box(&ts), black_box(&sig_bytes))
+    })?;
+    report.add(B, format!("signing::verify, all {} candidates of GET /v1/clusters/{{id}} @ {MICRO_HOST}", candidates.len()), format!("{verify_ns:.0} ns/call ({n} calls)"));
+    report.add(B, "signing::verify, per candidate (one HMAC-SHA256)", format!("{:.0} ns", verify_ns / candidates.len().max(1) as f64));
+
+    let (cand_ns, n) = ns_per_call("signing::candidates", || !signing::candidates(black_box(&path), black_box(Some(MICRO_HOST))).is_empty())?;
+    report.add(B, "signing::candidates (built per signed request)", format!("{cand_ns:.0} ns/call ({n} calls)"));
+
+    let (secret_ns, n) = ns_per_call("keys::verify_secret", || keys::verify_secret(black_box(&secret), black_box(&hash)))?;
+    report.add(B, "keys::verify_secret (SHA-256 + compare)", format!("{secret_ns:.0} ns/call ({n} calls)"));
+
+    let (mk, _) = MasterKey::generate();
+    let sealed = mk.seal(&ak, &secret);
+    let (open_ns, n) = ns_per_call("MasterKey::open", || mk.open(black_box(&ak), black_box(&sealed)).is_some_and(|s| s.len() == secret.len()))?;
+    report.add(B, "MasterKey::open (AES-GCM decrypt of the sealed secret)", format!("{open_ns:.0} ns/call ({n} calls)"));
+
+    report.add(B, "HMAC form check per request (candidates + open + verify)", format!("{:.1} us", (cand_ns + open_ns + verify_ns) / 1e3));
+    report.add(B, "secret forms check per request (verify_secret)", format!("{:.1} us", secret_ns / 1e3));
+    Ok(())
 }
 
 async fn run_sqlite(load_time: Duration, report: &mut Report) -> Result<()> {
@@ -278,7 +347,8 @@ async fn bench_backend(backend: &str, store: Arc<dyn Store>, data_dir: &Path, lo
     let listen = "127.0.0.1:0".parse().context("listen address")?;
     let server = dbcloud_server::start(listen, store.clone(), cfg).await.context("starting the server")?;
     println!("[{backend}] server at {}", server.url());
-    let res = measure(backend, &server.url(), &creds.bearer_token, store.as_ref(), org, load_time, report).await;
+    let key = Key { access_key: &creds.access_key, secret: &creds.secret, bearer_token: &creds.bearer_token };
+    let res = measure(backend, &server.url(), key, store.as_ref(), org, load_time, report).await;
     if tokio::time::timeout(CLEANUP_TIMEOUT, server.shutdown()).await.is_err() {
         eprintln!("[{backend}] server shutdown took longer than {CLEANUP_TIMEOUT:?}; continuing");
     }
@@ -323,6 +393,89 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank.saturating_sub(1).min(sorted.len() - 1)]
 }
 
+/// The credential forms the server accepts.
+#[derive(Clone, Copy)]
+enum Form {
+    /// `Authorization: Bearer <access key>_<secret>`.
+    BearerToken,
+    /// `Authorization: Basic base64(<access key>:<secret>)`.
+    Basic,
+    /// `Authorization: Bearer base64(<access key>:<secret>)`.
+    BearerBase64,
+    /// `Authorization: Bearer <access key>:<signature>` + `Couchbase-Timestamp`.
+    Hmac,
+}
+
+impl Form {
+    const ALL: [Form; 4] = [Form::BearerToken, Form::Basic, Form::BearerBase64, Form::Hmac];
+
+    fn label(self) -> &'static str {
+        match self {
+            Form::BearerToken => "Bearer ak_secret",
+            Form::Basic => "Basic b64(ak:secret)",
+            Form::BearerBase64 => "Bearer b64(ak:secret)",
+            Form::Hmac => "HMAC Bearer ak:sig",
+        }
+    }
+
+    /// The credential of this form for `access_key` / `secret`, for GET requests to `path`.
+    fn cred(self, access_key: &str, secret: &str, path: &str) -> Result<Cred> {
+        let b64 = || base64::engine::general_purpose::STANDARD.encode(format!("{access_key}:{secret}"));
+        let value = match self {
+            Form::BearerToken => format!("Bearer {}", keys::bearer_token(access_key, secret)),
+            Form::Basic => format!("Basic {}", b64()),
+            Form::BearerBase64 => format!("Bearer {}", b64()),
+            Form::Hmac => {
+                return Ok(Cred::Hmac { access_key: access_key.into(), secret: secret.into(), path: path.into() });
+            }
+        };
+        Ok(Cred::Header(HeaderValue::from_str(&value).context("credential header")?))
+    }
+}
+
+/// What a load run sends as credentials.
+#[derive(Clone)]
+enum Cred {
+    None,
+    /// A fixed `Authorization` value.
+    Header(HeaderValue),
+    /// HMAC-signed GETs of `path` (the timestamp is included in the signature).
+    Hmac { access_key: String, secret: String, path: String },
+}
+
+/// Per-task state of a credential: the HMAC form re-signs once per second.
+struct Signer<'a> {
+    cred: &'a Cred,
+    /// (second signed in, `Authorization`, `Couchbase-Timestamp`).
+    current: Option<(i64, HeaderValue, HeaderValue)>,
+}
+
+impl<'a> Signer<'a> {
+    fn new(cred: &'a Cred) -> Self {
+        Signer { cred, current: None }
+    }
+
+    fn apply(&mut self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder> {
+        match self.cred {
+            Cred::None => Ok(req),
+            Cred::Header(v) => Ok(req.header(AUTHORIZATION, v.clone())),
+            Cred::Hmac { access_key, secret, path } => {
+                let now = now_ms();
+                let sec = now.div_euclid(1000);
+                if self.current.as_ref().is_none_or(|(s, _, _)| *s != sec) {
+                    let ts = now.to_string();
+                    let sig = signing::sign(secret, "GET", path, &ts);
+                    let auth = HeaderValue::from_str(&format!("Bearer {access_key}:{sig}")).context("signed credential header")?;
+                    let ts = HeaderValue::from_str(&ts).context("timestamp header")?;
+                    self.current = Some((sec, auth, ts));
+                }
+                let (_, auth, ts) = self.current.as_ref().expect("signed above");
+                Ok(req.header(AUTHORIZATION, auth.clone()).header("Couchbase-Timestamp", ts.clone()))
+            }
+        }
+    }
+}
+
 struct LoadResult {
     requests: usize,
     elapsed: Duration,
@@ -337,22 +490,20 @@ impl LoadResult {
 
 /// `CONCURRENCY` tasks sending GET `url` back to back for `dur` (and at most
 /// `MAX_REQUESTS_PER_TASK` each). Any non-2xx answer or transport error fails the run.
-async fn load(client: &reqwest::Client, url: &str, token: Option<&str>, dur: Duration) -> Result<LoadResult> {
+async fn load(client: &reqwest::Client, url: &str, cred: &Cred, dur: Duration) -> Result<LoadResult> {
     let start = Instant::now();
     let deadline = start + dur;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..CONCURRENCY {
         let client = client.clone();
         let url = url.to_string();
-        let token = token.map(str::to_string);
+        let cred = cred.clone();
         tasks.spawn(async move {
             let mut lat = Vec::with_capacity(16 * 1024);
+            let mut signer = Signer::new(&cred);
             while lat.len() < MAX_REQUESTS_PER_TASK && Instant::now() < deadline {
                 let t0 = Instant::now();
-                let mut req = client.get(&url);
-                if let Some(t) = &token {
-                    req = req.bearer_auth(t);
-                }
+                let req = signer.apply(client.get(&url))?;
                 let resp = req.send().await.with_context(|| format!("GET {url}"))?;
                 let status = resp.status();
                 let body = resp.bytes().await.with_context(|| format!("reading GET {url}"))?;
@@ -391,12 +542,12 @@ async fn throughput(
     label: &str,
     client: &reqwest::Client,
     url: &str,
-    token: Option<&str>,
+    cred: &Cred,
     dur: Duration,
     report: &mut Report,
 ) -> Result<LoadResult> {
-    load(client, url, token, WARMUP).await.with_context(|| format!("warm-up of {label}"))?;
-    let r = load(client, url, token, dur).await.with_context(|| format!("load run of {label}"))?;
+    load(client, url, cred, WARMUP).await.with_context(|| format!("warm-up of {label}"))?;
+    let r = load(client, url, cred, dur).await.with_context(|| format!("load run of {label}"))?;
     report.add(backend, format!("{label} throughput"), format!("{:.0} req/s ({} req in {:.2} s)", r.rps(), r.requests, r.elapsed.as_secs_f64()));
     report.add(backend, format!("{label} latency p50"), ms(quantile(&r.latencies, 0.50)));
     report.add(backend, format!("{label} latency p99"), ms(quantile(&r.latencies, 0.99)));
@@ -495,16 +646,54 @@ async fn list_pages(
     Ok((first, deep))
 }
 
+/// The bootstrap key's credentials.
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    access_key: &'a str,
+    secret: &'a str,
+    bearer_token: &'a str,
+}
+
+/// `secret` with its last character changed.
+fn wrong_secret(secret: &str) -> String {
+    let mut w = secret.to_string();
+    let last = if w.pop() == Some('a') { 'b' } else { 'a' };
+    w.push(last);
+    w
+}
+
+/// One GET with `cred` that must be refused with 401 (the credential is really checked).
+async fn expect_unauthenticated(client: &reqwest::Client, url: &str, cred: &Cred) -> Result<()> {
+    let resp = Signer::new(cred).apply(client.get(url))?.send().await.with_context(|| format!("GET {url}"))?;
+    let status = resp.status();
+    let body = resp.text().await.with_context(|| format!("reading GET {url}"))?;
+    if status != reqwest::StatusCode::UNAUTHORIZED {
+        bail!("GET {url} with a wrong secret: expected 401, got {status}: {body}");
+    }
+    Ok(())
+}
+
+/// `a / b` with a verdict against `TARGET_RATIO`.
+fn target_ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        let r = a / b;
+        format!("{r:.2}x (target >= {TARGET_RATIO}x: {})", if r >= TARGET_RATIO { "met" } else { "NOT met" })
+    } else {
+        "n/a".into()
+    }
+}
+
 async fn measure(
     backend: &str,
     base: &str,
-    token: &str,
+    key: Key<'_>,
     store: &dyn Store,
     org: Uuid,
     load_time: Duration,
     report: &mut Report,
 ) -> Result<()> {
     let client = client()?;
+    let token = key.bearer_token;
 
     // Fixtures: a cloud (through the API), then SMALL clusters in the default project.
     let health = get_json(&client, &format!("{base}/health"), token).await.context("health check")?;
@@ -539,11 +728,33 @@ async fn measure(
         .ok_or_else(|| anyhow!("GET /v1/clusters?limit=1: no cluster in {one}"))?
         .to_string();
 
-    // 1 and 2: throughput and latency.
-    let h = throughput(backend, "GET /health", &client, &format!("{base}/health"), None, load_time, report).await?;
-    let c = throughput(backend, "GET /v1/clusters/{id}", &client, &format!("{base}/v1/clusters/{cluster_id}"), Some(token), load_time, report)
-        .await?;
-    report.add(backend, "GET /v1/clusters/{id} / GET /health throughput", ratio(c.rps(), h.rps()));
+    // 1 and 2: throughput and latency, unauthenticated and with each credential form.
+    let h = throughput(backend, "GET /health", &client, &format!("{base}/health"), &Cred::None, load_time, report).await?;
+    let cluster_path = format!("/v1/clusters/{cluster_id}");
+    let cluster_url = format!("{base}{cluster_path}");
+    let wrong = wrong_secret(key.secret);
+    let mut ratios: Vec<(String, f64)> = Vec::new();
+    for form in Form::ALL {
+        let label = format!("GET /v1/clusters/{{id}} [{}]", form.label());
+        expect_unauthenticated(&client, &cluster_url, &form.cred(key.access_key, &wrong, &cluster_path)?)
+            .await
+            .with_context(|| format!("{label}: checking a wrong secret is refused"))?;
+        let cred = form.cred(key.access_key, key.secret, &cluster_path)?;
+        let c = throughput(backend, &label, &client, &cluster_url, &cred, load_time, report).await?;
+        ratios.push((label, c.rps()));
+    }
+    // Diagnostics that split the cost: authentication without a store read, a store
+    // round trip without authentication.
+    let regions = Form::BearerToken.cred(key.access_key, key.secret, "/v1/regions")?;
+    let label = "diag GET /v1/regions [Bearer ak_secret] (auth, no store read)";
+    let r = throughput(backend, label, &client, &format!("{base}/v1/regions"), &regions, load_time, report).await?;
+    ratios.push((label.to_string(), r.rps()));
+    let label = "diag GET /ready (one store ping, no auth)";
+    let r = throughput(backend, label, &client, &format!("{base}/ready"), &Cred::None, load_time, report).await?;
+    ratios.push((label.to_string(), r.rps()));
+    for (label, rps) in &ratios {
+        report.add(backend, format!("{label} / GET /health throughput"), target_ratio(*rps, h.rps()));
+    }
 
     // 3: page times at SMALL clusters, then at LARGE.
     let (small_first, small_deep) = list_pages(backend, &client, base, token, SMALL, report).await?;

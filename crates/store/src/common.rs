@@ -399,6 +399,32 @@ pub(super) async fn finish_create<T: Serialize>(tx: &mut Tx, ctx: &Ctx, action: 
     Ok(())
 }
 
+/// Renames and/or re-describes one object of the context's organization with `sql` (an
+/// UPDATE taking name, description, updated_at, org_id, id), and audits `<what>.update`.
+pub(super) async fn update_name_description(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    sql: &'static str,
+    what: &str,
+    id: Uuid,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Result<()> {
+    let res = sqlx::query(sql)
+        .bind(name)
+        .bind(description)
+        .bind(time_to_ms(now()))
+        .bind(ctx.organization_id.to_string())
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| unique(e, || format!("a {} named {:?} already exists", what.replace('_', " "), name.unwrap_or_default())))?;
+    if res.rows_affected() == 0 {
+        return Err(Error::NotFound(format!("{} {id}", what.replace('_', " "))));
+    }
+    audit(tx, ctx, &format!("{}.update", what.replace('_', "")), format!("{what}:{id}")).await
+}
+
 pub(super) async fn commit(tx: Tx) -> Result<()> {
     tx.commit().await.map_err(db)
 }
@@ -671,21 +697,9 @@ impl Store for Backend {
 
     async fn update_project(&self, ctx: &Ctx, id: Uuid, name: Option<&str>, description: Option<&str>) -> Result<Project> {
         let mut tx = begin_write(&self.pool).await?;
-        let res = sqlx::query(
-            "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), updated_at = $3 \
-             WHERE org_id = $4 AND id = $5",
-        )
-        .bind(name)
-        .bind(description)
-        .bind(time_to_ms(now()))
-        .bind(ctx.organization_id.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a project named {:?} already exists", name.unwrap_or_default())))?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("project {id}")));
-        }
+        const SQL: &str = "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), updated_at = $3 \
+                           WHERE org_id = $4 AND id = $5";
+        update_name_description(&mut tx, ctx, SQL, "project", id, name, description).await?;
         audit(&mut tx, ctx, "project.update", format!("project:{id}")).await?;
         let p = sqlx::query(concat!(project_select!(), "WHERE p.id = $1"))
             .bind(id.to_string())

@@ -100,6 +100,25 @@ async fn revoke_keys_of(tx: &mut Tx, ctx: &Ctx, kind: &str, id: Uuid) -> Result<
     Ok(())
 }
 
+/// Deletes a user or service account (`sql` deletes its row by org_id, id), its grants, and
+/// revokes its keys, in one transaction.
+async fn delete_principal(pool: &sqlx::Pool<super::Db>, ctx: &Ctx, sql: &'static str, kind: &str, id: Uuid) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    let res = sqlx::query(sql).bind(ctx.organization_id.to_string()).bind(id.to_string()).execute(&mut *tx).await.map_err(db)?;
+    if res.rows_affected() == 0 {
+        return Err(Error::NotFound(format!("{} {id}", kind.replace('_', " "))));
+    }
+    sqlx::query("DELETE FROM role_grants WHERE principal_kind = $1 AND principal_id = $2")
+        .bind(kind)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    revoke_keys_of(&mut tx, ctx, kind, id).await?;
+    audit(&mut tx, ctx, &format!("{}.delete", kind.replace('_', "")), format!("{kind}:{id}")).await?;
+    commit(tx).await
+}
+
 async fn key_in_tx(tx: &mut Tx, org: Uuid, access_key: &str) -> Result<ApiKeyRecord> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("{API_KEY_SELECT}WHERE k.org_id = $1 AND k.access_key = $2")))
         .bind(org.to_string())
@@ -336,22 +355,9 @@ impl IdentityStore for Backend {
 
     async fn update_service_account(&self, ctx: &Ctx, id: Uuid, name: Option<&str>, description: Option<&str>) -> Result<ServiceAccount> {
         let mut tx = begin_write(&self.pool).await?;
-        let res = sqlx::query(
-            "UPDATE service_accounts SET name = COALESCE($1, name), description = COALESCE($2, description), updated_at = $3 \
-             WHERE org_id = $4 AND id = $5",
-        )
-        .bind(name)
-        .bind(description)
-        .bind(time_to_ms(now()))
-        .bind(ctx.organization_id.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a service account named {:?} already exists", name.unwrap_or_default())))?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("service account {id}")));
-        }
-        audit(&mut tx, ctx, "serviceaccount.update", format!("service_account:{id}")).await?;
+        const SQL: &str = "UPDATE service_accounts SET name = COALESCE($1, name), description = COALESCE($2, description), \
+                           updated_at = $3 WHERE org_id = $4 AND id = $5";
+        update_name_description(&mut tx, ctx, SQL, "service_account", id, name, description).await?;
         let row = sqlx::query("SELECT * FROM service_accounts WHERE id = $1").bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
         let roles = grants_of(&mut *tx, "service_account", &id.to_string()).await?;
         let sa = sa_row(&row, roles)?;
@@ -360,24 +366,8 @@ impl IdentityStore for Backend {
     }
 
     async fn delete_service_account(&self, ctx: &Ctx, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let res = sqlx::query("DELETE FROM service_accounts WHERE org_id = $1 AND id = $2")
-            .bind(ctx.organization_id.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("service account {id}")));
-        }
-        sqlx::query("DELETE FROM role_grants WHERE principal_kind = 'service_account' AND principal_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        revoke_keys_of(&mut tx, ctx, "service_account", id).await?;
-        audit(&mut tx, ctx, "serviceaccount.delete", format!("service_account:{id}")).await?;
-        commit(tx).await
+        const SQL: &str = "DELETE FROM service_accounts WHERE org_id = $1 AND id = $2";
+        delete_principal(&self.pool, ctx, SQL, "service_account", id).await
     }
 
     async fn create_user(&self, ctx: &Ctx, email: &str, name: &str, grants: &[Grant]) -> Result<User> {
@@ -434,24 +424,7 @@ impl IdentityStore for Backend {
     }
 
     async fn delete_user(&self, ctx: &Ctx, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let res = sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
-            .bind(ctx.organization_id.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("user {id}")));
-        }
-        sqlx::query("DELETE FROM role_grants WHERE principal_kind = 'user' AND principal_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        revoke_keys_of(&mut tx, ctx, "user", id).await?;
-        audit(&mut tx, ctx, "user.delete", format!("user:{id}")).await?;
-        commit(tx).await
+        delete_principal(&self.pool, ctx, "DELETE FROM users WHERE org_id = $1 AND id = $2", "user", id).await
     }
 
     async fn create_grant(&self, ctx: &Ctx, principal: &PrincipalRef, grant: &Grant) -> Result<RoleGrant> {

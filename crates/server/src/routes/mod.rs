@@ -35,6 +35,19 @@ impl PageQuery {
     }
 }
 
+/// Checks the new name and/or description of a rename; at least one must be given.
+pub fn rename(name: Option<&str>, description: Option<&str>) -> dbcloud_core::Result<(Option<String>, Option<String>)> {
+    use dbcloud_core::validate;
+    let mut v = dbcloud_core::error::Violations::new();
+    let n = name.and_then(|n| v.check("name", validate::display_name(n)));
+    let d = description.and_then(|d| v.check("description", validate::free_text(d, 1024)));
+    if name.is_none() && description.is_none() {
+        v.add("body", "nothing to change: give name or description");
+    }
+    v.finish()?;
+    Ok((n, d))
+}
+
 /// A checked page request from a cursor and a limit.
 pub fn page(c: Option<&str>, limit: Option<u32>) -> dbcloud_core::Result<PageReq> {
     Ok(PageReq { after: c.map(cursor::decode).transpose()?, after_key: None, limit: cursor::page_size(limit)? })

@@ -66,13 +66,7 @@ pub async fn get_project(State(s): State<AppState>, caller: Caller, ApiPath(id):
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_project(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<UpdateProject>) -> ApiResult<Json<Project>> {
     caller.require(Permission::ProjectUpdate, Target::Project(id)).await?;
-    let mut v = Violations::new();
-    let name = req.name.as_deref().and_then(|n| v.check("name", validate::display_name(n)));
-    let description = req.description.as_deref().and_then(|d| v.check("description", validate::free_text(d, 1024)));
-    if req.name.is_none() && req.description.is_none() {
-        v.add("body", "nothing to change: give name or description");
-    }
-    v.finish()?;
+    let (name, description) = super::rename(req.name.as_deref(), req.description.as_deref())?;
     Ok(Json(s.store.update_project(&caller.ctx(None), id, name.as_deref(), description.as_deref()).await?))
 }
 
