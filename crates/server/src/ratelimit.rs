@@ -64,6 +64,33 @@ impl RateLimiter {
         (!d.allowed).then_some(d)
     }
 
+    /// With a shared store, reads the shared count of a bucket this replica has not seen in
+    /// the current window (what other replicas already admitted), so the first request here
+    /// is judged against the whole budget. A store error leaves the local view (fail open).
+    pub async fn prime(&self, store: &dyn Store, bucket: &str) {
+        if !self.shared {
+            return;
+        }
+        let now = now_ms();
+        let start = now - now.rem_euclid(WINDOW_MS);
+        let known = self.windows.lock().expect("rate limiter lock").get(bucket).is_some_and(|w| w.start == start);
+        if known {
+            return;
+        }
+        match store.rate_add(bucket, start, 0).await {
+            Ok(total) => {
+                let mut windows = self.windows.lock().expect("rate limiter lock");
+                let w = windows.entry(bucket.to_string()).or_default();
+                if w.start != start {
+                    *w = Window { start, global: total, unsynced: 0 };
+                } else {
+                    w.global = w.global.max(total);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "rate limit: shared count unavailable"),
+        }
+    }
+
     fn decide(&self, bucket: &str, limit: i64, count: bool) -> Decision {
         let now = now_ms();
         let start = now - now.rem_euclid(WINDOW_MS);

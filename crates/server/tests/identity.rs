@@ -487,3 +487,23 @@ async fn revocation_reaches_another_replica_at_once() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn one_rate_limit_budget_across_replicas() {
+    let a = TestServer::with(Backend::Postgres, config(0, 0.0)).await;
+    let b = a.replica().await;
+    let key = owner_key(&a, json!({"name": "budget", "rateLimit": 5})).await;
+    let kt = key["bearer_token"].as_str().unwrap().to_string();
+    // Start early in a one-second window so the whole exchange fits in it.
+    while now_ms().rem_euclid(1000) > 100 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for i in 0..5 {
+        assert_eq!(a.call_as(&kt, Method::GET, "/v1/projects", None).await.0, StatusCode::OK, "request {i} on replica A");
+    }
+    // After one exchange with the shared counters, replica B knows the budget is spent.
+    tokio::time::sleep(dbcloud_server::ratelimit::SYNC_INTERVAL * 3).await;
+    let (s, h, _) = b.call_as(&kt, Method::GET, "/v1/projects", None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "replica B admitted a request beyond the shared budget");
+    assert_eq!(h["ratelimit-remaining"], "0");
+}
