@@ -45,12 +45,26 @@ pub struct Runner {
     cfg: RunnerConfig,
     wake: Arc<Notify>,
     running: Mutex<HashSet<Uuid>>,
+    observer: std::sync::OnceLock<Box<dyn Fn(Uuid) + Send + Sync>>,
 }
 
 impl Runner {
     /// A runner over `store` using `provisioner`.
     pub fn new(store: Arc<dyn Store>, provisioner: Arc<dyn Provisioner>, cfg: RunnerConfig) -> Arc<Self> {
-        Arc::new(Runner { store, provisioner, cfg, wake: Arc::new(Notify::new()), running: Mutex::new(HashSet::new()) })
+        Arc::new(Runner {
+            store,
+            provisioner,
+            cfg,
+            wake: Arc::new(Notify::new()),
+            running: Mutex::new(HashSet::new()),
+            observer: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Calls `f` with the cluster id after every step this runner records (caches use it to
+    /// drop what changed). Only the first observer is kept.
+    pub fn observe(&self, f: impl Fn(Uuid) + Send + Sync + 'static) {
+        let _ = self.observer.set(Box::new(f));
     }
 
     /// Wakes the runner to look for new operations now (after a local enqueue).
@@ -126,7 +140,11 @@ impl Runner {
         loop {
             let step = self.provisioner.next_step(&op, &cluster).await;
             match self.store.advance_operation(id, &self.cfg.owner, lease_ms, &step.operation, &step.cluster).await {
-                Ok(true) => {}
+                Ok(true) => {
+                    if let Some(f) = self.observer.get() {
+                        f(cluster.id);
+                    }
+                }
                 Ok(false) => {
                     tracing::warn!(operation = %id, "lease lost; another replica continues");
                     return;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod ratelimit;
 pub mod version;
 pub mod bootstrap;
+pub mod cache;
 pub mod dialects;
 pub mod error;
 pub mod extract;
@@ -150,6 +151,9 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     // A lease must outlive the slowest step, or a healthy replica would lose its operations.
     runner_cfg.lease = runner_cfg.lease.max(cfg.provisioner.step_delay * 3 + Duration::from_secs(1));
     let runner = Runner::new(store.clone(), provisioner, runner_cfg);
+    let clusters = Arc::new(cache::ClusterCache::default());
+    let observed = clusters.clone();
+    runner.observe(move |id| observed.invalidate(id));
     let auth = auth::AuthService::new(cfg.auth.clone(), store.backend() == "postgres");
     tokio::spawn(auth.limiter.clone().sync_forever(store.clone()));
     if let Some(mut notices) = store.identity_changes().await? {
@@ -160,7 +164,7 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
             }
         });
     }
-    let state = AppState { store, runner: runner.clone(), metrics: metrics_handle(), auth };
+    let state = AppState { store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters };
     let (tx, rx) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(rx.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -16,6 +16,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Authentication: settings, key cache, rate limiter.
     pub auth: Arc<crate::auth::AuthService>,
+    /// Short-lived cache of single-cluster reads.
+    pub clusters: Arc<crate::cache::ClusterCache>,
 }
 
 impl AppState {

@@ -41,8 +41,10 @@ pub async fn create_bucket(State(s): State<AppState>, caller: Caller, key: IdemK
     }
     v.finish()?;
     let new = NewBucket { name: name.expect("checked"), memory_quota_mb: quota, replicas };
-    idem::create(&s, &caller, key, &format!("POST /v1/clusters/{id}/buckets"), &req, StatusCode::CREATED,
-        |ctx| { let store = s.store.clone(); async move { store.create_bucket(&ctx, id, &new).await } }, created).await
+    let r = idem::create(&s, &caller, key, &format!("POST /v1/clusters/{id}/buckets"), &req, StatusCode::CREATED,
+        |ctx| { let store = s.store.clone(); async move { store.create_bucket(&ctx, id, &new).await } }, created).await;
+    s.clusters.invalidate(id);
+    r
 }
 
 /// List a cluster's buckets.
@@ -59,7 +61,9 @@ pub async fn list_buckets(State(s): State<AppState>, caller: Caller, ApiPath(id)
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_bucket(State(s): State<AppState>, caller: Caller, ApiPath((id, bucket)): ApiPath<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
     authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
-    s.store.delete_bucket(&caller.ctx(None), id, bucket).await?;
+    let deleted = s.store.delete_bucket(&caller.ctx(None), id, bucket).await;
+    s.clusters.invalidate(id);
+    deleted?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -19,7 +19,14 @@ use uuid::Uuid;
 
 /// Loads a cluster of the caller's organization and checks `p` on it.
 pub async fn authorized_cluster(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> ApiResult<Cluster> {
-    let c = s.store.get_cluster(caller.org(), id).await?;
+    let c = match s.clusters.get(caller.org(), id) {
+        Some(c) => c,
+        None => {
+            let c = s.store.get_cluster(caller.org(), id).await?;
+            s.clusters.put(&c);
+            c
+        }
+    };
     caller.require(p, Target::Cluster { project: c.project_id, cluster: c.id }).await?;
     Ok(c)
 }
@@ -142,7 +149,9 @@ pub async fn update_cluster(State(s): State<AppState>, caller: Caller, ApiPath(i
     let plan = cluster::check_update(&c, &req)?;
     let scale = plan.scale_to.map(|n| NewOperation::new(OperationKind::Scale, serde_json::json!({ "node_count": n, "from": c.node_count })));
     let update = ClusterUpdate { name: plan.name, spend_limit: plan.spend_limit, scale };
-    let change = s.store.update_cluster(&caller.ctx(None), id, &update).await?;
+    let change = s.store.update_cluster(&caller.ctx(None), id, &update).await;
+    s.clusters.invalidate(id);
+    let change = change?;
     if change.operation.is_some() {
         s.runner.wake();
         return Ok(accepted(change));
@@ -158,7 +167,9 @@ pub async fn delete_cluster(State(s): State<AppState>, caller: Caller, ApiPath(i
     let c = authorized_cluster(&s, &caller, id, Permission::ClusterDelete).await?;
     cluster::check_delete(&c)?;
     let op = NewOperation::new(OperationKind::Delete, serde_json::json!({}));
-    let change = s.store.delete_cluster(&caller.ctx(None), id, &op).await?;
+    let change = s.store.delete_cluster(&caller.ctx(None), id, &op).await;
+    s.clusters.invalidate(id);
+    let change = change?;
     s.runner.wake();
     Ok(accepted(change))
 }
