@@ -3,12 +3,14 @@
 
 mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// dbcloud — a self-hostable control plane for databases-as-a-service.
 #[derive(Parser)]
 #[command(name = "dbcloud", version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    global: dbcloud_cli::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -19,10 +21,28 @@ enum Command {
     ///
     /// Example: dbcloud serve --listen 127.0.0.1:8080 --data-dir ./dbcloud-data
     Serve(Box<serve::ServeArgs>),
+    /// Client commands.
+    #[command(flatten)]
+    Client(dbcloud_cli::Command),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Serve(args) => args,
+        Command::Client(command) => {
+            // The client needs no more than one thread.
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return std::process::ExitCode::from(1);
+                }
+            };
+            let code = rt.block_on(dbcloud_cli::run(cli.global, command, Cli::command));
+            return std::process::ExitCode::from(code);
+        }
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -30,11 +50,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    let result = rt.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve::run(*args).await,
-        }
-    });
+    let result = rt.block_on(serve::run(*command));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
