@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers themselves.
 
 use crate::routes::{accounts, api_keys, audit, children, clouds, clusters, grants, org, projects, system};
+use crate::dialects::couchbase;
 use crate::state::AppState;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -14,7 +15,7 @@ use utoipa_axum::routes;
     tags(
         (name = "organization"), (name = "projects"), (name = "clouds"), (name = "regions"), (name = "clusters"),
         (name = "buckets"), (name = "database users"), (name = "allow list"), (name = "operations"), (name = "api keys"),
-        (name = "service accounts"), (name = "users"), (name = "roles"), (name = "audit"), (name = "cockroachdb cloud"), (name = "system")
+        (name = "service accounts"), (name = "users"), (name = "roles"), (name = "audit"), (name = "cockroachdb cloud"), (name = "couchbase cloud v2"), (name = "system")
     )
 )]
 struct ApiDoc;
@@ -65,4 +66,22 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(grants::delete_grant))
         .routes(routes!(audit::list_audit_events))
         .routes(routes!(crate::dialects::cockroach::list_clusters))
+        // Public by the dialect's spec, so kept out of the document (whose every route requires auth).
+        .route("/v2/status", axum::routing::get(couchbase::get_status))
+        .routes(routes!(couchbase::list_clouds))
+        .routes(routes!(couchbase::get_cloud))
+        .routes(routes!(couchbase::list_projects, couchbase::create_project))
+        .routes(routes!(couchbase::get_project, couchbase::delete_project))
+        .routes(routes!(couchbase::list_clusters, couchbase::create_cluster))
+        .routes(routes!(couchbase::get_cluster, couchbase::delete_cluster))
+        .routes(routes!(couchbase::cluster_status))
+        .routes(routes!(couchbase::cluster_health))
+        .routes(routes!(couchbase::list_buckets, couchbase::create_bucket, couchbase::delete_bucket_by_name))
+        .routes(routes!(couchbase::delete_bucket))
+        .routes(routes!(couchbase::list_allowlist, couchbase::add_allowlist, couchbase::delete_allowlist))
+        .routes(routes!(couchbase::list_db_users, couchbase::create_db_user))
+        .routes(routes!(couchbase::update_db_user, couchbase::delete_db_user))
+        .routes(routes!(couchbase::list_org_users))
+        .route("/v2/{*rest}", axum::routing::any(couchbase::unknown_v2))
+        .route("/v3/{*rest}", axum::routing::any(couchbase::unknown_v3))
 }

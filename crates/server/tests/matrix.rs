@@ -10,43 +10,7 @@ use dbcloud_core::perms::{Grant, Role, Scope};
 use dbcloud_store::{Ctx, KeyOwner, NewApiKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap};
-
-const READS: &[&str] = &["org.read", "project.read", "cloud.read", "cluster.read"];
-const ALL: &[&str] = &[
-    "org.read", "org.update", "project.create", "project.read", "project.update", "project.delete", "cloud.read", "cloud.manage",
-    "cluster.create", "cluster.read", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage", "apikey.manage",
-    "serviceaccount.manage", "user.manage", "audit.read", "billing.read", "data.read", "data.write",
-];
-
-/// The role table: what each role may do at organization scope.
-fn role_table() -> HashMap<&'static str, BTreeSet<&'static str>> {
-    let set = |base: &[&'static str], extra: &[&'static str]| base.iter().chain(extra).copied().collect::<BTreeSet<_>>();
-    let cluster_all = ["cluster.create", "cluster.read", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage"];
-    HashMap::from([
-        ("organizationOwner", set(ALL, &[])),
-        ("ORG_ADMIN", set(ALL, &[])),
-        ("ADMIN", set(ALL, &[])),
-        ("organizationMember", set(&["org.read", "project.read", "cloud.read"], &[])),
-        ("ORG_MEMBER", set(&["org.read", "project.read", "cloud.read"], &[])),
-        ("projectCreator", set(&["org.read", "project.create", "cloud.read"], &[])),
-        ("projectOwner", set(&["project.read", "project.update", "project.delete", "cloud.read", "data.read", "data.write", "apikey.manage"], &cluster_all)),
-        ("projectManager", set(&["project.read", "cloud.read", "data.read", "data.write"], &cluster_all)),
-        ("projectViewer", set(&["project.read", "cloud.read", "cluster.read"], &[])),
-        ("projectDataReaderWriter", set(&["project.read", "cloud.read", "cluster.read", "data.read", "data.write"], &[])),
-        ("projectDataReader", set(&["project.read", "cloud.read", "cluster.read", "data.read"], &[])),
-        ("BILLING_COORDINATOR", set(&["org.read", "billing.read"], &[])),
-        ("BILLING_VIEWER", set(&["org.read", "billing.read"], &[])),
-        ("CLUSTER_ADMIN", set(READS, &["cluster.create", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage", "billing.read", "data.read", "data.write"])),
-        ("CLUSTER_CREATOR", set(READS, &["cluster.create", "cluster.delete"])),
-        ("CLUSTER_DEVELOPER", set(READS, &["cluster.update", "dbuser.manage", "allowlist.manage"])),
-        ("CLUSTER_OPERATOR_WRITER", set(READS, &["cluster.update"])),
-        ("CREATE", set(READS, &["project.create", "cluster.create"])),
-        ("DELETE", set(READS, &["project.delete", "cluster.delete"])),
-        ("EDIT", set(READS, &["project.update", "cluster.update", "dbuser.manage", "allowlist.manage"])),
-        ("READ", set(READS, &[])),
-    ])
-}
+use std::collections::BTreeSet;
 
 struct Route {
     method: Method,
@@ -154,7 +118,9 @@ async fn every_role_against_every_route() {
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            if !["/health", "/ready", "/metrics"].contains(&path.as_str()) {
+            // The Couchbase v2 dialect answers in its own error shape; tests/couchbase.rs runs
+            // the same role table against every /v2 route.
+            if !["/health", "/ready", "/metrics"].contains(&path.as_str()) && !path.starts_with("/v2/") {
                 documented.insert(format!("{} {path}", method.to_uppercase()));
             }
         }

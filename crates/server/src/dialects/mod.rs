@@ -2,3 +2,4 @@
 //! the same authorization checks as the native API.
 
 pub mod cockroach;
+pub mod couchbase;

@@ -9,6 +9,7 @@ use dbcloud_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 pub fn pg_url() -> String {
@@ -146,3 +147,40 @@ pub fn assert_error(body: &Value, code: i64) -> String {
     assert!(body["details"].is_array(), "{body}");
     body["message"].as_str().expect("message").to_string()
 }
+
+pub const READS: &[&str] = &["org.read", "project.read", "cloud.read", "cluster.read"];
+pub const ALL: &[&str] = &[
+    "org.read", "org.update", "project.create", "project.read", "project.update", "project.delete", "cloud.read", "cloud.manage",
+    "cluster.create", "cluster.read", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage", "apikey.manage",
+    "serviceaccount.manage", "user.manage", "audit.read", "billing.read", "data.read", "data.write",
+];
+
+/// The role table: what each role may do at organization scope.
+pub fn role_table() -> HashMap<&'static str, BTreeSet<&'static str>> {
+    let set = |base: &[&'static str], extra: &[&'static str]| base.iter().chain(extra).copied().collect::<BTreeSet<_>>();
+    let cluster_all = ["cluster.create", "cluster.read", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage"];
+    HashMap::from([
+        ("organizationOwner", set(ALL, &[])),
+        ("ORG_ADMIN", set(ALL, &[])),
+        ("ADMIN", set(ALL, &[])),
+        ("organizationMember", set(&["org.read", "project.read", "cloud.read"], &[])),
+        ("ORG_MEMBER", set(&["org.read", "project.read", "cloud.read"], &[])),
+        ("projectCreator", set(&["org.read", "project.create", "cloud.read"], &[])),
+        ("projectOwner", set(&["project.read", "project.update", "project.delete", "cloud.read", "data.read", "data.write", "apikey.manage"], &cluster_all)),
+        ("projectManager", set(&["project.read", "cloud.read", "data.read", "data.write"], &cluster_all)),
+        ("projectViewer", set(&["project.read", "cloud.read", "cluster.read"], &[])),
+        ("projectDataReaderWriter", set(&["project.read", "cloud.read", "cluster.read", "data.read", "data.write"], &[])),
+        ("projectDataReader", set(&["project.read", "cloud.read", "cluster.read", "data.read"], &[])),
+        ("BILLING_COORDINATOR", set(&["org.read", "billing.read"], &[])),
+        ("BILLING_VIEWER", set(&["org.read", "billing.read"], &[])),
+        ("CLUSTER_ADMIN", set(READS, &["cluster.create", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage", "billing.read", "data.read", "data.write"])),
+        ("CLUSTER_CREATOR", set(READS, &["cluster.create", "cluster.delete"])),
+        ("CLUSTER_DEVELOPER", set(READS, &["cluster.update", "dbuser.manage", "allowlist.manage"])),
+        ("CLUSTER_OPERATOR_WRITER", set(READS, &["cluster.update"])),
+        ("CREATE", set(READS, &["project.create", "cluster.create"])),
+        ("DELETE", set(READS, &["project.delete", "cluster.delete"])),
+        ("EDIT", set(READS, &["project.update", "cluster.update", "dbuser.manage", "allowlist.manage"])),
+        ("READ", set(READS, &[])),
+    ])
+}
+
