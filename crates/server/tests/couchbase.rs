@@ -35,12 +35,7 @@ async fn signed_as(t: &TestServer, secret: &str, method: Method, target: &str, b
     if let Some(b) = body {
         rb = rb.json(&b);
     }
-    let r = rb.send().await.unwrap();
-    let status = r.status();
-    let headers = r.headers().clone();
-    let text = r.text().await.unwrap();
-    let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    (status, headers, json)
+    decode(rb.send().await.unwrap()).await
 }
 
 async fn signed(t: &TestServer, method: Method, target: &str, body: Option<Value>) -> Answer {
@@ -410,15 +405,12 @@ async fn validation_and_lookup_errors() {
 /// PRODUCT.md §3 says (the same table as `matrix.rs`, written out independently).
 #[tokio::test]
 async fn every_role_against_every_v2_route() {
-    use dbcloud_core::keys::NewKey;
-    use dbcloud_core::perms::{Grant, Role, Scope};
-    use dbcloud_store::{Ctx, KeyOwner, NewApiKey};
+    use dbcloud_core::perms::Role;
 
     let table = role_table();
     assert_eq!(table.len(), Role::ALL.len());
 
     let t = TestServer::start().await;
-    let org: uuid::Uuid = t.org.parse().unwrap();
     let cloud = native_cloud(&t).await;
     let project = t.get("/v1/projects").await["items"][0]["id"].as_str().unwrap().to_string();
     let mut clusters = vec![];
@@ -465,22 +457,7 @@ async fn every_role_against_every_v2_route() {
     let mut checked = 0;
     for role in Role::ALL {
         let allowed = &table[role.as_str()];
-        let k = NewKey::generate();
-        let ctx = Ctx { organization_id: org, actor: "matrix".into(), request_id: "m".into(), source_ip: "-".into(), idempotency: None };
-        let key = NewApiKey {
-            access_key: k.access_key.clone(),
-            name: role.as_str().into(),
-            description: String::new(),
-            secret_hash: k.secret_hash.clone(),
-            secret_enc: None,
-            grants: vec![Grant { role: *role, scope: Scope::Organization }],
-            owner: KeyOwner::Key,
-            allowed_cidrs: vec![],
-            expires_at: None,
-            rate_limit: None,
-        };
-        t.store().create_api_key(&ctx, &key).await.unwrap();
-        let token = k.bearer_token();
+        let token = t.role_key(*role).await;
         for (method, path, body, needs) in &routes {
             let expect_allowed = needs.iter().all(|p| allowed.contains(p));
             let (status, _, b) = t.call_as(&token, method.clone(), path, body.clone()).await;

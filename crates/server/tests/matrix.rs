@@ -5,9 +5,7 @@
 mod common;
 
 use common::*;
-use dbcloud_core::keys::NewKey;
-use dbcloud_core::perms::{Grant, Role, Scope};
-use dbcloud_store::{Ctx, KeyOwner, NewApiKey};
+use dbcloud_core::perms::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -30,8 +28,6 @@ fn r(method: Method, template: &'static str, path: String, body: Option<Value>, 
 #[tokio::test]
 async fn every_role_against_every_route() {
     let t = TestServer::start().await;
-    let org: uuid::Uuid = t.org.parse().unwrap();
-    let store = t.store();
     // Objects the routes act on, made by the owner.
     let project = t.get("/v1/projects").await["items"][0]["id"].as_str().unwrap().to_string();
     let (_, spare_project) = t.post("/v1/projects", json!({"name": "spare"})).await;
@@ -134,22 +130,7 @@ async fn every_role_against_every_route() {
     let mut checked = 0;
     for role in Role::ALL {
         let allowed = &table[role.as_str()];
-        let k = NewKey::generate();
-        let ctx = Ctx { organization_id: org, actor: "matrix".into(), request_id: "m".into(), source_ip: "-".into(), idempotency: None };
-        let key = NewApiKey {
-            access_key: k.access_key.clone(),
-            name: role.as_str().into(),
-            description: String::new(),
-            secret_hash: k.secret_hash.clone(),
-            secret_enc: None,
-            grants: vec![Grant { role: *role, scope: Scope::Organization }],
-            owner: KeyOwner::Key,
-            allowed_cidrs: vec![],
-            expires_at: None,
-            rate_limit: None,
-        };
-        store.create_api_key(&ctx, &key).await.unwrap();
-        let token = k.bearer_token();
+        let token = t.role_key(*role).await;
         for route in &routes {
             let expect_allowed = route.needs.iter().all(|p| allowed.contains(p));
             let (status, _, body) = t.call_as(&token, route.method.clone(), &route.path, route.body.clone()).await;

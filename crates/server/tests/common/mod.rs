@@ -108,12 +108,34 @@ impl TestServer {
         if let Some(b) = body {
             rb = rb.json(&b);
         }
-        let r = rb.send().await.unwrap();
-        let status = r.status();
-        let headers = r.headers().clone();
-        let text = r.text().await.unwrap();
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        (status, headers, json)
+        decode(rb.send().await.unwrap()).await
+    }
+
+    /// A bearer token of a new key holding `role` at organization scope.
+    pub async fn role_key(&self, role: dbcloud_core::perms::Role) -> String {
+        use dbcloud_core::perms::{Grant, Scope};
+        let k = dbcloud_core::keys::NewKey::generate();
+        let ctx = dbcloud_store::Ctx {
+            organization_id: self.org.parse().unwrap(),
+            actor: "test".into(),
+            request_id: "test".into(),
+            source_ip: "-".into(),
+            idempotency: None,
+        };
+        let key = dbcloud_store::NewApiKey {
+            access_key: k.access_key.clone(),
+            name: role.as_str().into(),
+            description: String::new(),
+            secret_hash: k.secret_hash.clone(),
+            secret_enc: None,
+            grants: vec![Grant { role, scope: Scope::Organization }],
+            owner: dbcloud_store::KeyOwner::Key,
+            allowed_cidrs: vec![],
+            expires_at: None,
+            rate_limit: None,
+        };
+        self.store().create_api_key(&ctx, &key).await.unwrap();
+        k.bearer_token()
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -139,6 +161,15 @@ impl TestServer {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Status, headers and JSON body (or the text as a JSON string, or null when empty).
+pub async fn decode(r: reqwest::Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, headers, json)
 }
 
 /// Asserts a native error body with `code` and returns its message.
