@@ -1,16 +1,18 @@
-//! CockroachDB Cloud API v1 (`/api/v1/`): the cluster list of seed 001 (`GET /api/v1/clusters`)
-//! with `Cc-Version` shapes and page-token paging.
+//! CockroachDB Cloud API v1 (`/api/v1/`), in progress: clusters (list with `Cc-Version`
+//! shapes and page tokens, get, delete), nodes, available regions, organization.
 
 use crate::auth::Caller;
-use crate::error::ApiResult;
-use crate::extract::ApiQuery;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::clusters::authorized_cluster;
+use axum::http::StatusCode;
 use crate::state::AppState;
 use crate::version::CcVersion;
 use axum::extract::State;
 use axum::{Extension, Json};
 use dbcloud_core::perms::{Permission, Target};
 use dbcloud_store::ClusterFilter;
-use dbcloud_types::{Cluster, ClusterState, ErrorBody, Plan};
+use dbcloud_types::{Cluster, ClusterState, Code, ErrorBody, Plan, Provider};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -48,10 +50,9 @@ fn state(s: ClusterState) -> (&'static str, &'static str) {
         ClusterState::Creating => ("CREATING", "UNSPECIFIED"),
         ClusterState::Created => ("CREATED", "UNSPECIFIED"),
         ClusterState::CreationFailed => ("CREATION_FAILED", "UNSPECIFIED"),
-        ClusterState::Scaling => ("CREATED", "CRDB_SCALE_RUNNING"),
-        ClusterState::Updating => ("CREATED", "CRDB_EDIT_CLUSTER_RUNNING"),
-        ClusterState::Deleting => ("CREATED", "CRDB_EDIT_CLUSTER_RUNNING"),
-        ClusterState::Deleted => ("DELETED", "UNSPECIFIED"),
+        ClusterState::Scaling => ("LOCKED", "CRDB_SCALE_RUNNING"),
+        ClusterState::Updating => ("LOCKED", "CRDB_EDIT_CLUSTER_RUNNING"),
+        ClusterState::Deleting | ClusterState::Deleted => ("DELETED", "UNSPECIFIED"),
     }
 }
 
@@ -93,8 +94,119 @@ pub fn render(c: &Cluster, provider_region: Option<&(String, String)>, version: 
         "customer_cloud_account": null,
         "created_at": c.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         "updated_at": c.updated_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "deleted_at": if c.state == ClusterState::Deleted { json!(c.updated_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()) } else { Value::Null },
+        "deleted_at": if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) { json!(c.updated_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()) } else { Value::Null },
     })
+}
+
+/// Provider and region of a cluster's cloud.
+async fn cloud_of(s: &AppState, org: uuid::Uuid, c: &Cluster) -> Option<(String, String)> {
+    s.store.get_cloud(org, c.cloud_id).await.ok().map(|k| (k.provider.as_str().to_string(), k.region))
+}
+
+/// Get a cluster (also when deleted).
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_cluster(
+    State(s): State<AppState>,
+    caller: Caller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<Json<Value>> {
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
+    Ok(Json(render(&c, cloud_of(&s, caller.org(), &c).await.as_ref(), version)))
+}
+
+/// Delete a cluster; answers the cluster with `state: DELETED` while teardown continues.
+/// A cluster that is still being created or changed answers 503 (code 14) with `Retry-After`.
+#[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "the deleted Cluster"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn delete_cluster(
+    State(s): State<AppState>,
+    caller: Caller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<Json<Value>> {
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterDelete).await?;
+    if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
+        return Err(dbcloud_core::Error::NotFound(format!("cluster {id}")).into());
+    }
+    let op = dbcloud_store::NewOperation::new(dbcloud_types::OperationKind::Delete, json!({}));
+    let change = dbcloud_core::cluster::check_delete(&c);
+    let change = match change {
+        Ok(()) => s.store.delete_cluster(&caller.ctx(None), id, &op).await,
+        Err(e) => Err(e),
+    };
+    s.clusters.invalidate(id);
+    let change = change.map_err(|e| match e {
+        dbcloud_core::Error::Aborted(_) => {
+            let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, format!("cluster {id} is locked: an operation is in progress"));
+            err.retry_after = Some(1);
+            err
+        }
+        other => other.into(),
+    })?;
+    s.runner.wake();
+    Ok(Json(render(&change.cluster, cloud_of(&s, caller.org(), &change.cluster).await.as_ref(), version)))
+}
+
+/// Available-regions parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegionQuery {
+    /// `GCP`, `AWS` or `AZURE`.
+    pub provider: Option<String>,
+    /// Only regions offering serverless clusters (every catalogue region does).
+    pub serverless: Option<bool>,
+}
+
+/// The region catalogue in the vendor's shape.
+#[utoipa::path(get, path = "/api/v1/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])), params(RegionQuery),
+    responses((status = 200, description = "ListAvailableRegionsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn available_regions(caller: Caller, ApiQuery(q): ApiQuery<RegionQuery>) -> ApiResult<Json<Value>> {
+    caller.require_somewhere(Permission::CloudRead).await?;
+    let provider = match q.provider.as_deref() {
+        None | Some("") => None,
+        Some(p) => Some(Provider::parse(&p.to_ascii_lowercase()).ok_or_else(|| dbcloud_core::Error::field("provider", "must be GCP, AWS or AZURE"))?),
+    };
+    let regions: Vec<Value> = dbcloud_core::regions::regions(provider)
+        .into_iter()
+        .map(|r| json!({"name": r.name, "location": r.location, "provider": r.provider.as_str().to_ascii_uppercase(), "serverless": true, "distance": 0.0}))
+        .collect();
+    Ok(Json(json!({"regions": regions, "pagination": null})))
+}
+
+/// The caller's organization in the vendor's shape.
+#[utoipa::path(get, path = "/api/v1/organization", tag = "cockroachdb cloud", security(("bearer" = [])),
+    responses((status = 200, description = "Organization"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn organization(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OrgRead, Target::Organization).await?;
+    let o = s.store.get_organization(caller.org()).await?;
+    let label: String = o.name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    Ok(Json(json!({
+        "id": o.id,
+        "name": o.name,
+        "label": label,
+        "created_at": o.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "cockroach_cloud_service_principals": null,
+    })))
+}
+
+/// The nodes of a cluster (none for serverless plans).
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/nodes", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "ListClusterNodesResponse"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn nodes(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<uuid::Uuid>) -> ApiResult<Json<Value>> {
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
+    let region = cloud_of(&s, caller.org(), &c).await.map(|(_, r)| r).unwrap_or_default();
+    let nodes: Vec<Value> = match c.plan {
+        Plan::Serverless => vec![],
+        Plan::Dedicated => c.nodes.iter().map(|n| json!({"name": n.name, "region_name": region, "status": n.status.as_str()})).collect(),
+    };
+    Ok(Json(json!({"nodes": nodes, "pagination": null})))
 }
 
 /// List clusters (CockroachDB Cloud shape): `{"clusters": [...], "pagination": ...}`.

@@ -3,3 +3,4 @@
 
 pub mod cockroach;
 pub mod couchbase;
+pub mod cratedb;

@@ -1,0 +1,235 @@
+//! CrateDB Cloud API v2 dialect (`/api/v2/`): seed 002's curl and the real `croud` CLI.
+
+mod common;
+use common::*;
+use reqwest::Method;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::process::Command;
+
+/// Runs a command with a timeout; returns exit success, stdout and stderr.
+async fn run(cmd: &mut Command, secs: u64) -> (bool, String, String) {
+    cmd.kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(secs), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {secs}s: {cmd:?}"))
+        .unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"));
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Seed 002: `curl -s -u KEY:SECRET $URL/api/v2/users/me` answers the user, and sets no cookie.
+#[tokio::test]
+async fn seed_002_curl_users_me() {
+    let t = TestServer::start().await;
+    let (ok, out, err) = run(
+        Command::new("curl").args(["-s", "-i", "-u", &format!("{}:{}", t.access_key, t.secret), &format!("{}/api/v2/users/me", t.url)]),
+        30,
+    )
+    .await;
+    assert!(ok, "curl failed: {err}");
+    let (head, body) = out.split_once("\r\n\r\n").expect("headers and body");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(!head.to_ascii_lowercase().contains("set-cookie"), "{head}");
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    for k in ["uid", "email", "username", "name", "is_superuser", "status", "organization_id", "organization_roles", "project_roles"] {
+        assert!(v.get(k).is_some(), "missing {k}: {v}");
+    }
+    assert_eq!(v["organization_id"], t.org.as_str());
+    assert_eq!(v["organization_roles"][0]["role_fqn"], "org_admin");
+
+    // Wrong secret: 401 in the vendor shape; unknown paths: 404 JSON.
+    let r = t.http.get(format!("{}/api/v2/users/me/", t.url)).basic_auth(&t.access_key, Some("wrong")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("set-cookie").is_none());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v, serde_json::json!({"message": "Authentication required.", "success": false}));
+    let r = t.http.get(format!("{}/api/v2/nothing/", t.url)).basic_auth(&t.access_key, Some(&t.secret)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["success"], false);
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// `target/croud-venv/bin/croud`, installed on first use.
+async fn croud_bin() -> PathBuf {
+    let venv = workspace().join("target/croud-venv");
+    let bin = venv.join("bin/croud");
+    if !bin.exists() {
+        let (ok, out, err) = run(Command::new("python3").args(["-m", "venv"]).arg(&venv), 300).await;
+        assert!(ok, "python3 -m venv failed:\n{out}\n{err}");
+        let (ok, out, err) = run(Command::new(venv.join("bin/pip")).args(["install", "-q", "croud==1.15.0"]), 600).await;
+        assert!(ok, "pip install croud==1.15.0 failed:\n{out}\n{err}");
+    }
+    assert!(bin.exists(), "croud not installed at {}", bin.display());
+    bin
+}
+
+struct Croud {
+    bin: PathBuf,
+    config_home: tempfile::TempDir,
+}
+
+impl Croud {
+    /// Runs croud; asserts exit 0 and no error text; returns the JSON on stdout.
+    async fn json(&self, args: &[&str]) -> Value {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).env("XDG_CONFIG_HOME", self.config_home.path()).env_remove("CRATEDB_CLOUD_API_KEY").env_remove("CRATEDB_CLOUD_API_SECRET");
+        let (ok, out, err) = run(&mut cmd, 60).await;
+        assert!(ok, "croud {args:?} exited non-zero\nstdout: {out}\nstderr: {err}");
+        for bad in ["Error", "Unauthorized", "Traceback", "Failed"] {
+            assert!(!err.contains(bad) && !out.contains(bad), "croud {args:?}: {bad}\nstdout: {out}\nstderr: {err}");
+        }
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("croud {args:?}: {e}\nstdout: {out}\nstderr: {err}"))
+    }
+
+    /// Runs croud; asserts exit 0 and no error text; returns stdout and stderr.
+    async fn text(&self, args: &[&str]) -> (String, String) {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).env("XDG_CONFIG_HOME", self.config_home.path());
+        let (ok, out, err) = run(&mut cmd, 60).await;
+        assert!(ok, "croud {args:?} exited non-zero\nstdout: {out}\nstderr: {err}");
+        assert!(!err.contains("Error") && !err.contains("Traceback"), "croud {args:?}\nstdout: {out}\nstderr: {err}");
+        (out, err)
+    }
+}
+
+fn names(v: &Value, key: &str) -> Vec<String> {
+    v.as_array().unwrap_or_else(|| panic!("not a list: {v}")).iter().map(|x| x[key].as_str().unwrap_or_default().to_string()).collect()
+}
+
+/// The real croud 1.15.0 against dbcloud: me, organizations, projects, clusters (deploy with
+/// operation polling, get, delete), regions, products, users, subscriptions, API keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn croud_cli_end_to_end() {
+    let bin = croud_bin().await;
+    let t = TestServer::start().await;
+    let config_home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config_home.path().join("Crate")).unwrap();
+    let yaml = format!(
+        "default-format: table\ncurrent-profile: dbcloud\nprofiles:\n  dbcloud:\n    endpoint: {}\n    key: {}\n    secret: {}\n    organization-id: {}\n    format: json\n",
+        t.url, t.access_key, t.secret, t.org
+    );
+    std::fs::write(config_home.path().join("Crate/croud.yaml"), yaml).unwrap();
+    let c = Croud { bin, config_home };
+
+    let me = c.json(&["me"]).await;
+    assert!(me["email"].as_str().is_some_and(|e| e.contains('@')), "{me}");
+    assert_eq!(me["organization_id"], t.org.as_str());
+
+    let orgs = c.json(&["organizations", "list"]).await;
+    assert_eq!(orgs.as_array().unwrap().len(), 1, "{orgs}");
+    assert_eq!(orgs[0]["id"], t.org.as_str());
+    assert!(orgs[0]["plan_type"].is_number());
+
+    let projects = c.json(&["projects", "list"]).await;
+    let before = projects.as_array().unwrap().len();
+    assert!(before >= 1, "the default project: {projects}");
+
+    let p2 = c.json(&["projects", "create", "--name", "p2"]).await;
+    let p2_id = p2["id"].as_str().unwrap_or_else(|| panic!("{p2}")).to_string();
+    let projects = c.json(&["projects", "list"]).await;
+    assert!(names(&projects, "name").contains(&"p2".to_string()), "{projects}");
+    let got = c.json(&["projects", "get", &p2_id]).await;
+    assert_eq!(got["organization_id"], t.org.as_str(), "{got}");
+    let native = t.get(&format!("/v1/projects/{p2_id}")).await;
+    assert_eq!(native["name"], "p2");
+
+    let regions = c.json(&["regions", "list"]).await;
+    assert!(names(&regions, "name").contains(&"aws.us-east-1".to_string()), "{regions}");
+    let products = c.json(&["products", "list"]).await;
+    assert_eq!(products[0]["name"], "cr4", "{products}");
+    assert_eq!(products[0]["tier"], "default");
+
+    let clusters = c.json(&["clusters", "list"]).await;
+    assert_eq!(clusters, serde_json::json!([]));
+
+    let deployed = c
+        .json(&[
+            "clusters", "deploy", "--product-name", "cr4", "--tier", "default", "--unit", "2", "--cluster-name", "crate1",
+            "--version", "5.9.2", "--username", "admin", "--password", "a-very-long-password-0123456789",
+            "--subscription-id", "free_tier", "--project-id", &p2_id,
+        ])
+        .await;
+    let cl_id = deployed["id"].as_str().unwrap_or_else(|| panic!("{deployed}")).to_string();
+    assert_eq!(deployed["name"], "crate1");
+    assert!(deployed["fqdn"].as_str().is_some_and(|f| f.ends_with('.')), "{deployed}");
+    assert!(deployed["url"].as_str().is_some_and(|u| u.starts_with("https://")), "{deployed}");
+
+    let got = c.json(&["clusters", "get", &cl_id]).await;
+    assert_eq!(got["num_nodes"], 3, "{got}");
+    assert_eq!(got["project_id"], p2_id.as_str());
+    assert_eq!(got["crate_version"], "5.9.2");
+    assert_eq!(got["health"]["status"], "GREEN", "{got}");
+    let native = t.get(&format!("/v1/clusters/{cl_id}")).await;
+    assert_eq!(native["state"], "CREATED", "{native}");
+    assert_eq!(native["node_count"], 3);
+
+    let listed = c.json(&["clusters", "list"]).await;
+    assert_eq!(names(&listed, "id"), vec![cl_id.clone()]);
+    let listed = c.json(&["clusters", "list", "--project-id", &p2_id]).await;
+    assert_eq!(names(&listed, "id"), vec![cl_id.clone()]);
+
+    let (st, _) = t.post("/v1/users", serde_json::json!({"email": "ada@example.com", "name": "Ada", "roles": ["organizationMember"]})).await;
+    assert_eq!(st, 201);
+    let users = c.json(&["users", "list"]).await;
+    let ada = users.as_array().unwrap().iter().find(|u| u["email"] == "ada@example.com").unwrap_or_else(|| panic!("{users}"));
+    assert_eq!(ada["organization_roles"][0]["role_fqn"], "org_member", "{users}");
+    assert_eq!(ada["organization_roles"][0]["organization_id"], t.org.as_str());
+    let members = c.json(&["organizations", "users", "list"]).await;
+    assert!(names(&members, "email").contains(&"ada@example.com".to_string()), "{members}");
+    let roles = c.json(&["users", "roles", "list"]).await;
+    assert!(names(&roles, "id").contains(&"org_admin".to_string()), "{roles}");
+    let org = c.json(&["organizations", "get", &t.org]).await;
+    assert_eq!(org["id"], t.org.as_str());
+    let sub = c.json(&["subscriptions", "get", "free_tier"]).await;
+    assert_eq!(sub["state"], "active", "{sub}");
+    let subs = c.json(&["subscriptions", "list"]).await;
+    assert_eq!(subs[0]["organization_id"], t.org.as_str(), "{subs}");
+    assert_eq!(subs[0]["state"], "active");
+    let keys = c.json(&["api-keys", "list"]).await;
+    assert!(names(&keys, "key").contains(&t.access_key), "{keys}");
+
+    // Deploy into a new project named after the cluster, in a given region.
+    let second = c
+        .json(&[
+            "clusters", "deploy", "--product-name", "cr4", "--tier", "default", "--cluster-name", "crate2",
+            "--version", "5.9.2", "--username", "admin", "--password", "a-very-long-password-0123456789",
+            "--subscription-id", &t.org, "--org-id", &t.org, "--region", "gcp.europe-west1",
+        ])
+        .await;
+    assert_eq!(second["num_nodes"], 1, "{second}");
+    let projects = c.json(&["projects", "list"]).await;
+    assert!(names(&projects, "name").contains(&"crate2".to_string()), "{projects}");
+    let native = t.get(&format!("/v1/clusters/{}", second["id"].as_str().unwrap())).await;
+    assert_eq!(native["state"], "CREATED", "{native}");
+    let cloud = t.get(&format!("/v1/clouds/{}", native["cloud_id"].as_str().unwrap())).await;
+    assert_eq!(cloud["region"], "europe-west1", "{cloud}");
+
+    // Bad deploys answer 400 with per-field errors (croud prints them and exits 0).
+    let r = t
+        .http
+        .post(format!("{}/api/v2/organizations/{}/clusters/", t.url, t.org))
+        .basic_auth(&t.access_key, Some(&t.secret))
+        .json(&serde_json::json!({"cluster": {"name": "x", "product_name": "nope", "product_tier": "default", "username": "a", "password": "short"},
+            "subscription_id": "free_tier", "project_id": p2_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["success"], false);
+    for f in ["cluster.password", "cluster.product_name", "cluster.name"] {
+        assert!(v["errors"][f].is_array(), "{f}: {v}");
+    }
+
+    let (_, err) = c.text(&["clusters", "delete", "--cluster-id", &cl_id, "--yes"]).await;
+    assert!(err.contains("Cluster deleted."), "{err}");
+    t.wait_state(&cl_id, "DELETED", Duration::from_secs(20)).await;
+    let r = t.http.get(format!("{}/api/v2/clusters/{cl_id}/", t.url)).basic_auth(&t.access_key, Some(&t.secret)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let (status, _, _) = t.call(Method::GET, "/v1/clusters", None).await;
+    assert_eq!(status, 200);
+}
