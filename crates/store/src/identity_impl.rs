@@ -68,6 +68,15 @@ async fn insert_grant(tx: &mut Tx, ctx: &Ctx, principal: &PrincipalRef, g: &Gran
     })
 }
 
+/// Grants every one of `grants` to `principal`, in order.
+async fn insert_grants(tx: &mut Tx, ctx: &Ctx, principal: &PrincipalRef, grants: &[Grant]) -> Result<Vec<RoleGrant>> {
+    let mut out = Vec::with_capacity(grants.len());
+    for g in grants {
+        out.push(insert_grant(tx, ctx, principal, g).await?);
+    }
+    Ok(out)
+}
+
 async fn grants_of<'e, E: sqlx::Executor<'e, Database = super::Db>>(ex: E, kind: &str, id: &str) -> Result<Vec<RoleGrant>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{GRANT_SELECT}WHERE principal_kind = $1 AND principal_id = $2 ORDER BY id")))
         .bind(kind)
@@ -313,10 +322,7 @@ impl IdentityStore for Backend {
         .await
         .map_err(|e| unique(e, || format!("a service account named {name:?} already exists")))?;
         let principal = PrincipalRef { kind: "service_account".into(), id: id.to_string() };
-        let mut roles = vec![];
-        for g in grants {
-            roles.push(insert_grant(&mut tx, ctx, &principal, g).await?);
-        }
+        let roles = insert_grants(&mut tx, ctx, &principal, grants).await?;
         let row = sqlx::query("SELECT * FROM service_accounts WHERE id = $1").bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
         let sa = sa_row(&row, roles)?;
         finish_create(&mut tx, ctx, "serviceaccount.create", format!("service_account:{id}"), &sa).await?;
@@ -384,10 +390,7 @@ impl IdentityStore for Backend {
             .await
             .map_err(|e| unique(e, || format!("a user with e-mail {email:?} already exists")))?;
         let principal = PrincipalRef { kind: "user".into(), id: id.to_string() };
-        let mut roles = vec![];
-        for g in grants {
-            roles.push(insert_grant(&mut tx, ctx, &principal, g).await?);
-        }
+        let roles = insert_grants(&mut tx, ctx, &principal, grants).await?;
         let row = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
         let u = user_row(&row, roles)?;
         finish_create(&mut tx, ctx, "user.create", format!("user:{id}"), &u).await?;

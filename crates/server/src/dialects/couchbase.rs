@@ -10,8 +10,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::clusters::authorized_cluster;
 use crate::state::AppState;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -24,7 +23,6 @@ use dbcloud_types::{
     Access, AllowlistEntry, Bucket, Cloud, Cluster, ClusterState, CreateCluster, DatabaseUser, NodeStatus, Operation, OperationKind,
     OperationStatus, Page, Plan, Project, Provider,
 };
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::future::Future;
@@ -109,39 +107,7 @@ impl IntoResponse for CbError {
     }
 }
 
-/// The authenticated caller; authentication failures are Couchbase 401s (the timestamp
-/// message of spec §1.2 included).
-pub struct CbCaller(pub Caller);
-
-impl FromRequestParts<AppState> for CbCaller {
-    type Rejection = CbError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Caller::from_request_parts(parts, state).await.map(CbCaller).map_err(CbError)
-    }
-}
-
-/// A JSON body (any or no content type); errors are 422 naming the field.
-pub struct CbJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CbJson<T> {
-    type Rejection = CbError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        crate::extract::ApiJson::<T>::from_request(req, state).await.map(|j| CbJson(j.0)).map_err(CbError)
-    }
-}
-
-/// Query parameters; errors are 422.
-pub struct CbQuery<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for CbQuery<T> {
-    type Rejection = CbError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        crate::extract::ApiQuery::<T>::from_request_parts(parts, state).await.map(|q| CbQuery(q.0)).map_err(CbError)
-    }
-}
+dialect_extractors!(CbError, CbCaller, CbJson, CbQuery);
 
 /// A path id; malformed ids are 404 (spec §2.2).
 fn path_id(s: &str, what: &str) -> CbResult<Uuid> {

@@ -8,8 +8,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::clusters::authorized_cluster;
 use crate::state::AppState;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,7 +17,6 @@ use dbcloud_core::perms::{Grant, Permission, Role, Scope, Target};
 use dbcloud_core::{cluster, validate, Error};
 use dbcloud_store::{CloudRef, ClusterFilter, KeyOwner, NewCluster, NewOperation, PageReq};
 use dbcloud_types::{Cluster, ClusterState, CreateCluster, NodeStatus, Operation, OperationKind, Page, Plan, Project, Provider};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::future::Future;
@@ -93,38 +91,7 @@ impl IntoResponse for CrError {
     }
 }
 
-/// The authenticated caller; failures answer in the CrateDB shape.
-pub struct CrCaller(pub Caller);
-
-impl FromRequestParts<AppState> for CrCaller {
-    type Rejection = CrError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Caller::from_request_parts(parts, state).await.map(CrCaller).map_err(CrError)
-    }
-}
-
-/// A JSON body (any or no content type).
-pub struct CrJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CrJson<T> {
-    type Rejection = CrError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        crate::extract::ApiJson::<T>::from_request(req, state).await.map(|j| CrJson(j.0)).map_err(CrError)
-    }
-}
-
-/// Query parameters (unknown ones ignored by the target types).
-pub struct CrQuery<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for CrQuery<T> {
-    type Rejection = CrError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        crate::extract::ApiQuery::<T>::from_request_parts(parts, state).await.map(|q| CrQuery(q.0)).map_err(CrError)
-    }
-}
+dialect_extractors!(CrError, CrCaller, CrJson, CrQuery);
 
 /// A path id; malformed ids are 404.
 fn path_id(s: &str) -> CrResult<Uuid> {
