@@ -148,6 +148,9 @@ pub fn check_update(c: &Cluster, req: &UpdateCluster) -> Result<UpdatePlan> {
 
 /// Checks that a cluster may be deleted now.
 pub fn check_delete(c: &Cluster) -> Result<()> {
+    if c.attributes.get("delete_protection").and_then(|v| v.as_str()) == Some("ENABLED") {
+        return Err(Error::FailedPrecondition(format!("cluster {} has delete protection enabled; disable it first", c.id)));
+    }
     match c.state {
         ClusterState::Created | ClusterState::CreationFailed => Ok(()),
         ClusterState::Deleting | ClusterState::Deleted => {

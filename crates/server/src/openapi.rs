@@ -1,8 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers themselves.
 
 use crate::routes::{accounts, api_keys, audit, children, clouds, clusters, grants, org, projects, system};
-use crate::dialects::couchbase;
-use crate::dialects::cratedb;
+use crate::dialects::{cockroach, couchbase, cratedb};
 use crate::state::AppState;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -35,7 +34,7 @@ impl Modify for SecuritySchemes {
 
 /// Every route with its OpenAPI description.
 pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let native = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
         .routes(routes!(system::ready))
         .routes(routes!(system::metrics))
@@ -65,70 +64,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::get_user, accounts::delete_user))
         .routes(routes!(grants::create_grant, grants::list_grants))
         .routes(routes!(grants::delete_grant))
-        .routes(routes!(audit::list_audit_events))
-        .routes(routes!(crate::dialects::cockroach::list_clusters))
-        .routes(routes!(crate::dialects::cockroach::get_cluster, crate::dialects::cockroach::delete_cluster))
-        .routes(routes!(crate::dialects::cockroach::nodes))
-        .routes(routes!(crate::dialects::cockroach::available_regions))
-        .routes(routes!(crate::dialects::cockroach::organization))
-        // Public by the dialect's spec, so kept out of the document (whose every route requires auth).
-        .route("/v2/status", axum::routing::get(couchbase::get_status))
-        .routes(routes!(couchbase::list_clouds))
-        .routes(routes!(couchbase::get_cloud))
-        .routes(routes!(couchbase::list_projects, couchbase::create_project))
-        .routes(routes!(couchbase::get_project, couchbase::delete_project))
-        .routes(routes!(couchbase::list_clusters, couchbase::create_cluster))
-        .routes(routes!(couchbase::get_cluster, couchbase::delete_cluster))
-        .routes(routes!(couchbase::cluster_status))
-        .routes(routes!(couchbase::cluster_health))
-        .routes(routes!(couchbase::list_buckets, couchbase::create_bucket, couchbase::delete_bucket_by_name))
-        .routes(routes!(couchbase::delete_bucket))
-        .routes(routes!(couchbase::list_allowlist, couchbase::add_allowlist, couchbase::delete_allowlist))
-        .routes(routes!(couchbase::list_db_users, couchbase::create_db_user))
-        .routes(routes!(couchbase::update_db_user, couchbase::delete_db_user))
-        .routes(routes!(couchbase::list_org_users))
-        .routes(routes!(cratedb::get_me))
-        .routes(routes!(cratedb::list_organizations))
-        .routes(routes!(cratedb::get_organization))
-        .routes(routes!(cratedb::list_org_projects))
-        .routes(routes!(cratedb::list_org_regions))
-        .routes(routes!(cratedb::list_roles))
-        .routes(routes!(cratedb::get_subscription))
-        .routes(routes!(cratedb::list_org_users))
-        .routes(routes!(cratedb::list_users))
-        .routes(routes!(cratedb::list_projects, cratedb::create_project))
-        .routes(routes!(cratedb::get_project))
-        .routes(routes!(cratedb::list_clusters))
-        .routes(routes!(cratedb::get_cluster, cratedb::delete_cluster))
-        .routes(routes!(cratedb::deploy_cluster, cratedb::list_org_clusters))
-        .routes(routes!(cratedb::list_operations))
-        .routes(routes!(cratedb::list_regions))
-        .routes(routes!(cratedb::list_products))
-        .routes(routes!(cratedb::list_subscriptions))
-        .routes(routes!(cratedb::list_org_subscriptions))
-        .routes(routes!(cratedb::list_api_keys))
-        // The same routes without the trailing slash (croud always sends one; curl users often don't).
-        .route("/api/v2/users/me", axum::routing::get(cratedb::get_me))
-        .route("/api/v2/organizations", axum::routing::get(cratedb::list_organizations))
-        .route("/api/v2/organizations/{org_id}/users", axum::routing::get(cratedb::list_org_users))
-        .route("/api/v2/users", axum::routing::get(cratedb::list_users))
-        .route("/api/v2/projects", axum::routing::get(cratedb::list_projects).post(cratedb::create_project))
-        .route("/api/v2/projects/{project_id}", axum::routing::get(cratedb::get_project))
-        .route("/api/v2/clusters", axum::routing::get(cratedb::list_clusters))
-        .route("/api/v2/clusters/{cluster_id}", axum::routing::get(cratedb::get_cluster).delete(cratedb::delete_cluster))
-        .route("/api/v2/organizations/{org_id}/clusters", axum::routing::post(cratedb::deploy_cluster).get(cratedb::list_org_clusters))
-        .route("/api/v2/organizations/{org_id}", axum::routing::get(cratedb::get_organization))
-        .route("/api/v2/organizations/{org_id}/projects", axum::routing::get(cratedb::list_org_projects))
-        .route("/api/v2/organizations/{org_id}/regions", axum::routing::get(cratedb::list_org_regions))
-        .route("/api/v2/roles", axum::routing::get(cratedb::list_roles))
-        .route("/api/v2/subscriptions/{subscription_id}", axum::routing::get(cratedb::get_subscription))
-        .route("/api/v2/clusters/{cluster_id}/operations", axum::routing::get(cratedb::list_operations))
-        .route("/api/v2/regions", axum::routing::get(cratedb::list_regions))
-        .route("/api/v2/products", axum::routing::get(cratedb::list_products))
-        .route("/api/v2/subscriptions", axum::routing::get(cratedb::list_subscriptions))
-        .route("/api/v2/organizations/{org_id}/subscriptions", axum::routing::get(cratedb::list_org_subscriptions))
-        .route("/api/v2/users/me/api-keys", axum::routing::get(cratedb::list_api_keys))
-        .route("/api/v2/{*rest}", axum::routing::any(cratedb::unknown))
-        .route("/v2/{*rest}", axum::routing::any(couchbase::unknown_v2))
-        .route("/v3/{*rest}", axum::routing::any(couchbase::unknown_v3))
+        .routes(routes!(audit::list_audit_events));
+    cratedb::routes(couchbase::routes(cockroach::routes(native)))
 }

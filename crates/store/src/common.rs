@@ -102,7 +102,7 @@ macro_rules! cloud_select {
 macro_rules! cluster_select {
     () => {
         "SELECT c.id, c.org_id, c.project_id, c.cloud_id, c.name, c.plan, c.version, c.node_count, c.node_size, \
-         c.spend_limit, c.state, c.failure_reason, c.nodes, c.endpoints, c.created_by, c.created_at, c.updated_at, \
+         c.spend_limit, c.state, c.failure_reason, c.nodes, c.endpoints, c.attributes, c.created_by, c.created_at, c.updated_at, \
          (SELECT COUNT(*) FROM buckets b WHERE b.cluster_id = c.id) AS bucket_count FROM clusters c "
     };
 }
@@ -173,6 +173,7 @@ fn cluster_row(r: &DbRow) -> Result<Cluster> {
         failure_reason: get_opt_str(r, "failure_reason")?,
         nodes: get_json(r, "nodes")?,
         endpoints: get_json(r, "endpoints")?,
+        attributes: get_json(r, "attributes")?,
         bucket_count: get_i64(r, "bucket_count")?,
         created_by: get_str(r, "created_by")?,
         created_at: get_time(r, "created_at")?,
@@ -912,8 +913,8 @@ impl Store for Backend {
         let t = time_to_ms(now());
         sqlx::query(
             "INSERT INTO clusters (id, org_id, project_id, cloud_id, name, plan, version, node_count, node_size, spend_limit, \
-             state, nodes, endpoints, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'CREATING', '[]', '[]', $11, $12, $12)",
+             state, nodes, endpoints, attributes, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'CREATING', '[]', '[]', $13, $11, $12, $12)",
         )
         .bind(new.id.to_string())
         .bind(org.to_string())
@@ -927,6 +928,7 @@ impl Store for Backend {
         .bind(new.spend_limit)
         .bind(&ctx.actor)
         .bind(t)
+        .bind(json(&new.attributes))
         .execute(&mut *tx)
         .await
         .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", new.name)))?;
@@ -984,11 +986,22 @@ impl Store for Backend {
             return Err(Error::FailedPrecondition(format!("cluster {id} is {}", c.state)));
         }
         let t = time_to_ms(now());
-        sqlx::query("UPDATE clusters SET name = COALESCE($1, name), spend_limit = COALESCE($2, spend_limit), updated_at = $3 WHERE id = $4")
+        let attributes = change.attributes.as_ref().map(|a| {
+            let mut merged = c.attributes.clone();
+            for (k, v) in a {
+                if v.is_null() { merged.remove(k); } else { merged.insert(k.clone(), v.clone()); }
+            }
+            json(&merged)
+        });
+        sqlx::query(
+            "UPDATE clusters SET name = COALESCE($1, name), spend_limit = COALESCE($2, spend_limit), \
+             attributes = COALESCE($5, attributes), updated_at = $3 WHERE id = $4",
+        )
             .bind(change.name.as_deref())
             .bind(change.spend_limit)
             .bind(t)
             .bind(id.to_string())
+            .bind(attributes)
             .execute(&mut *tx)
             .await
             .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", change.name.clone().unwrap_or_default())))?;

@@ -236,6 +236,8 @@ pub struct NewCluster {
     pub node_size: Option<String>,
     /// Spend limit.
     pub spend_limit: Option<i64>,
+    /// Vendor attributes stored with the cluster (see [`dbcloud_types::Cluster::attributes`]).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A new operation.
@@ -265,6 +267,8 @@ pub struct ClusterUpdate {
     pub spend_limit: Option<i64>,
     /// A scale operation to start (the cluster goes SCALING).
     pub scale: Option<NewOperation>,
+    /// Attributes to merge into the stored ones (a `null` value removes the key).
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Cluster list filters.

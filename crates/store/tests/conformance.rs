@@ -100,6 +100,7 @@ impl Harness {
 
 fn new_cluster(name: &str, cloud: CloudRef, project: Option<Uuid>) -> NewCluster {
     NewCluster {
+        attributes: Default::default(),
         id: dbcloud_core::new_id(),
         project_id: project,
         cloud,

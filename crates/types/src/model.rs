@@ -193,6 +193,11 @@ pub struct Cluster {
     pub endpoints: Vec<Endpoint>,
     /// Number of buckets.
     pub bucket_count: i64,
+    /// Vendor attributes the core stores and echoes without interpreting them, e.g.
+    /// `labels` or `delete_protection` set through a vendor dialect. Absent when empty.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
     /// Principal (API key id) that created the cluster.
     pub created_by: String,
     /// Creation time.

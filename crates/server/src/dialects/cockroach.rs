@@ -241,3 +241,14 @@ pub async fn list_clusters(
     };
     Ok(Json(json!({"clusters": items, "pagination": pagination})))
 }
+
+/// The dialect's routes, added to the server's router and OpenAPI document.
+pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    r
+        .routes(routes!(list_clusters))
+        .routes(routes!(get_cluster, delete_cluster))
+        .routes(routes!(nodes))
+        .routes(routes!(available_regions))
+        .routes(routes!(organization))
+}

@@ -724,6 +724,7 @@ pub async fn create_cluster(State(s): State<AppState>, CbCaller(caller): CbCalle
     unknown_reference(s.store.get_cloud(caller.org(), cloud).await, "cloudId")?;
     caller.require(Permission::ClusterCreate, Target::Project(project)).await?;
     let new = NewCluster {
+        attributes: Default::default(),
         id: dbcloud_core::new_id(),
         project_id: Some(project),
         cloud: CloudRef::Id(cloud),
@@ -1251,4 +1252,28 @@ mod tests {
         let e: ApiError = Error::Aborted("busy".into()).into();
         assert_eq!(couchbase_error(&e).1, "EntityStateInvalid");
     }
+}
+
+/// The dialect's routes (under `/v2/`), added to the server's router and OpenAPI document.
+pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    r
+        // Public by the dialect's spec, so kept out of the document (whose every route requires auth).
+        .route("/v2/status", axum::routing::get(get_status))
+        .routes(routes!(list_clouds))
+        .routes(routes!(get_cloud))
+        .routes(routes!(list_projects, create_project))
+        .routes(routes!(get_project, delete_project))
+        .routes(routes!(list_clusters, create_cluster))
+        .routes(routes!(get_cluster, delete_cluster))
+        .routes(routes!(cluster_status))
+        .routes(routes!(cluster_health))
+        .routes(routes!(list_buckets, create_bucket, delete_bucket_by_name))
+        .routes(routes!(delete_bucket))
+        .routes(routes!(list_allowlist, add_allowlist, delete_allowlist))
+        .routes(routes!(list_db_users, create_db_user))
+        .routes(routes!(update_db_user, delete_db_user))
+        .routes(routes!(list_org_users))
+        .route("/v2/{*rest}", axum::routing::any(unknown_v2))
+        .route("/v3/{*rest}", axum::routing::any(unknown_v3))
 }

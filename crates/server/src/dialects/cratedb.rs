@@ -828,6 +828,7 @@ pub async fn deploy_cluster(State(s): State<AppState>, CrCaller(caller): CrCalle
         (None, None) => unreachable!("checked above"),
     };
     let new = NewCluster {
+        attributes: Default::default(),
         id: dbcloud_core::new_id(),
         project_id: Some(project),
         cloud,
@@ -889,4 +890,52 @@ pub async fn list_operations(State(s): State<AppState>, CrCaller(caller): CrCall
 /// Unknown `/api/v2/` paths: 404 in the vendor shape.
 pub async fn unknown() -> Response {
     not_found().into_response()
+}
+
+/// The dialect's routes (under `/api/v2/`), added to the server's router and OpenAPI document.
+pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    r
+        .routes(routes!(get_me))
+        .routes(routes!(list_organizations))
+        .routes(routes!(get_organization))
+        .routes(routes!(list_org_projects))
+        .routes(routes!(list_org_regions))
+        .routes(routes!(list_roles))
+        .routes(routes!(get_subscription))
+        .routes(routes!(list_org_users))
+        .routes(routes!(list_users))
+        .routes(routes!(list_projects, create_project))
+        .routes(routes!(get_project))
+        .routes(routes!(list_clusters))
+        .routes(routes!(get_cluster, delete_cluster))
+        .routes(routes!(deploy_cluster, list_org_clusters))
+        .routes(routes!(list_operations))
+        .routes(routes!(list_regions))
+        .routes(routes!(list_products))
+        .routes(routes!(list_subscriptions))
+        .routes(routes!(list_org_subscriptions))
+        .routes(routes!(list_api_keys))
+        // The same routes without the trailing slash (croud always sends one; curl users often don't).
+        .route("/api/v2/users/me", axum::routing::get(get_me))
+        .route("/api/v2/organizations", axum::routing::get(list_organizations))
+        .route("/api/v2/organizations/{org_id}/users", axum::routing::get(list_org_users))
+        .route("/api/v2/users", axum::routing::get(list_users))
+        .route("/api/v2/projects", axum::routing::get(list_projects).post(create_project))
+        .route("/api/v2/projects/{project_id}", axum::routing::get(get_project))
+        .route("/api/v2/clusters", axum::routing::get(list_clusters))
+        .route("/api/v2/clusters/{cluster_id}", axum::routing::get(get_cluster).delete(delete_cluster))
+        .route("/api/v2/organizations/{org_id}/clusters", axum::routing::post(deploy_cluster).get(list_org_clusters))
+        .route("/api/v2/organizations/{org_id}", axum::routing::get(get_organization))
+        .route("/api/v2/organizations/{org_id}/projects", axum::routing::get(list_org_projects))
+        .route("/api/v2/organizations/{org_id}/regions", axum::routing::get(list_org_regions))
+        .route("/api/v2/roles", axum::routing::get(list_roles))
+        .route("/api/v2/subscriptions/{subscription_id}", axum::routing::get(get_subscription))
+        .route("/api/v2/clusters/{cluster_id}/operations", axum::routing::get(list_operations))
+        .route("/api/v2/regions", axum::routing::get(list_regions))
+        .route("/api/v2/products", axum::routing::get(list_products))
+        .route("/api/v2/subscriptions", axum::routing::get(list_subscriptions))
+        .route("/api/v2/organizations/{org_id}/subscriptions", axum::routing::get(list_org_subscriptions))
+        .route("/api/v2/users/me/api-keys", axum::routing::get(list_api_keys))
+        .route("/api/v2/{*rest}", axum::routing::any(unknown))
 }

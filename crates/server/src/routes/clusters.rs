@@ -54,6 +54,7 @@ pub async fn create_cluster(State(s): State<AppState>, caller: Caller, key: Idem
         _ => return Err(ApiError::bad_request("invalid argument: cloud_id: required unless provider and region are given")),
     };
     let new = NewCluster {
+        attributes: Default::default(),
         id: dbcloud_core::new_id(),
         project_id: Some(project),
         cloud,
@@ -148,7 +149,7 @@ pub async fn update_cluster(State(s): State<AppState>, caller: Caller, ApiPath(i
     let c = authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
     let plan = cluster::check_update(&c, &req)?;
     let scale = plan.scale_to.map(|n| NewOperation::new(OperationKind::Scale, serde_json::json!({ "node_count": n, "from": c.node_count })));
-    let update = ClusterUpdate { name: plan.name, spend_limit: plan.spend_limit, scale };
+    let update = ClusterUpdate { name: plan.name, spend_limit: plan.spend_limit, scale, attributes: None };
     let change = s.store.update_cluster(&caller.ctx(None), id, &update).await;
     s.clusters.invalidate(id);
     let change = change?;
