@@ -153,7 +153,7 @@ impl Role {
             .concat(),
             Role::ClusterCreator => [READS, &[P::ClusterCreate, P::ClusterDelete]].concat(),
             Role::ClusterDeveloper => [READS, &[P::ClusterUpdate, P::DbuserManage, P::AllowlistManage]].concat(),
-            Role::ClusterOperatorWriter => [READS, &[P::ClusterUpdate]].concat(),
+            Role::ClusterOperatorWriter => [READS, &[P::ClusterUpdate, P::AllowlistManage]].concat(),
             Role::Create => [READS, &[P::ProjectCreate, P::ClusterCreate]].concat(),
             Role::Delete => [READS, &[P::ProjectDelete, P::ClusterDelete]].concat(),
             Role::Edit => [READS, &[P::ProjectUpdate, P::ClusterUpdate, P::DbuserManage, P::AllowlistManage]].concat(),

@@ -54,6 +54,20 @@ async fn every_role_against_every_route() {
     let person = person["id"].as_str().unwrap().to_string();
     let (_, grant) = t.post("/v1/role-grants", json!({"principal_type": "user", "principal_id": person, "role": "READ"})).await;
     let grant = grant["id"].as_str().unwrap().to_string();
+    // CockroachDB-dialect objects.
+    let org = t.org.clone();
+    let (_, readers) = t.post("/v1/service-accounts", json!({"name": "readers", "roles": ["READ"]})).await;
+    let readers = readers["id"].as_str().unwrap().to_string();
+    let (_, doomed) = t.post("/v1/service-accounts", json!({"name": "doomed"})).await;
+    let doomed = doomed["id"].as_str().unwrap().to_string();
+    let (_, ckey) = t.post("/api/v1/api-keys", json!({"name": "ck", "service_account_id": readers})).await;
+    let ckey = ckey["api_key"]["id"].as_str().unwrap().to_string();
+    let crdb = format!("/api/v1/clusters/{cluster}");
+    assert_eq!(t.post(&format!("{crdb}/sql-users"), json!({"name": "sqlu", "password": "correct-horse-battery"})).await.0, StatusCode::OK);
+    assert_eq!(t.post(&format!("{crdb}/databases"), json!({"name": "db1"})).await.0, StatusCode::OK);
+    assert_eq!(t.post(&format!("{crdb}/networking/allowlist"), json!({"cidr_ip": "198.51.100.0", "cidr_mask": 24, "ui": true, "sql": true})).await.0, StatusCode::OK);
+    let crdb_create = json!({"name": "crdb-matrix", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}});
+    let role = json!({"roles": [{"name": "READ", "resource": {"type": "ORGANIZATION", "id": org}}]});
 
     let routes = vec![
         r(Method::GET, "/v1/organization", "/v1/organization".into(), None, &["org.read"]),
@@ -106,7 +120,46 @@ async fn every_role_against_every_route() {
         r(Method::GET, "/api/v1/clusters/{cluster_id}/nodes", format!("/api/v1/clusters/{cluster}/nodes"), None, &["cluster.read"]),
         r(Method::GET, "/api/v1/clusters/available-regions", "/api/v1/clusters/available-regions".into(), None, &["cloud.read"]),
         r(Method::GET, "/api/v1/organization", "/api/v1/organization".into(), None, &["org.read"]),
+        r(Method::POST, "/api/v1/clusters", "/api/v1/clusters".into(), Some(crdb_create.clone()), &["cluster.create"]),
+        r(Method::PATCH, "/api/v1/clusters/{cluster_id}", crdb.clone(), Some(json!({"labels": {"team": "a"}})), &["cluster.update"]),
+        r(Method::PUT, "/api/v1/clusters/{cluster_id}/spend-limit", format!("{crdb}/spend-limit"), Some(json!({"spend_limit": 100})), &["cluster.update"]),
+        r(Method::GET, "/api/v1/clusters/{cluster_id}/sql-users", format!("{crdb}/sql-users"), None, &["cluster.read"]),
+        r(Method::POST, "/api/v1/clusters/{cluster_id}/sql-users", format!("{crdb}/sql-users"), Some(json!({"name": "sqlu2", "password": "correct-horse-battery"})), &["dbuser.manage"]),
+        r(Method::PUT, "/api/v1/clusters/{cluster_id}/sql-users/{name}/password", format!("{crdb}/sql-users/sqlu/password"), Some(json!({"password": "another-long-secret"})), &["dbuser.manage"]),
+        r(Method::GET, "/api/v1/clusters/{cluster_id}/databases", format!("{crdb}/databases"), None, &["cluster.read"]),
+        r(Method::POST, "/api/v1/clusters/{cluster_id}/databases", format!("{crdb}/databases"), Some(json!({"name": "db2"})), &["cluster.update"]),
+        r(Method::PATCH, "/api/v1/clusters/{cluster_id}/databases", format!("{crdb}/databases"), Some(json!({"name": "nope", "new_name": "nope2"})), &["cluster.update"]),
+        r(Method::PATCH, "/api/v1/clusters/{cluster_id}/databases/{name}", format!("{crdb}/databases/nope"), Some(json!({"new_name": "nope3"})), &["cluster.update"]),
+        r(Method::GET, "/api/v1/clusters/{cluster_id}/networking/allowlist", format!("{crdb}/networking/allowlist"), None, &["cluster.read"]),
+        r(Method::POST, "/api/v1/clusters/{cluster_id}/networking/allowlist", format!("{crdb}/networking/allowlist"), Some(json!({"cidr_ip": "203.0.113.0", "cidr_mask": 24})), &["allowlist.manage"]),
+        r(Method::PUT, "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", format!("{crdb}/networking/allowlist/203.0.113.128/25"), Some(json!({"ui": false, "sql": true})), &["allowlist.manage"]),
+        r(Method::PATCH, "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", format!("{crdb}/networking/allowlist/198.51.100.0/24"), Some(json!({"ui": false})), &["allowlist.manage"]),
+        r(Method::GET, "/api/v1/api-keys", "/api/v1/api-keys".into(), None, &["apikey.manage"]),
+        r(Method::POST, "/api/v1/api-keys", "/api/v1/api-keys".into(), Some(json!({"name": "minted", "service_account_id": readers})), &["apikey.manage", "org.read", "project.read", "cloud.read", "cluster.read"]),
+        r(Method::GET, "/api/v1/api-keys/{id}", format!("/api/v1/api-keys/{ckey}"), None, &["apikey.manage"]),
+        r(Method::PATCH, "/api/v1/api-keys/{id}", format!("/api/v1/api-keys/{ckey}"), Some(json!({"name": "ck2"})), &["apikey.manage"]),
+        r(Method::GET, "/api/v1/service-accounts", "/api/v1/service-accounts".into(), None, &["serviceaccount.manage"]),
+        r(Method::POST, "/api/v1/service-accounts", "/api/v1/service-accounts".into(), Some(json!({"name": "made", "description": "", "roles": role["roles"]})), &["serviceaccount.manage", "org.read", "project.read", "cloud.read", "cluster.read"]),
+        r(Method::GET, "/api/v1/service-accounts/{id}", format!("/api/v1/service-accounts/{readers}"), None, &["serviceaccount.manage"]),
+        r(Method::PATCH, "/api/v1/service-accounts/{id}", format!("/api/v1/service-accounts/{readers}"), Some(json!({"description": "d"})), &["serviceaccount.manage"]),
+        r(Method::GET, "/api/v1/roles", "/api/v1/roles".into(), None, &["user.manage"]),
+        r(Method::GET, "/api/v1/roles/{user_id}", format!("/api/v1/roles/{readers}"), None, &["user.manage"]),
+        r(Method::PUT, "/api/v1/roles/{user_id}", format!("/api/v1/roles/{readers}"), Some(role.clone()), &["user.manage"]),
+        r(Method::POST, "/api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}", format!("/api/v1/roles/{readers}/CLUSTER/{cluster}/CLUSTER_MONITOR"), None, &["user.manage"]),
+        r(Method::GET, "/api/v1/auditlogevents", "/api/v1/auditlogevents".into(), None, &["audit.read"]),
+        r(Method::GET, "/api/v1/orgs/{organizationId}/clusters", format!("/api/v1/orgs/{org}/clusters"), None, &["cluster.read"]),
+        r(Method::POST, "/api/v1/orgs/{organizationId}/clusters", format!("/api/v1/orgs/{org}/clusters"), Some(json!({"name": "legacy-one", "serverless": {"spendLimit": 0}})), &["cluster.create"]),
+        r(Method::GET, "/api/v1/orgs/{organizationId}/clusters/{clusterId}", format!("/api/v1/orgs/{org}/clusters/{cluster}"), None, &["cluster.read"]),
+        r(Method::PUT, "/api/v1/orgs/{organizationId}/clusters/{clusterId}/spend-limit", format!("/api/v1/orgs/{org}/clusters/{cluster}/spend-limit"), Some(json!({"spendLimit": 1})), &["cluster.update"]),
+        r(Method::GET, "/api/v1/orgs/{organizationId}/clusters/available-regions", format!("/api/v1/orgs/{org}/clusters/available-regions?provider=GCP"), None, &["cloud.read"]),
         // Destructive ones last, so the others still find their objects.
+        r(Method::DELETE, "/api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}", format!("/api/v1/roles/{readers}/CLUSTER/{cluster}/CLUSTER_MONITOR"), None, &["user.manage"]),
+        r(Method::DELETE, "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", format!("{crdb}/networking/allowlist/198.51.100.0/24"), None, &["allowlist.manage"]),
+        r(Method::DELETE, "/api/v1/clusters/{cluster_id}/databases/{name}", format!("{crdb}/databases/db1"), None, &["cluster.update"]),
+        r(Method::DELETE, "/api/v1/clusters/{cluster_id}/sql-users/{name}", format!("{crdb}/sql-users/sqlu"), None, &["dbuser.manage"]),
+        r(Method::DELETE, "/api/v1/api-keys/{id}", format!("/api/v1/api-keys/{ckey}"), None, &["apikey.manage"]),
+        r(Method::DELETE, "/api/v1/service-accounts/{id}", format!("/api/v1/service-accounts/{doomed}"), None, &["serviceaccount.manage"]),
+        r(Method::DELETE, "/api/v1/orgs/{organizationId}/clusters/{clusterId}", format!("/api/v1/orgs/{org}/clusters/{cluster}"), None, &["cluster.delete"]),
         r(Method::DELETE, "/v1/users/{id}", format!("/v1/users/{person}"), None, &["user.manage"]),
         r(Method::DELETE, "/v1/service-accounts/{id}", format!("/v1/service-accounts/{sa}"), None, &["serviceaccount.manage"]),
         r(Method::DELETE, "/v1/api-keys/{id}", format!("/v1/api-keys/{victim}"), None, &["apikey.manage"]),

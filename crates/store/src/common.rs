@@ -119,7 +119,7 @@ macro_rules! db_user_select {
     () => { "SELECT id, cluster_id, name, access, scope, created_at, password_changed_at FROM db_users " };
 }
 macro_rules! allowlist_select {
-    () => { "SELECT id, cluster_id, cidr, comment, expires_at, created_at FROM allowlist_entries " };
+    () => { "SELECT id, cluster_id, cidr, comment, expires_at, attributes, created_at FROM allowlist_entries " };
 }
 
 pub(super) fn organization_row(r: &DbRow) -> Result<Organization> {
@@ -228,6 +228,7 @@ fn allowlist_row(r: &DbRow) -> Result<AllowlistEntry> {
         cidr: get_str(r, "cidr")?,
         comment: get_str(r, "comment")?,
         expires_at: get_opt_time(r, "expires_at")?,
+        attributes: get_json(r, "attributes")?,
         created_at: get_time(r, "created_at")?,
     })
 }
@@ -953,6 +954,7 @@ impl Store for Backend {
         }
         match filter.state {
             Some(s) => qb.push(" AND c.state = ").push_bind(s.as_str()),
+            None if filter.include_deleted => &mut qb,
             None => qb.push(" AND c.state <> 'DELETED'"),
         };
         if let Some(n) = &filter.name {
@@ -1112,6 +1114,58 @@ impl Store for Backend {
         commit(tx).await
     }
 
+    async fn rename_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, name: &str) -> Result<Bucket> {
+        let mut tx = begin_write(&self.pool).await?;
+        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
+        let res = sqlx::query("UPDATE buckets SET name = $1 WHERE cluster_id = $2 AND id = $3")
+            .bind(name)
+            .bind(cluster.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique(e, || format!("a bucket named {name:?} already exists in cluster {cluster}")))?;
+        if res.rows_affected() == 0 {
+            return Err(Error::NotFound(format!("bucket {id}")));
+        }
+        audit(&mut tx, ctx, "bucket.rename", format!("cluster:{cluster}/bucket:{id}")).await?;
+        let b = sqlx::query(concat!(bucket_select!(), "WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)
+            .and_then(|r| bucket_row(&r))?;
+        commit(tx).await?;
+        Ok(b)
+    }
+
+    async fn set_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, comment: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<AllowlistEntry> {
+        let mut tx = begin_write(&self.pool).await?;
+        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
+        let res = sqlx::query(
+            "UPDATE allowlist_entries SET comment = COALESCE($1, comment), attributes = COALESCE($2, attributes) \
+             WHERE cluster_id = $3 AND id = $4",
+        )
+        .bind(comment)
+        .bind(attributes.map(json))
+        .bind(cluster.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if res.rows_affected() == 0 {
+            return Err(Error::NotFound(format!("allow-list entry {id}")));
+        }
+        audit(&mut tx, ctx, "allowlist.update", format!("cluster:{cluster}/allowlist:{id}")).await?;
+        let e = sqlx::query(concat!(allowlist_select!(), "WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)
+            .and_then(|r| allowlist_row(&r))?;
+        commit(tx).await?;
+        Ok(e)
+    }
+
     async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser> {
         let mut tx = begin_create(&self.pool, ctx).await?;
         open_cluster(&mut tx, ctx.organization_id, cluster).await?;
@@ -1207,10 +1261,12 @@ impl Store for Backend {
             cidr: new.cidr.clone(),
             comment: new.comment.clone(),
             expires_at: new.expires_at,
+            attributes: new.attributes.clone(),
             created_at: now(),
         };
         sqlx::query(
-            "INSERT INTO allowlist_entries (id, org_id, cluster_id, cidr, comment, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO allowlist_entries (id, org_id, cluster_id, cidr, comment, expires_at, created_at, attributes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(e.id.to_string())
         .bind(ctx.organization_id.to_string())
@@ -1219,6 +1275,7 @@ impl Store for Backend {
         .bind(&e.comment)
         .bind(e.expires_at.map(time_to_ms))
         .bind(time_to_ms(e.created_at))
+        .bind(json(&e.attributes))
         .execute(&mut *tx)
         .await
         .map_err(|err| unique(err, || format!("{} is already on the allow list of cluster {cluster}", new.cidr)))?;

@@ -560,9 +560,9 @@ impl IdentityStore for Backend {
             None => {}
         }
         if let Some(a) = page.after {
-            qb.push(" AND id > ").push_bind(a.to_string());
+            qb.push(if filter.descending { " AND id < " } else { " AND id > " }).push_bind(a.to_string());
         }
-        qb.push(" ORDER BY id LIMIT ").push_bind(page.limit as i64 + 1);
+        qb.push(if filter.descending { " ORDER BY id DESC LIMIT " } else { " ORDER BY id LIMIT " }).push_bind(page.limit as i64 + 1);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
         paginate(rows, page.limit, audit_row, |e| e.id)
     }

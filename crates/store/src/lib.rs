@@ -139,6 +139,10 @@ pub trait Store: IdentityStore {
     async fn list_buckets(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Bucket>>;
     /// Removes a bucket.
     async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
+    /// Renames a bucket (409 when the cluster has one of that name), audited.
+    async fn rename_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, name: &str) -> Result<Bucket>;
+    /// Changes an allow-list entry's comment and/or replaces its attributes, audited.
+    async fn set_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, comment: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<AllowlistEntry>;
 
     /// Adds a database user.
     async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser>;

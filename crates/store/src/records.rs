@@ -191,6 +191,8 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Only this action (exact) or, ending in `.`, this action prefix.
     pub action: Option<String>,
+    /// Newest first (the page's `after` then means "older than").
+    pub descending: bool,
 }
 
 /// A new cloud.
@@ -282,6 +284,8 @@ pub struct ClusterFilter {
     pub state: Option<ClusterState>,
     /// Only this exact name.
     pub name: Option<String>,
+    /// With `state` absent: list clusters in every state, DELETED included.
+    pub include_deleted: bool,
 }
 
 /// A new bucket.
@@ -317,6 +321,8 @@ pub struct NewAllowlistEntry {
     pub comment: String,
     /// Expiry.
     pub expires_at: Option<OffsetDateTime>,
+    /// Vendor attributes (see [`dbcloud_types::AllowlistEntry::attributes`]).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One recorded step of an operation.

@@ -367,7 +367,7 @@ async fn buckets_users_allowlist(h: &Harness) {
     assert!(h.store.list_db_users(h.org, k, PageReq::first(10)).await.unwrap().items.is_empty());
 
     let expiry = dbcloud_core::now() + time::Duration::days(1);
-    let e = NewAllowlistEntry { cidr: "203.0.113.0/24".into(), comment: "office".into(), expires_at: Some(expiry) };
+    let e = NewAllowlistEntry { cidr: "203.0.113.0/24".into(), comment: "office".into(), expires_at: Some(expiry), attributes: Default::default() };
     let entry = h.store.create_allowlist_entry(&ctx, k, &e).await.unwrap();
     assert_eq!(entry.expires_at, Some(expiry));
     assert!(matches!(h.store.create_allowlist_entry(&ctx, k, &e).await, Err(Error::AlreadyExists(_))));

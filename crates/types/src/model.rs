@@ -271,6 +271,11 @@ pub struct AllowlistEntry {
     /// When the entry stops applying, if ever.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// Vendor attributes stored and echoed without interpretation (e.g. CockroachDB's
+    /// `ui` and `sql` flags). Absent when empty.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -991,7 +991,7 @@ pub async fn add_allowlist(State(s): State<AppState>, CbCaller(caller): CbCaller
     v.finish()?;
     let c = authorized_cluster(&s, &caller, id, Permission::AllowlistManage).await?;
     cluster::check_accepts_children(&c)?;
-    let new = NewAllowlistEntry { cidr: cidr.expect("checked"), comment: comment.expect("checked"), expires_at };
+    let new = NewAllowlistEntry { cidr: cidr.expect("checked"), comment: comment.expect("checked"), expires_at, attributes: Default::default() };
     s.store.create_allowlist_entry(&caller.ctx(None), id, &new).await?;
     Ok(bare(StatusCode::ACCEPTED, None))
 }

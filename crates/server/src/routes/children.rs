@@ -68,7 +68,7 @@ pub async fn delete_bucket(State(s): State<AppState>, caller: Caller, ApiPath((i
 }
 
 /// Resolves the password of a create or change: the one given (checked), or a generated one.
-fn password(given: Option<&str>) -> Result<String, Error> {
+pub(crate) fn password(given: Option<&str>) -> Result<String, Error> {
     match given {
         Some(p) => secret::check_password(p).map(|_| p.to_string()).map_err(|e| Error::field("password", e)),
         None => Ok(secret::generate_password()),
@@ -139,7 +139,7 @@ pub async fn create_allowlist_entry(State(s): State<AppState>, caller: Caller, k
         v.add("expires_at", "must be in the future");
     }
     v.finish()?;
-    let new = NewAllowlistEntry { cidr: cidr.expect("checked"), comment: comment.expect("checked"), expires_at: req.expires_at };
+    let new = NewAllowlistEntry { cidr: cidr.expect("checked"), comment: comment.expect("checked"), expires_at: req.expires_at, attributes: Default::default() };
     idem::create(&s, &caller, key, &format!("POST /v1/clusters/{id}/allowlist"), &req, StatusCode::CREATED,
         |ctx| { let store = s.store.clone(); async move { store.create_allowlist_entry(&ctx, id, &new).await } }, created).await
 }

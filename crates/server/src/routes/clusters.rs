@@ -31,6 +31,39 @@ pub async fn authorized_cluster(s: &AppState, caller: &Caller, id: Uuid, p: Perm
     Ok(c)
 }
 
+/// Creates a cluster from a checked spec, with its create operation, in the store; the
+/// creator becomes CLUSTER_ADMIN of it when it could not already change it (every API
+/// surface creates clusters through here).
+pub async fn provision(
+    s: &AppState,
+    caller: &Caller,
+    ctx: dbcloud_store::Ctx,
+    spec: cluster::CreateSpec,
+    project: Uuid,
+    cloud: CloudRef,
+    attributes: serde_json::Map<String, serde_json::Value>,
+) -> dbcloud_core::Result<ClusterChange> {
+    let new = NewCluster {
+        attributes,
+        id: dbcloud_core::new_id(),
+        project_id: Some(project),
+        cloud,
+        name: spec.name,
+        plan: spec.plan,
+        version: spec.version,
+        node_count: spec.node_count,
+        node_size: spec.node_size,
+        spend_limit: spec.spend_limit,
+    };
+    let op = NewOperation::new(OperationKind::Create, serde_json::json!({ "node_count": new.node_count }));
+    let change = s.store.create_cluster(&ctx, &new, &op).await?;
+    // CLUSTER_CREATOR administers the clusters it creates.
+    let (id, project) = (change.cluster.id, change.cluster.project_id);
+    let t = Target::Cluster { project, cluster: id };
+    super::grants::grant_creator(s, caller, Permission::ClusterUpdate, t, Role::ClusterAdmin, Scope::Cluster(id)).await;
+    Ok(change)
+}
+
 fn accepted(change: ClusterChange) -> Response {
     let location = format!("/v1/clusters/{}", change.cluster.id);
     (StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(change)).into_response()
@@ -53,31 +86,11 @@ pub async fn create_cluster(State(s): State<AppState>, caller: Caller, key: Idem
         (None, Some(p), Some(r)) => CloudRef::ProviderRegion(p, r.clone()),
         _ => return Err(ApiError::bad_request("invalid argument: cloud_id: required unless provider and region are given")),
     };
-    let new = NewCluster {
-        attributes: Default::default(),
-        id: dbcloud_core::new_id(),
-        project_id: Some(project),
-        cloud,
-        name: spec.name,
-        plan: spec.plan,
-        version: spec.version,
-        node_count: spec.node_count,
-        node_size: spec.node_size,
-        spend_limit: spec.spend_limit,
-    };
-    let op = NewOperation::new(OperationKind::Create, serde_json::json!({ "node_count": new.node_count }));
     let runner = s.runner.clone();
     let r = idem::create(&s, &caller, key, "POST /v1/clusters", &req, StatusCode::ACCEPTED,
         |ctx| {
             let (s, caller) = (s.clone(), caller.clone());
-            async move {
-                let change = s.store.create_cluster(&ctx, &new, &op).await?;
-                // CLUSTER_CREATOR administers the clusters it creates.
-                let (id, project) = (change.cluster.id, change.cluster.project_id);
-                let t = Target::Cluster { project, cluster: id };
-                super::grants::grant_creator(&s, &caller, Permission::ClusterUpdate, t, Role::ClusterAdmin, Scope::Cluster(id)).await;
-                Ok(change)
-            }
+            async move { provision(&s, &caller, ctx, spec, project, cloud, Default::default()).await }
         },
         accepted).await?;
     runner.wake();
@@ -107,7 +120,7 @@ pub struct ClusterQuery {
 #[utoipa::path(get, path = "/v1/clusters", tag = "clusters", security(("bearer" = [])), params(ClusterQuery),
     responses((status = 200, body = Page<Cluster>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_clusters(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ClusterQuery>) -> ApiResult<Json<Page<Cluster>>> {
-    let mut filter = ClusterFilter { project_id: q.project_id, cloud_id: q.cloud_id, state: q.state, name: q.name.clone() };
+    let mut filter = ClusterFilter { project_id: q.project_id, cloud_id: q.cloud_id, state: q.state, name: q.name.clone(), include_deleted: false };
     if !caller.principal.can(Permission::ClusterRead, Target::Organization) {
         // Callers with project-scoped grants list one project at a time.
         match q.project_id {

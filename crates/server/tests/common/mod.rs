@@ -207,7 +207,7 @@ pub fn role_table() -> HashMap<&'static str, BTreeSet<&'static str>> {
         ("CLUSTER_ADMIN", set(READS, &["cluster.create", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage", "billing.read", "data.read", "data.write"])),
         ("CLUSTER_CREATOR", set(READS, &["cluster.create", "cluster.delete"])),
         ("CLUSTER_DEVELOPER", set(READS, &["cluster.update", "dbuser.manage", "allowlist.manage"])),
-        ("CLUSTER_OPERATOR_WRITER", set(READS, &["cluster.update"])),
+        ("CLUSTER_OPERATOR_WRITER", set(READS, &["cluster.update", "allowlist.manage"])),
         ("CREATE", set(READS, &["project.create", "cluster.create"])),
         ("DELETE", set(READS, &["project.delete", "cluster.delete"])),
         ("EDIT", set(READS, &["project.update", "cluster.update", "dbuser.manage", "allowlist.manage"])),

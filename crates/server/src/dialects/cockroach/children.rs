@@ -1,0 +1,386 @@
+//! SQL users (core database users with read-write access), databases (core buckets) and
+//! the IP allow list (core entries keyed by address and mask, `ui`/`sql` kept as entry
+//! attributes) of a cluster.
+
+use super::clusters::cluster_id;
+use super::paging::{ListQuery, Paging};
+use super::{field, CCaller, CJson, CQuery, CResult};
+use crate::auth::Caller;
+use crate::routes::children::password;
+use crate::routes::clusters::authorized_cluster;
+use crate::state::AppState;
+use crate::version::CcVersion;
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use dbcloud_core::perms::Permission;
+use dbcloud_core::{secret, validate};
+use dbcloud_store::{NewAllowlistEntry, NewBucket, NewDbUser, PageReq};
+use dbcloud_types::{Access, AllowlistEntry, Bucket, Cluster, ClusterState, DatabaseUser, ErrorBody, Page};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::future::Future;
+use uuid::Uuid;
+
+/// Every item of a store list, page by page.
+async fn all<T, F, Fut>(mut fetch: F, id: impl Fn(&T) -> Uuid) -> CResult<Vec<T>>
+where
+    F: FnMut(PageReq) -> Fut,
+    Fut: Future<Output = dbcloud_core::Result<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut page = PageReq::first(500);
+    loop {
+        let got = fetch(page.clone()).await?;
+        let more = got.next_cursor.is_some();
+        out.extend(got.items);
+        match (more, out.last()) {
+            (true, Some(last)) => page.after = Some(id(last)),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// A cluster whose sub-resources may be read or changed: 404 once deleted.
+async fn live(s: &AppState, caller: &Caller, id: &str, p: Permission) -> CResult<Cluster> {
+    let id = cluster_id(id)?;
+    let c = authorized_cluster(s, caller, id, p).await?;
+    if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
+        return Err(dbcloud_core::Error::NotFound(format!("cluster {id}")).into());
+    }
+    Ok(c)
+}
+
+async fn sql_user(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CResult<DatabaseUser> {
+    let users = all(|p| s.store.list_db_users(caller.org(), c.id, p), |u| u.id).await?;
+    users.into_iter().find(|u| u.name == name).ok_or_else(|| dbcloud_core::Error::NotFound(format!("SQL user {name}")).into())
+}
+
+/// List SQL users by name.
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/sql-users", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = String, Path), ListQuery),
+    responses((status = 200, description = "ListSQLUsersResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_sql_users(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
+    let users = all(|p| s.store.list_db_users(caller.org(), c.id, p), |u| u.id).await?;
+    let paging = Paging::new(&q, &format!("sql-users/{}", c.id), "")?;
+    let (users, next) = paging.apply(users, |u| u.name.clone(), |u| Some(u.created_at));
+    let users: Vec<Value> = users.iter().map(|u| json!({"name": u.name})).collect();
+    Ok(Json(json!({"users": users, "pagination": paging.render(next, version)})))
+}
+
+/// `POST …/sql-users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSqlUser {
+    /// User name.
+    pub name: String,
+    /// Password (required; stored hashed, never returned).
+    pub password: String,
+}
+
+/// Create a SQL user (read-write access to the whole cluster).
+#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/sql-users", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "SQLUser"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_sql_user(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<CreateSqlUser>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
+    let mut v = dbcloud_core::error::Violations::new();
+    let name = v.check("name", validate::identifier(&req.name, 63, false));
+    let pw = v.check("password", password(Some(&req.password)).map_err(|_| "must be 12 to 128 characters without control characters".to_string()));
+    v.finish()?;
+    let new = NewDbUser { name: name.expect("checked"), access: Access::ReadWrite, scope: None, password_hash: secret::hash_password(&pw.expect("checked")) };
+    let u = s.store.create_db_user(&caller.ctx(None), c.id, &new).await?;
+    Ok(Json(json!({"name": u.name})))
+}
+
+/// Delete a SQL user; answers it.
+#[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}/sql-users/{name}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "SQLUser"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_sql_user(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
+    let u = sql_user(&s, &caller, &c, &name).await?;
+    s.store.delete_db_user(&caller.ctx(None), c.id, u.id).await?;
+    Ok(Json(json!({"name": u.name})))
+}
+
+/// `PUT …/sql-users/{name}/password`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlPassword {
+    /// The new password.
+    pub password: String,
+}
+
+/// Change a SQL user's password.
+#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/sql-users/{name}/password", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "SQLUser"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn sql_user_password(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>, CJson(req): CJson<SqlPassword>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
+    let pw = password(Some(&req.password))?;
+    let u = sql_user(&s, &caller, &c, &name).await?;
+    let u = s.store.set_db_user_password(&caller.ctx(None), c.id, u.id, &secret::hash_password(&pw)).await?;
+    Ok(Json(json!({"name": u.name})))
+}
+
+fn database(b: &Bucket) -> Value {
+    json!({"name": b.name, "table_count": "0"})
+}
+
+async fn database_named(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CResult<Bucket> {
+    let all_dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p), |b| b.id).await?;
+    all_dbs.into_iter().find(|b| b.name == name).ok_or_else(|| dbcloud_core::Error::NotFound(format!("database {name}")).into())
+}
+
+/// List databases by name.
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = String, Path), ListQuery),
+    responses((status = 200, description = "ApiListDatabasesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_databases(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
+    let dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p), |b| b.id).await?;
+    let paging = Paging::new(&q, &format!("databases/{}", c.id), "")?;
+    let (dbs, next) = paging.apply(dbs, |b| b.name.clone(), |b| Some(b.created_at));
+    Ok(Json(json!({"databases": dbs.iter().map(database).collect::<Vec<_>>(), "pagination": paging.render(next, version)})))
+}
+
+/// `POST …/databases`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDatabase {
+    /// Database name.
+    pub name: String,
+}
+
+/// Create a database.
+#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_database(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<CreateDatabase>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::ClusterUpdate).await?;
+    let name = validate::identifier(&req.name, 63, false).map_err(|e| field("name", e))?;
+    let b = s.store.create_bucket(&caller.ctx(None), c.id, &NewBucket { name, memory_quota_mb: 100, replicas: 1 }).await;
+    s.clusters.invalidate(c.id);
+    Ok(Json(database(&b?)))
+}
+
+/// `PATCH …/databases/{name}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameDatabase {
+    /// The new name.
+    #[serde(alias = "newName")]
+    pub new_name: String,
+}
+
+/// `PATCH …/databases` (name in the body).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameDatabaseBody {
+    /// The current name.
+    pub name: String,
+    /// The new name.
+    #[serde(alias = "newName")]
+    pub new_name: String,
+}
+
+async fn rename(s: &AppState, caller: &Caller, id: &str, name: &str, new_name: &str) -> CResult<Json<Value>> {
+    let c = live(s, caller, id, Permission::ClusterUpdate).await?;
+    let new_name = validate::identifier(new_name, 63, false).map_err(|e| field("new_name", e))?;
+    let b = database_named(s, caller, &c, name).await?;
+    let b = s.store.rename_bucket(&caller.ctx(None), c.id, b.id, &new_name).await?;
+    Ok(Json(database(&b)))
+}
+
+/// Rename a database.
+#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/databases/{name}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rename_database(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>, CJson(req): CJson<RenameDatabase>) -> CResult<Json<Value>> {
+    rename(&s, &caller, &id, &name, &req.new_name).await
+}
+
+/// Rename a database named in the body.
+#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rename_database_body(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<RenameDatabaseBody>) -> CResult<Json<Value>> {
+    rename(&s, &caller, &id, &req.name, &req.new_name).await
+}
+
+/// Delete a database; answers it.
+#[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}/databases/{name}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_database(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::ClusterUpdate).await?;
+    let b = database_named(&s, &caller, &c, &name).await?;
+    let r = s.store.delete_bucket(&caller.ctx(None), c.id, b.id).await;
+    s.clusters.invalidate(c.id);
+    r?;
+    Ok(Json(database(&b)))
+}
+
+/// An allow-list entry in the vendor's shape.
+fn entry(e: &AllowlistEntry) -> Value {
+    let (ip, mask) = e.cidr.split_once('/').unwrap_or((&e.cidr, "32"));
+    let flag = |k: &str| e.attributes.get(k).and_then(|v| v.as_bool()).unwrap_or(true);
+    let mut v = json!({"cidr_ip": ip, "cidr_mask": mask.parse::<i32>().unwrap_or(32), "ui": flag("ui"), "sql": flag("sql")});
+    if !e.comment.is_empty() {
+        v["name"] = json!(e.comment);
+    }
+    v
+}
+
+/// Checks an address and mask: IPv4, mask 0–32, host bits zero (nothing is normalised).
+fn key(ip: &str, mask: i64) -> CResult<String> {
+    let addr: std::net::Ipv4Addr = ip.parse().map_err(|_| field("cidr_ip", "must be an IPv4 address"))?;
+    if !(0..=32).contains(&mask) {
+        return Err(field("cidr_mask", "must be between 0 and 32"));
+    }
+    let net = ipnet::Ipv4Net::new(addr, mask as u8).map_err(|_| field("cidr_mask", "must be between 0 and 32"))?;
+    if net.network() != addr {
+        return Err(field("cidr_ip", format!("has host bits set for mask {mask}; use {}", net.network())));
+    }
+    Ok(format!("{addr}/{mask}"))
+}
+
+async fn entry_at(s: &AppState, caller: &Caller, c: &Cluster, cidr: &str) -> CResult<Option<AllowlistEntry>> {
+    let entries = all(|p| s.store.list_allowlist(caller.org(), c.id, p), |e| e.id).await?;
+    Ok(entries.into_iter().find(|e| e.cidr == cidr))
+}
+
+fn flags(ui: bool, sql: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("ui".into(), json!(ui));
+    m.insert("sql".into(), json!(sql));
+    m
+}
+
+/// List the allow list, by address then mask.
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/networking/allowlist", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = String, Path), ListQuery),
+    responses((status = 200, description = "ListAllowlistEntriesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
+    let entries: Vec<AllowlistEntry> = all(|p| s.store.list_allowlist(caller.org(), c.id, p), |e| e.id).await?.into_iter().filter(|e| !e.cidr.contains(':')).collect();
+    let paging = Paging::new(&q, &format!("allowlist/{}", c.id), "")?;
+    let sort = |e: &AllowlistEntry| {
+        let (ip, mask) = e.cidr.split_once('/').unwrap_or((&e.cidr, "32"));
+        let n: u32 = ip.parse::<std::net::Ipv4Addr>().map(u32::from).unwrap_or(0);
+        format!("{n:010}/{:02}", mask.parse::<u8>().unwrap_or(32))
+    };
+    let (entries, next) = paging.apply(entries, sort, |e| Some(e.created_at));
+    Ok(Json(json!({"allowlist": entries.iter().map(entry).collect::<Vec<_>>(), "propagating": c.state == ClusterState::Creating, "pagination": paging.render(next, version)})))
+}
+
+/// `POST …/networking/allowlist` (AllowlistEntry).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntry {
+    /// IPv4 address.
+    #[serde(alias = "cidrIp")]
+    pub cidr_ip: String,
+    /// Mask length.
+    #[serde(alias = "cidrMask")]
+    pub cidr_mask: i64,
+    /// Allow the DB Console.
+    #[serde(default)]
+    pub ui: bool,
+    /// Allow SQL.
+    #[serde(default)]
+    pub sql: bool,
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// Add an allow-list entry (409 when the address and mask are already there).
+#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/networking/allowlist", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn add_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<NewEntry>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::AllowlistManage).await?;
+    let cidr = key(&req.cidr_ip, req.cidr_mask)?;
+    create_entry(&s, &caller, &c, cidr, req.name, req.ui, req.sql).await
+}
+
+async fn create_entry(s: &AppState, caller: &Caller, c: &Cluster, cidr: String, name: Option<String>, ui: bool, sql: bool) -> CResult<Json<Value>> {
+    let comment = validate::free_text(name.as_deref().unwrap_or(""), 256).map_err(|e| field("name", e))?;
+    let new = NewAllowlistEntry { cidr, comment, expires_at: None, attributes: flags(ui, sql) };
+    let e = s.store.create_allowlist_entry(&caller.ctx(None), c.id, &new).await?;
+    Ok(Json(entry(&e)))
+}
+
+/// `PUT`/`PATCH …/networking/allowlist/{ip}/{mask}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryUpdate {
+    /// Allow the DB Console.
+    pub ui: Option<bool>,
+    /// Allow SQL.
+    pub sql: Option<bool>,
+    /// Name.
+    pub name: Option<String>,
+    /// Ignored when equal to the path's.
+    #[serde(alias = "cidrIp")]
+    pub cidr_ip: Option<String>,
+    /// Ignored when equal to the path's.
+    #[serde(alias = "cidrMask")]
+    pub cidr_mask: Option<i64>,
+}
+
+fn path_key(ip: &str, mask: &str) -> CResult<String> {
+    key(ip, mask.parse().map_err(|_| field("cidr_mask", "must be an integer"))?)
+}
+
+fn same_key(req: &EntryUpdate, cidr: &str) -> CResult<()> {
+    if let (Some(ip), Some(mask)) = (&req.cidr_ip, req.cidr_mask)
+        && key(ip, mask)? != cidr
+    {
+        return Err(field("cidr_ip", "differs from the path"));
+    }
+    Ok(())
+}
+
+/// Create an entry at this address (409 when it exists).
+#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
+    responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn put_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, ip, mask)): Path<(String, String, String)>, CJson(req): CJson<EntryUpdate>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::AllowlistManage).await?;
+    let cidr = path_key(&ip, &mask)?;
+    same_key(&req, &cidr)?;
+    create_entry(&s, &caller, &c, cidr, req.name, req.ui.unwrap_or(false), req.sql.unwrap_or(false)).await
+}
+
+/// Change an entry's `ui`, `sql` or `name` (404 when missing).
+#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
+    responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn patch_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, ip, mask)): Path<(String, String, String)>, CJson(req): CJson<EntryUpdate>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::AllowlistManage).await?;
+    let cidr = path_key(&ip, &mask)?;
+    same_key(&req, &cidr)?;
+    let comment = match &req.name {
+        Some(n) => Some(validate::free_text(n, 256).map_err(|e| field("name", e))?),
+        None => None,
+    };
+    let e = entry_at(&s, &caller, &c, &cidr).await?.ok_or_else(|| dbcloud_core::Error::NotFound(format!("allowlist entry {cidr}")))?;
+    let flag = |k: &str| e.attributes.get(k).and_then(|v| v.as_bool()).unwrap_or(true);
+    let attrs = flags(req.ui.unwrap_or(flag("ui")), req.sql.unwrap_or(flag("sql")));
+    let e = s.store.set_allowlist_entry(&caller.ctx(None), c.id, e.id, comment.as_deref(), Some(&attrs)).await?;
+    Ok(Json(entry(&e)))
+}
+
+/// Remove an entry; answers it (404 when missing).
+#[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
+    responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, ip, mask)): Path<(String, String, String)>) -> CResult<Json<Value>> {
+    let c = live(&s, &caller, &id, Permission::AllowlistManage).await?;
+    let cidr = path_key(&ip, &mask)?;
+    let e = entry_at(&s, &caller, &c, &cidr).await?.ok_or_else(|| dbcloud_core::Error::NotFound(format!("allowlist entry {cidr}")))?;
+    s.store.delete_allowlist_entry(&caller.ctx(None), c.id, e.id).await?;
+    Ok(Json(entry(&e)))
+}

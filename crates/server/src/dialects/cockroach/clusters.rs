@@ -1,0 +1,973 @@
+//! Clusters in the vendor's shape: list, create, get, PATCH, delete, the legacy spend-limit
+//! PUT, nodes, available regions, organization.
+
+use super::paging::{ListQuery, Paging};
+use super::{field, rfc3339, CCaller, CJson, CQuery, CResult, CrdbError};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::idem::{self, IdemKey};
+use crate::routes::clusters::{authorized_cluster, provision};
+use crate::state::AppState;
+use crate::version::CcVersion;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use dbcloud_core::perms::{Permission, Target};
+use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, NewOperation, PageReq};
+use dbcloud_types::{Cluster, ClusterChange, ClusterState, Code, CreateCluster, ErrorBody, OperationKind, Plan, Provider};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// Newest CockroachDB version of the catalogue (the default of new clusters).
+pub const DEFAULT_CRDB_VERSION: &str = "24.3.5";
+
+/// A 64-bit integer sent as a JSON string or number.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct I64(pub i64);
+
+impl<'de> Deserialize<'de> for I64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) => n.as_i64().map(I64).ok_or_else(|| serde::de::Error::custom("must be an integer")),
+            Value::String(s) => s.trim().parse().map(I64).map_err(|_| serde::de::Error::custom("must be an integer")),
+            _ => Err(serde::de::Error::custom("must be an integer (number or string)")),
+        }
+    }
+}
+
+/// Usage limits of BASIC / STANDARD clusters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageLimits {
+    /// STANDARD: provisioned vCPUs.
+    #[serde(alias = "provisionedVirtualCpus")]
+    pub provisioned_virtual_cpus: Option<I64>,
+    /// BASIC: request units per month.
+    #[serde(alias = "requestUnitLimit")]
+    pub request_unit_limit: Option<I64>,
+    /// BASIC: storage in MiB.
+    #[serde(alias = "storageMibLimit")]
+    pub storage_mib_limit: Option<I64>,
+}
+
+/// `spec.serverless` of a create or update.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerlessSpec {
+    /// Regions, the first being where the cluster's cloud is.
+    pub regions: Option<Vec<String>>,
+    /// Primary region (required with several regions).
+    #[serde(alias = "primaryRegion")]
+    pub primary_region: Option<String>,
+    /// `MANUAL` or `AUTOMATIC`.
+    #[serde(alias = "upgradeType")]
+    pub upgrade_type: Option<String>,
+    /// Usage limits.
+    #[serde(alias = "usageLimits")]
+    pub usage_limits: Option<UsageLimits>,
+    /// Start without the default `0.0.0.0/0` allow-list entry.
+    #[serde(alias = "withEmptyIpAllowlist")]
+    pub with_empty_ip_allowlist: Option<bool>,
+    /// Versions before 2024-09-16: spend limit in US cents.
+    #[serde(alias = "spendLimit")]
+    pub spend_limit: Option<I64>,
+}
+
+/// Machine of a dedicated cluster.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineSpec {
+    /// Instance type.
+    #[serde(alias = "machineType", skip_serializing_if = "Option::is_none")]
+    pub machine_type: Option<String>,
+    /// vCPUs per node.
+    #[serde(alias = "numVirtualCpus", skip_serializing_if = "Option::is_none")]
+    pub num_virtual_cpus: Option<i32>,
+}
+
+/// Hardware of a dedicated cluster.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hardware {
+    /// Machine.
+    #[serde(alias = "machineSpec")]
+    pub machine_spec: Option<MachineSpec>,
+    /// Storage per node (0 = smallest).
+    #[serde(alias = "storageGib")]
+    pub storage_gib: Option<i32>,
+    /// Disk IOPS.
+    #[serde(alias = "diskIops")]
+    pub disk_iops: Option<i32>,
+}
+
+/// `spec.dedicated` of a create or update.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedicatedSpec {
+    /// Nodes per region.
+    #[serde(alias = "regionNodes")]
+    pub region_nodes: Option<BTreeMap<String, i32>>,
+    /// Hardware.
+    pub hardware: Option<Hardware>,
+    /// Major version, e.g. `v24.3`.
+    #[serde(alias = "cockroachVersion")]
+    pub cockroach_version: Option<String>,
+    /// Private network range (stored and echoed).
+    #[serde(alias = "cidrRange")]
+    pub cidr_range: Option<String>,
+    /// `PUBLIC` or `PRIVATE` (stored and echoed).
+    #[serde(alias = "networkVisibility")]
+    pub network_visibility: Option<String>,
+    /// Stored and echoed.
+    #[serde(alias = "restrictEgressTraffic")]
+    pub restrict_egress_traffic: Option<bool>,
+    /// Stored and echoed.
+    #[serde(alias = "supportsClusterVirtualization")]
+    pub supports_cluster_virtualization: Option<bool>,
+}
+
+/// `spec` of a create.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSpecBody {
+    /// Serverless (BASIC / STANDARD).
+    pub serverless: Option<ServerlessSpec>,
+    /// Dedicated (ADVANCED).
+    pub dedicated: Option<DedicatedSpec>,
+    /// Plan (may also sit at top level).
+    pub plan: Option<String>,
+    /// Labels.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `root` or a folder (project) id.
+    #[serde(alias = "parentId")]
+    pub parent_id: Option<String>,
+    /// `ENABLED` or `DISABLED`.
+    #[serde(alias = "deleteProtection")]
+    pub delete_protection: Option<String>,
+    /// Stored and echoed.
+    #[serde(alias = "customerCloudAccount")]
+    pub customer_cloud_account: Option<Value>,
+}
+
+/// `POST /api/v1/clusters`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    /// Name: 6–20 of `a-z0-9-`.
+    pub name: String,
+    /// `GCP`, `AWS` or `AZURE`.
+    pub provider: String,
+    /// Plan.
+    pub plan: Option<String>,
+    /// Specification.
+    pub spec: CreateSpecBody,
+}
+
+/// `PATCH /api/v1/clusters/{id}` (UpdateClusterSpecification).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    /// Serverless changes.
+    pub serverless: Option<ServerlessSpec>,
+    /// Dedicated changes.
+    pub dedicated: Option<DedicatedSpec>,
+    /// BASIC ↔ STANDARD.
+    pub plan: Option<String>,
+    /// Replaces every label.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `ENABLED` or `DISABLED`.
+    #[serde(alias = "deleteProtection")]
+    pub delete_protection: Option<String>,
+    /// Folder.
+    #[serde(alias = "parentId")]
+    pub parent_id: Option<String>,
+    /// Start a major upgrade or roll back.
+    #[serde(alias = "cockroachVersion")]
+    pub cockroach_version: Option<String>,
+    /// `FINALIZED` or `ROLLBACK_RUNNING`.
+    #[serde(alias = "upgradeStatus")]
+    pub upgrade_status: Option<String>,
+}
+
+/// The vendor attributes kept with a cluster (`attributes.crdb`).
+fn crdb(c: &Cluster) -> Map<String, Value> {
+    c.attributes.get("crdb").and_then(|v| v.as_object()).cloned().unwrap_or_default()
+}
+
+/// The vendor plan of a cluster: BASIC, STANDARD or ADVANCED.
+pub fn vendor_plan(c: &Cluster) -> String {
+    match crdb(c).get("plan").and_then(|v| v.as_str()) {
+        Some(p) => p.to_string(),
+        None if c.plan == Plan::Serverless => "BASIC".into(),
+        None => "ADVANCED".into(),
+    }
+}
+
+/// The plan as `version` names it.
+pub fn plan_for(plan: &str, version: &str) -> &'static str {
+    match (plan, version >= "2024-09-16") {
+        ("STANDARD", true) => "STANDARD",
+        ("ADVANCED", true) => "ADVANCED",
+        (_, true) => "BASIC",
+        ("ADVANCED", false) => "DEDICATED",
+        (_, false) => "SERVERLESS",
+    }
+}
+
+fn state(s: ClusterState) -> (&'static str, &'static str) {
+    match s {
+        ClusterState::Creating => ("CREATING", "UNSPECIFIED"),
+        ClusterState::Created => ("CREATED", "UNSPECIFIED"),
+        ClusterState::CreationFailed => ("CREATION_FAILED", "UNSPECIFIED"),
+        ClusterState::Scaling => ("LOCKED", "CRDB_SCALE_RUNNING"),
+        ClusterState::Updating => ("LOCKED", "CRDB_EDIT_CLUSTER_RUNNING"),
+        ClusterState::Deleting | ClusterState::Deleted => ("DELETED", "UNSPECIFIED"),
+    }
+}
+
+/// Routing id of a cluster (used in host names).
+pub fn routing_id(c: &Cluster) -> String {
+    format!("{}-{}", c.name, &c.id.simple().to_string()[28..])
+}
+
+/// The cluster's regions: `(name, node_count)`, in the order the client gave them.
+pub fn regions_of(c: &Cluster, cloud_region: &str) -> Vec<(String, i64)> {
+    let a = crdb(c);
+    if let Some(rn) = a.get("region_nodes").and_then(|v| v.as_object()) {
+        return rn.iter().map(|(k, v)| (k.clone(), v.as_i64().unwrap_or(0))).collect();
+    }
+    if let Some(rs) = a.get("regions").and_then(|v| v.as_array()) {
+        return rs.iter().filter_map(|r| r.as_str()).map(|r| (r.to_string(), 0)).collect();
+    }
+    let nodes = if c.plan == Plan::Dedicated { c.node_count as i64 } else { 0 };
+    vec![(cloud_region.to_string(), nodes)]
+}
+
+/// A core cluster in the vendor's shape.
+pub fn render(c: &Cluster, provider_region: Option<&(String, String)>, version: &str, default_project: Option<Uuid>) -> Value {
+    let (provider, region) = provider_region.cloned().unwrap_or_default();
+    let a = crdb(c);
+    let get = |k: &str| a.get(k).cloned();
+    let (st, mut op) = state(c.state);
+    if op == "UNSPECIFIED" && version < "2023-04-10" {
+        op = "CLUSTER_STATUS_UNSPECIFIED";
+    }
+    let routing = routing_id(c);
+    let core_sql = c.endpoints.iter().find(|e| e.kind == "sql").map(|e| e.host.clone());
+    let plan = vendor_plan(c);
+    let regions = regions_of(c, &region);
+    let primary = get("primary_region").and_then(|v| v.as_str().map(String::from));
+    let many = regions.len() > 1;
+    let region_values: Vec<Value> = regions
+        .iter()
+        .enumerate()
+        .map(|(i, (name, nodes))| {
+            let sql = match (&core_sql, i) {
+                (Some(h), 0) => h.clone(),
+                (Some(_), _) => format!("{routing}.{name}.dbcloud.local"),
+                (None, _) => String::new(),
+            };
+            let ui = if sql.is_empty() { String::new() } else { format!("admin-{routing}.{name}.dbcloud.local") };
+            json!({
+                "name": name, "sql_dns": sql, "ui_dns": ui,
+                "internal_dns": if sql.is_empty() { String::new() } else { format!("internal-{routing}.{name}.dbcloud.local") },
+                "private_endpoint_dns": "", "node_count": nodes, "s3_vpc_endpoint_id": "",
+                "primary": many && primary.as_deref() == Some(name.as_str()),
+            })
+        })
+        .collect();
+    let sql_dns = region_values.first().map(|r| r["sql_dns"].clone()).unwrap_or(json!(""));
+    let config = match c.plan {
+        Plan::Serverless => {
+            let limits = get("usage_limits").unwrap_or_default();
+            let lim = |k: &str| limits.get(k).and_then(|v| v.as_i64()).unwrap_or(0).to_string();
+            let mut s = json!({
+                "routing_id": routing,
+                "upgrade_type": get("upgrade_type").unwrap_or(json!("AUTOMATIC")),
+                "usage_limits": {"provisioned_virtual_cpus": lim("provisioned_virtual_cpus"), "request_unit_limit": lim("request_unit_limit"), "storage_mib_limit": lim("storage_mib_limit")},
+            });
+            if version < "2024-09-16" {
+                s["spend_limit"] = json!(c.spend_limit.unwrap_or(0));
+            }
+            json!({"serverless": s})
+        }
+        Plan::Dedicated => {
+            let hw = get("hardware").unwrap_or_default();
+            let vcpus = hw.pointer("/machine_spec/num_virtual_cpus").and_then(|v| v.as_i64()).unwrap_or(4);
+            let storage = hw.get("storage_gib").and_then(|v| v.as_i64()).filter(|s| *s > 0).unwrap_or(150);
+            json!({"dedicated": {
+                "machine_type": hw.pointer("/machine_spec/machine_type").and_then(|v| v.as_str()).unwrap_or(&c.node_size),
+                "num_virtual_cpus": vcpus, "storage_gib": storage, "memory_gib": (vcpus * 4) as f64,
+                "disk_iops": hw.get("disk_iops").and_then(|v| v.as_i64()).unwrap_or(storage * 3),
+            }})
+        }
+    };
+    let deleted = matches!(c.state, ClusterState::Deleting | ClusterState::Deleted);
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "cockroach_version": format!("v{}", c.version),
+        "upgrade_status": "FINALIZED",
+        "plan": plan_for(&plan, version),
+        "cloud_provider": provider.to_ascii_uppercase(),
+        "provider": provider.to_ascii_uppercase(),
+        "state": st,
+        "operation_status": op,
+        "creator_id": c.created_by,
+        "config": config,
+        "regions": region_values,
+        "sql_dns": sql_dns,
+        "cidr_range": get("cidr_range").unwrap_or(json!("")),
+        "labels": c.attributes.get("labels").cloned().unwrap_or(json!({})),
+        "is_customer_cloud_account": get("customer_cloud_account").is_some_and(|v| !v.is_null()),
+        "delete_protection": c.attributes.get("delete_protection").cloned().unwrap_or(json!("DISABLED")),
+        "network_visibility": get("network_visibility").unwrap_or(json!("PUBLIC")),
+        "egress_traffic_policy": if get("restrict_egress_traffic") == Some(json!(true)) { "DEFAULT_DENY" } else { "ALLOW_ALL" },
+        "parent_id": if default_project.is_none_or(|d| d == c.project_id) { json!("root") } else { json!(c.project_id) },
+        "account_id": "",
+        "customer_cloud_account": get("customer_cloud_account").unwrap_or(Value::Null),
+        "created_at": rfc3339(c.created_at),
+        "updated_at": rfc3339(c.updated_at),
+        "deleted_at": if deleted { json!(rfc3339(c.updated_at)) } else { Value::Null },
+    })
+}
+
+/// Renders one cluster, looking up its cloud and the default project.
+pub async fn render_one(s: &AppState, org: Uuid, c: &Cluster, version: &str) -> Value {
+    let cloud = s.store.get_cloud(org, c.cloud_id).await.ok().map(|k| (k.provider.as_str().to_string(), k.region));
+    let default = s.store.default_project(org).await.ok().map(|p| p.id);
+    render(c, cloud.as_ref(), version, default)
+}
+
+/// 503 for a cluster that is being created or changed (spec §7).
+pub fn locked(c: &Cluster) -> Option<CrdbError> {
+    let what = match c.state {
+        ClusterState::Creating => "cluster creation",
+        ClusterState::Scaling => "CRDB_SCALE",
+        ClusterState::Updating => "CRDB_EDIT_CLUSTER",
+        _ => return None,
+    };
+    let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, format!("cluster {} is locked: {what} in progress", c.id));
+    e.retry_after = Some(1);
+    Some(CrdbError(e))
+}
+
+/// Loads a cluster for a change: deleted → 404, busy → 503.
+pub async fn changeable(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> CResult<Cluster> {
+    let c = authorized_cluster(s, caller, id, p).await?;
+    if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
+        return Err(dbcloud_core::Error::NotFound(format!("cluster {id}")).into());
+    }
+    match locked(&c) {
+        Some(e) => Err(e),
+        None => Ok(c),
+    }
+}
+
+/// Maps a store "busy" refusal to the dialect's 503.
+fn busy(c: &Cluster, e: dbcloud_core::Error) -> CrdbError {
+    match e {
+        dbcloud_core::Error::Aborted(_) => {
+            let mut busy = c.clone();
+            busy.state = ClusterState::Updating;
+            locked(&busy).unwrap_or_else(|| dbcloud_core::Error::Aborted("busy".into()).into())
+        }
+        other => other.into(),
+    }
+}
+
+/// Get a cluster (also when deleted).
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>) -> CResult<Json<Value>> {
+    let id = cluster_id(&id)?;
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
+    Ok(Json(render_one(&s, caller.org(), &c, version).await))
+}
+
+/// Parses a cluster id of a path (400 naming `cluster_id` when malformed).
+pub fn cluster_id(s: &str) -> CResult<Uuid> {
+    Uuid::try_parse(s).map_err(|_| field("cluster_id", "must be a UUID"))
+}
+
+/// Delete a cluster; answers the cluster with `state: DELETED` while teardown continues.
+/// A cluster that is still being created or changed answers 503 (code 14) with `Retry-After`.
+#[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "the deleted Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn delete_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>) -> CResult<Json<Value>> {
+    let id = cluster_id(&id)?;
+    let c = changeable(&s, &caller, id, Permission::ClusterDelete).await?;
+    let change = remove(&s, &caller, &c).await?;
+    Ok(Json(render_one(&s, caller.org(), &change.cluster, version).await))
+}
+
+/// Deletes a loaded cluster (delete protection and state checked by the core).
+pub async fn remove(s: &AppState, caller: &Caller, c: &Cluster) -> CResult<ClusterChange> {
+    dbcloud_core::cluster::check_delete(c).map_err(|e| busy(c, e))?;
+    let op = NewOperation::new(OperationKind::Delete, json!({}));
+    let change = s.store.delete_cluster(&caller.ctx(None), c.id, &op).await;
+    s.clusters.invalidate(c.id);
+    let change = change.map_err(|e| busy(c, e))?;
+    s.runner.wake();
+    Ok(change)
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = (6..=20).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok { Ok(()) } else { Err("must be 6-20 characters of a-z, 0-9 and -, not starting or ending with -".into()) }
+}
+
+fn parse_plan(v: &mut dbcloud_core::error::Violations, field: &str, p: &str) -> Option<&'static str> {
+    match p {
+        "BASIC" | "SERVERLESS" => Some("BASIC"),
+        "STANDARD" => Some("STANDARD"),
+        "ADVANCED" | "DEDICATED" | "CUSTOM" => Some("ADVANCED"),
+        _ => {
+            v.add(field, "must be BASIC, STANDARD or ADVANCED");
+            None
+        }
+    }
+}
+
+fn check_region(v: &mut dbcloud_core::error::Violations, f: &str, provider: Option<Provider>, r: &str) {
+    if let Some(p) = provider
+        && !dbcloud_core::regions::regions(Some(p)).iter().any(|x| x.name == r)
+    {
+        v.add(f, format!("{r:?} is not a {} region", p.as_str().to_ascii_uppercase()));
+    }
+}
+
+/// Checks usage limits against a plan; returns them as stored.
+fn check_limits(v: &mut dbcloud_core::error::Violations, plan: &str, l: &UsageLimits) -> Value {
+    let f = "spec.serverless.usage_limits";
+    for (name, val) in [("provisioned_virtual_cpus", l.provisioned_virtual_cpus), ("request_unit_limit", l.request_unit_limit), ("storage_mib_limit", l.storage_mib_limit)] {
+        if let Some(I64(n)) = val
+            && n <= 0
+        {
+            v.add(format!("{f}.{name}"), "must be positive");
+        }
+    }
+    match plan {
+        "STANDARD" if l.request_unit_limit.is_some() || l.storage_mib_limit.is_some() => {
+            v.add(f, "STANDARD clusters take provisioned_virtual_cpus only")
+        }
+        "BASIC" if l.provisioned_virtual_cpus.is_some() => v.add(f, "BASIC clusters take request_unit_limit and storage_mib_limit only"),
+        _ => {}
+    }
+    serde_json::to_value(l).unwrap_or_default()
+}
+
+fn enum_field(v: &mut dbcloud_core::error::Violations, f: &str, val: &Option<String>, allowed: &[&str]) {
+    if let Some(x) = val
+        && !allowed.contains(&x.as_str())
+    {
+        v.add(f, format!("must be one of {}", allowed.join(", ")));
+    }
+}
+
+/// Create a cluster: answers it at once with `state: CREATING`; poll `GET` until `CREATED`.
+#[utoipa::path(post, path = "/api/v1/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create")),
+    responses((status = 200, description = "Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_cluster(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    key: IdemKey,
+    CJson(body): CJson<CreateBody>,
+) -> CResult<Response> {
+    let mut v = dbcloud_core::error::Violations::new();
+    v.check("name", check_name(&body.name));
+    let provider = Provider::parse(&body.provider.to_ascii_lowercase());
+    if provider.is_none() {
+        v.add("provider", "must be GCP, AWS or AZURE");
+    }
+    let spec = &body.spec;
+    let plan_in = match (&body.plan, &spec.plan) {
+        (Some(a), Some(b)) if a != b => {
+            v.add("plan", "differs from spec.plan");
+            None
+        }
+        (a, b) => a.as_ref().or(b.as_ref()).and_then(|p| parse_plan(&mut v, "plan", p)),
+    };
+    let mut attrs = Map::new();
+    let mut crdb = Map::new();
+    let (core_plan, region, node_count, node_size, spend_limit, mut plan) = match (&spec.serverless, &spec.dedicated) {
+        (Some(sv), None) => {
+            let regions = sv.regions.clone().unwrap_or_default();
+            if regions.is_empty() {
+                v.add("spec.serverless.regions", "at least one region is required");
+            }
+            for (i, r) in regions.iter().enumerate() {
+                check_region(&mut v, &format!("spec.serverless.regions[{i}]"), provider, r);
+            }
+            match (&sv.primary_region, regions.len()) {
+                (None, n) if n > 1 => v.add("spec.serverless.primary_region", "required with several regions"),
+                (Some(p), _) if !regions.contains(p) => v.add("spec.serverless.primary_region", "must be one of the regions"),
+                _ => {}
+            }
+            enum_field(&mut v, "spec.serverless.upgrade_type", &sv.upgrade_type, &["MANUAL", "AUTOMATIC"]);
+            let plan = plan_in.unwrap_or(if sv.usage_limits.as_ref().is_some_and(|l| l.provisioned_virtual_cpus.is_some()) { "STANDARD" } else { "BASIC" });
+            if plan == "ADVANCED" {
+                v.add("plan", "ADVANCED clusters take spec.dedicated");
+            }
+            if let Some(l) = &sv.usage_limits {
+                crdb.insert("usage_limits".into(), check_limits(&mut v, plan, l));
+            }
+            if plan == "STANDARD" && sv.usage_limits.as_ref().is_none_or(|l| l.provisioned_virtual_cpus.is_none()) {
+                v.add("spec.serverless.usage_limits.provisioned_virtual_cpus", "required for STANDARD clusters");
+            }
+            if sv.spend_limit.is_some() && version >= "2024-09-16" {
+                v.add("spec.serverless.spend_limit", "not defined in Cc-Version 2024-09-16; use usage_limits");
+            }
+            crdb.insert("regions".into(), json!(regions));
+            if let Some(p) = &sv.primary_region {
+                crdb.insert("primary_region".into(), json!(p));
+            }
+            if let Some(u) = &sv.upgrade_type {
+                crdb.insert("upgrade_type".into(), json!(u));
+            }
+            (Plan::Serverless, regions.first().cloned(), None, None, sv.spend_limit.map(|x| x.0), plan)
+        }
+        (None, Some(d)) => {
+            let rn = d.region_nodes.clone().unwrap_or_default();
+            if rn.is_empty() {
+                v.add("spec.dedicated.region_nodes", "at least one region is required");
+            }
+            for (r, n) in &rn {
+                check_region(&mut v, "spec.dedicated.region_nodes", provider, r);
+                if *n < 1 {
+                    v.add(format!("spec.dedicated.region_nodes.{r}"), "must be at least 1");
+                }
+            }
+            let total: i64 = rn.values().map(|n| *n as i64).sum();
+            enum_field(&mut v, "spec.dedicated.network_visibility", &d.network_visibility, &["PUBLIC", "PRIVATE"]);
+            if let Some(cidr) = &d.cidr_range
+                && cidr.parse::<ipnet::Ipv4Net>().is_err()
+            {
+                v.add("spec.dedicated.cidr_range", "must be an IPv4 CIDR");
+            }
+            let plan = plan_in.unwrap_or("ADVANCED");
+            if plan != "ADVANCED" {
+                v.add("plan", "BASIC and STANDARD clusters take spec.serverless");
+            }
+            crdb.insert("region_nodes".into(), json!(rn));
+            if let Some(h) = &d.hardware {
+                crdb.insert("hardware".into(), serde_json::to_value(h).unwrap_or_default());
+            }
+            for (k, val) in [
+                ("cidr_range", d.cidr_range.clone().map(Value::from)),
+                ("network_visibility", d.network_visibility.clone().map(Value::from)),
+                ("restrict_egress_traffic", d.restrict_egress_traffic.map(Value::from)),
+                ("supports_cluster_virtualization", d.supports_cluster_virtualization.map(Value::from)),
+            ] {
+                if let Some(val) = val {
+                    crdb.insert(k.into(), val);
+                }
+            }
+            let size = d.hardware.as_ref().and_then(|h| h.machine_spec.as_ref()).and_then(|m| m.machine_type.clone());
+            (Plan::Dedicated, rn.keys().next().cloned(), Some(i32::try_from(total).unwrap_or(i32::MAX)), size, None, plan)
+        }
+        _ => {
+            v.add("spec", "give exactly one of serverless and dedicated");
+            (Plan::Serverless, None, None, None, None, "BASIC")
+        }
+    };
+    enum_field(&mut v, "spec.delete_protection", &spec.delete_protection, &["ENABLED", "DISABLED"]);
+    let version_core = match spec.dedicated.as_ref().and_then(|d| d.cockroach_version.as_deref()) {
+        None => DEFAULT_CRDB_VERSION.to_string(),
+        Some(want) => match want.strip_prefix('v') {
+            Some(x) if dbcloud_core::validate::version(x).is_ok() => x.to_string(),
+            _ => {
+                v.add("spec.dedicated.cockroach_version", "must look like v24.3");
+                String::new()
+            }
+        },
+    };
+    let project = match spec.parent_id.as_deref() {
+        None | Some("root") => None,
+        Some(p) => match Uuid::try_parse(p) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                v.add("spec.parent_id", "must be root or a folder id");
+                None
+            }
+        },
+    };
+    v.finish()?;
+    plan = plan_for(plan, "2024-09-16");
+    crdb.insert("plan".into(), json!(plan));
+    if let Some(p) = &spec.parent_id {
+        crdb.insert("parent_id".into(), json!(p));
+    }
+    if let Some(cca) = &spec.customer_cloud_account {
+        crdb.insert("customer_cloud_account".into(), cca.clone());
+    }
+    if let Some(l) = &spec.labels {
+        attrs.insert("labels".into(), json!(l));
+    }
+    if let Some(dp) = &spec.delete_protection {
+        attrs.insert("delete_protection".into(), json!(dp));
+    }
+    attrs.insert("crdb".into(), Value::Object(crdb));
+    let provider = provider.expect("checked");
+    let core_req = CreateCluster {
+        name: body.name.clone(),
+        provider: Some(provider),
+        region: region.clone(),
+        plan: Some(core_plan),
+        version: Some(version_core),
+        node_count,
+        node_size,
+        spend_limit,
+        ..Default::default()
+    };
+    let checked = dbcloud_core::cluster::check_create(&core_req)?;
+    let project = match project {
+        Some(p) => {
+            s.store.get_project(caller.org(), p).await.map_err(|_| field("spec.parent_id", format!("folder {p} not found")))?;
+            p
+        }
+        None => s.store.default_project(caller.org()).await?.id,
+    };
+    caller.require(Permission::ClusterCreate, Target::Project(project)).await?;
+    let empty_allowlist = spec.serverless.as_ref().and_then(|sv| sv.with_empty_ip_allowlist).unwrap_or(spec.serverless.is_none());
+    let cloud = CloudRef::ProviderRegion(provider, region.unwrap_or_default());
+    let request = json!({"name": body.name, "attributes": attrs, "project": project, "core": core_req});
+    let runner = s.runner.clone();
+    let res = idem::create(&s, &caller, key, "POST /api/v1/clusters", &request, StatusCode::OK,
+        |ctx| {
+            let (s, caller) = (s.clone(), caller.clone());
+            async move { provision(&s, &caller, ctx, checked, project, cloud, attrs).await }
+        },
+        |change| Json(change).into_response()).await?;
+    runner.wake();
+    // The stored answer (also for a replayed Idempotency-Key) is the core change; answer it
+    // in the vendor's shape.
+    let replayed = res.headers().contains_key("idempotent-replayed");
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.map_err(|e| dbcloud_core::Error::Internal(e.to_string()))?;
+    let change: ClusterChange = serde_json::from_slice(&bytes).map_err(|e| dbcloud_core::Error::Internal(e.to_string()))?;
+    if !replayed && !empty_allowlist {
+        let entry = dbcloud_store::NewAllowlistEntry { cidr: "0.0.0.0/0".into(), comment: "default".into(), expires_at: None, attributes: json!({"sql": true, "ui": true}).as_object().cloned().unwrap_or_default() };
+        if let Err(e) = s.store.create_allowlist_entry(&caller.ctx(None), change.cluster.id, &entry).await {
+            tracing::warn!(error = %e, cluster = %change.cluster.id, "could not add the default allow-list entry");
+        }
+    }
+    let mut out = Json(render_one(&s, caller.org(), &change.cluster, version).await).into_response();
+    if replayed {
+        out.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(out)
+}
+
+/// Change a cluster (UpdateClusterSpecification). Node and region changes run a scale
+/// operation (the cluster shows `LOCKED` / `CRDB_SCALE_RUNNING`); the rest applies at once.
+#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn update_cluster(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    Path(id): Path<String>,
+    CJson(body): CJson<UpdateBody>,
+) -> CResult<Json<Value>> {
+    let id = cluster_id(&id)?;
+    let c = changeable(&s, &caller, id, Permission::ClusterUpdate).await?;
+    let mut v = dbcloud_core::error::Violations::new();
+    let mut crdb = crdb(&c);
+    let mut attrs = Map::new();
+    let mut spend_limit = None;
+    let mut scale_to = None;
+    let current_plan = vendor_plan(&c);
+    let others = body.serverless.is_some() || body.dedicated.is_some() || body.plan.is_some() || body.labels.is_some()
+        || body.delete_protection.is_some() || body.parent_id.is_some();
+    if body.cockroach_version.is_some() || body.upgrade_status.is_some() {
+        if others || (body.cockroach_version.is_some() && body.upgrade_status.is_some()) {
+            v.add("cockroach_version", "cockroach_version and upgrade_status go alone, one per request");
+        } else if let Some(want) = &body.cockroach_version {
+            if format!("v{}", c.version).starts_with(want.as_str()) {
+                v.add("cockroach_version", format!("the cluster already runs {want}"));
+            } else {
+                return Err(dbcloud_core::Error::FailedPrecondition(format!("no upgrade path from v{} to {want} in this server's version catalogue", c.version)).into());
+            }
+        } else if let Some(st) = &body.upgrade_status {
+            match st.as_str() {
+                "FINALIZED" => {}
+                "ROLLBACK_RUNNING" => return Err(dbcloud_core::Error::FailedPrecondition("no upgrade to roll back".into()).into()),
+                _ => v.add("upgrade_status", "must be FINALIZED or ROLLBACK_RUNNING"),
+            }
+        }
+    } else if !others {
+        v.add("body", "nothing to change");
+    }
+    let mut plan = current_plan.clone();
+    if let Some(p) = &body.plan {
+        match parse_plan(&mut v, "plan", p) {
+            Some(new) if new != current_plan && (new == "ADVANCED" || current_plan == "ADVANCED") => {
+                v.add("plan", "only BASIC and STANDARD can be changed into each other")
+            }
+            Some(new) => plan = new.to_string(),
+            None => {}
+        }
+    }
+    if let Some(sv) = &body.serverless {
+        if c.plan != Plan::Serverless {
+            v.add("serverless", "the cluster is ADVANCED; use dedicated");
+        }
+        if sv.with_empty_ip_allowlist.is_some() {
+            v.add("serverless.with_empty_ip_allowlist", "only valid at creation");
+        }
+        if let Some(rs) = &sv.regions {
+            let had: Vec<String> = regions_of(&c, "").into_iter().map(|(r, _)| r).filter(|r| !r.is_empty()).collect();
+            for r in &had {
+                if !rs.contains(r) {
+                    v.add("serverless.regions", format!("region {r} cannot be removed"));
+                }
+            }
+            crdb.insert("regions".into(), json!(rs));
+        }
+        if let Some(p) = &sv.primary_region {
+            crdb.insert("primary_region".into(), json!(p));
+        }
+        enum_field(&mut v, "serverless.upgrade_type", &sv.upgrade_type, &["MANUAL", "AUTOMATIC"]);
+        if let Some(u) = &sv.upgrade_type {
+            crdb.insert("upgrade_type".into(), json!(u));
+        }
+        if let Some(l) = &sv.usage_limits {
+            crdb.insert("usage_limits".into(), check_limits(&mut v, &plan, l));
+        }
+        if let Some(I64(sl)) = sv.spend_limit {
+            if version >= "2024-09-16" {
+                v.add("serverless.spend_limit", "not defined in Cc-Version 2024-09-16; use usage_limits");
+            }
+            spend_limit = Some(sl);
+        }
+    }
+    if plan == "STANDARD" && crdb.get("usage_limits").and_then(|l| l.get("provisioned_virtual_cpus")).is_none_or(|x| x.is_null()) {
+        v.add("serverless.usage_limits.provisioned_virtual_cpus", "required for STANDARD clusters");
+    }
+    crdb.insert("plan".into(), json!(plan));
+    if let Some(d) = &body.dedicated {
+        if c.plan != Plan::Dedicated {
+            v.add("dedicated", "the cluster is not ADVANCED; use serverless");
+        }
+        if d.cockroach_version.is_some() || d.cidr_range.is_some() || d.network_visibility.is_some() {
+            v.add("dedicated", "only region_nodes and hardware can be changed");
+        }
+        if let Some(rn) = &d.region_nodes {
+            for (r, n) in rn {
+                if *n < 1 {
+                    v.add(format!("dedicated.region_nodes.{r}"), "must be at least 1");
+                }
+            }
+            let total: i64 = rn.values().map(|n| *n as i64).sum();
+            scale_to = Some(i32::try_from(total).unwrap_or(i32::MAX));
+            crdb.insert("region_nodes".into(), json!(rn));
+        }
+        if let Some(h) = &d.hardware {
+            crdb.insert("hardware".into(), serde_json::to_value(h).unwrap_or_default());
+        }
+    }
+    enum_field(&mut v, "delete_protection", &body.delete_protection, &["ENABLED", "DISABLED"]);
+    if let Some(p) = &body.parent_id {
+        let default = s.store.default_project(caller.org()).await?.id;
+        let now = if c.project_id == default { "root".to_string() } else { c.project_id.to_string() };
+        if *p != now {
+            v.add("parent_id", "moving a cluster to another folder is not supported by this server");
+        }
+    }
+    v.finish()?;
+    if let Some(l) = &body.labels {
+        attrs.insert("labels".into(), json!(l));
+    }
+    if let Some(dp) = &body.delete_protection {
+        attrs.insert("delete_protection".into(), json!(dp));
+    }
+    attrs.insert("crdb".into(), Value::Object(crdb));
+    let core = dbcloud_types::UpdateCluster { name: None, spend_limit, node_count: scale_to };
+    let mut update = ClusterUpdate { attributes: Some(attrs), ..Default::default() };
+    if core.spend_limit.is_some() || core.node_count.is_some() {
+        let planned = dbcloud_core::cluster::check_update(&c, &core)?;
+        update.spend_limit = planned.spend_limit;
+        update.scale = planned.scale_to.map(|n| NewOperation::new(OperationKind::Scale, json!({ "node_count": n, "from": c.node_count })));
+    }
+    let change = s.store.update_cluster(&caller.ctx(None), id, &update).await;
+    s.clusters.invalidate(id);
+    let change = change.map_err(|e| busy(&c, e))?;
+    if change.operation.is_some() {
+        s.runner.wake();
+    }
+    Ok(Json(render_one(&s, caller.org(), &change.cluster, version).await))
+}
+
+/// Body of the legacy spend-limit PUT.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpendLimitBody {
+    /// US cents per month.
+    #[serde(alias = "spendLimit")]
+    pub spend_limit: I64,
+}
+
+/// Sets a serverless cluster's spend limit (in cents) under a dialect's unit.
+pub async fn set_spend_limit(s: &AppState, caller: &Caller, id: Uuid, cents: i64) -> CResult<()> {
+    let c = changeable(s, caller, id, Permission::ClusterUpdate).await?;
+    if c.plan != Plan::Serverless {
+        return Err(dbcloud_core::Error::FailedPrecondition("ADVANCED clusters have no spend limit".into()).into());
+    }
+    if !(0..=i32::MAX as i64).contains(&cents) {
+        return Err(field("spend_limit", "must be a non-negative int32"));
+    }
+    let planned = dbcloud_core::cluster::check_update(&c, &dbcloud_types::UpdateCluster { spend_limit: Some(cents), ..Default::default() })?;
+    let change = s.store.update_cluster(&caller.ctx(None), id, &ClusterUpdate { spend_limit: planned.spend_limit, ..Default::default() }).await;
+    s.clusters.invalidate(id);
+    change.map_err(|e| busy(&c, e))?;
+    Ok(())
+}
+
+/// Legacy: set the spend limit of a serverless cluster (US cents), under any `Cc-Version`.
+#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("cluster_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "{}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn spend_limit(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(body): CJson<SpendLimitBody>) -> CResult<Json<Value>> {
+    let id = cluster_id(&id)?;
+    set_spend_limit(&s, &caller, id, body.spend_limit.0).await?;
+    Ok(Json(json!({})))
+}
+
+/// The region catalogue in the vendor's shape.
+#[utoipa::path(get, path = "/api/v1/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "ListAvailableRegionsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn available_regions(CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+    caller.require_somewhere(Permission::CloudRead).await?;
+    let provider = parse_provider(q.provider.as_deref())?;
+    let paging = Paging::new(&q, "available-regions", q.provider.as_deref().unwrap_or(""))?;
+    let (regions, next) = paging.apply(dbcloud_core::regions::regions(provider), |r| format!("{}/{}", r.provider.as_str(), r.name), |_| None);
+    let regions: Vec<Value> = regions
+        .into_iter()
+        .map(|r| json!({"name": r.name, "location": r.location, "provider": r.provider.as_str().to_ascii_uppercase(), "serverless": true, "distance": 0.0}))
+        .collect();
+    Ok(Json(json!({"regions": regions, "pagination": paging.render(next, version)})))
+}
+
+/// Parses an optional `provider` parameter.
+pub fn parse_provider(p: Option<&str>) -> CResult<Option<Provider>> {
+    match p {
+        None | Some("") => Ok(None),
+        Some(p) => Provider::parse(&p.to_ascii_lowercase()).map(Some).ok_or_else(|| field("provider", "must be GCP, AWS or AZURE")),
+    }
+}
+
+/// The caller's organization in the vendor's shape.
+#[utoipa::path(get, path = "/api/v1/organization", tag = "cockroachdb cloud", security(("bearer" = [])),
+    responses((status = 200, description = "Organization"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn organization(State(s): State<AppState>, CCaller(caller): CCaller) -> CResult<Json<Value>> {
+    caller.require(Permission::OrgRead, Target::Organization).await?;
+    let o = s.store.get_organization(caller.org()).await?;
+    let label: String = o.name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    Ok(Json(json!({
+        "id": o.id,
+        "name": o.name,
+        "label": label,
+        "created_at": rfc3339(o.created_at),
+        "cockroach_cloud_service_principals": null,
+    })))
+}
+
+/// The nodes of a cluster (none for BASIC and STANDARD plans).
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/nodes", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("cluster_id" = uuid::Uuid, Path), ListQuery),
+    responses((status = 200, description = "ListClusterNodesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn nodes(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    Path(id): Path<String>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
+    let id = cluster_id(&id)?;
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
+    let region = s.store.get_cloud(caller.org(), c.cloud_id).await.map(|k| k.region).unwrap_or_default();
+    // Nodes are spread over the cluster's regions in order, as many per region as it asks for.
+    let mut slots: Vec<String> = regions_of(&c, &region).into_iter().flat_map(|(r, n)| std::iter::repeat_n(r, n.max(0) as usize)).collect();
+    let mut nodes: Vec<(String, String, &'static str)> = match c.plan {
+        Plan::Serverless => vec![],
+        Plan::Dedicated => c
+            .nodes
+            .iter()
+            .map(|n| {
+                let r = if slots.is_empty() { region.clone() } else { slots.remove(0) };
+                (r, n.name.clone(), n.status.as_str())
+            })
+            .collect(),
+    };
+    if let Some(r) = &q.region_name {
+        nodes.retain(|(reg, _, _)| reg == r);
+    }
+    let paging = Paging::new(&q, &format!("nodes/{id}"), q.region_name.as_deref().unwrap_or(""))?;
+    let (nodes, next) = paging.apply(nodes, |(r, n, _)| format!("{r}/{n}"), |_| None);
+    let nodes: Vec<Value> = nodes.into_iter().map(|(r, n, st)| json!({"name": n, "region_name": r, "status": st})).collect();
+    Ok(Json(json!({"nodes": nodes, "pagination": paging.render(next, version)})))
+}
+
+/// List clusters (the caller's readable ones), in creation order, with page tokens.
+#[utoipa::path(get, path = "/api/v1/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "ListClustersResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_clusters(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
+    caller.require_somewhere(Permission::ClusterRead).await?;
+    let inactive = q.show_inactive == Some(true);
+    if inactive {
+        caller.require(Permission::ClusterRead, Target::Organization).await?;
+    }
+    match q.sort_by.as_deref() {
+        None | Some("NAME") | Some("CREATED_AT") | Some("DELETED_AT") => {}
+        Some(_) => return Err(field("pagination.sort_by", "must be NAME, CREATED_AT or DELETED_AT")),
+    }
+    let paging = Paging::new(&q, "clusters", if inactive { "inactive" } else { "" })?;
+    let (next, items) = page_of_clusters(&s, &caller, &paging, inactive).await?;
+    let clouds = s.store.list_clouds(caller.org(), None, PageReq::first(500)).await?;
+    let by_id: HashMap<_, _> = clouds.items.into_iter().map(|c| (c.id, (c.provider.as_str().to_string(), c.region))).collect();
+    let default = s.store.default_project(caller.org()).await.ok().map(|p| p.id);
+    let rendered: Vec<Value> = items.iter().map(|c| render(c, by_id.get(&c.cloud_id), version, default)).collect();
+    Ok(Json(json!({"clusters": rendered, "pagination": paging.render(next, version)})))
+}
+
+/// One page of the clusters the caller may read, by keyset on the (time-ordered) id:
+/// `(next key, clusters)`.
+pub async fn page_of_clusters(s: &AppState, caller: &Caller, paging: &Paging, inactive: bool) -> CResult<(Option<String>, Vec<Cluster>)> {
+    let after = match &paging.after {
+        Some(k) => Some(Uuid::try_parse(k).map_err(|_| field("pagination.page", "invalid page token"))?),
+        None => None,
+    };
+    let filter = ClusterFilter { include_deleted: inactive, ..Default::default() };
+    let page = PageReq { after, after_key: None, limit: paging.limit as u32 };
+    let got = s.store.list_clusters(caller.org(), &filter, page).await?;
+    let next = got.next_cursor.as_ref().and(got.items.last()).map(|c| c.id.to_string());
+    let items: Vec<Cluster> = got
+        .items
+        .into_iter()
+        .filter(|c| c.created_at <= paging.as_of)
+        .filter(|c| inactive || !matches!(c.state, ClusterState::Deleting | ClusterState::CreationFailed))
+        .filter(|c| caller.principal.can(Permission::ClusterRead, Target::Cluster { project: c.project_id, cluster: c.id }))
+        .collect();
+    Ok((next, items))
+}

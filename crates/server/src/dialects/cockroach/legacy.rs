@@ -1,0 +1,210 @@
+//! The earliest public form of the API (seed `004`): `/api/v1/orgs/{organizationId}/clusters…`,
+//! camelCase JSON, spend limits in whole US dollars, `Cc-Version` ignored. Each handler
+//! delegates to the current route of the same operation.
+
+use super::clusters::{self, cluster_id, regions_of, CreateBody, CreateSpecBody, ServerlessSpec, I64};
+use super::paging::{ListQuery, Paging};
+use super::{field, CCaller, CJson, CQuery, CResult};
+use crate::auth::Caller;
+use crate::idem::IdemKey;
+use crate::routes::clusters::authorized_cluster;
+use crate::state::AppState;
+use crate::version::CcVersion;
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use dbcloud_core::perms::Permission;
+use dbcloud_store::PageReq;
+use dbcloud_types::{Cluster, ClusterState, ErrorBody, Plan};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The organization of the path must be the caller's (else 403).
+async fn own_org(caller: &Caller, org: &str) -> CResult<()> {
+    match Uuid::try_parse(org) {
+        Ok(id) if id == caller.org() => Ok(()),
+        Ok(_) => Err(caller.denied("organization", org).await.into()),
+        Err(_) => Err(field("organizationId", "must be a UUID")),
+    }
+}
+
+/// A cluster in the legacy camelCase shape (`spendLimit` in dollars).
+fn legacy(c: &Cluster, provider: &str, region: &str) -> Value {
+    let full = clusters::render(c, Some(&(provider.to_string(), region.to_string())), "2022-03-31", None);
+    let op = full["operation_status"].as_str().unwrap_or_default();
+    let regions: Vec<String> = regions_of(c, region).into_iter().map(|(r, _)| r).collect();
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "cockroachVersion": full["cockroach_version"],
+        "plan": if c.plan == Plan::Serverless { "SERVERLESS" } else { "DEDICATED" },
+        "cloudProvider": full["cloud_provider"],
+        "state": full["state"],
+        "creatorId": c.created_by,
+        "longRunningOperationStatus": if op.ends_with("UNSPECIFIED") { "NOT_SET" } else { op },
+        "serverless": if c.plan == Plan::Serverless { json!({"regions": regions, "spendLimit": c.spend_limit.unwrap_or(0) / 100}) } else { Value::Null },
+        "createdAt": full["created_at"],
+        "updatedAt": full["updated_at"],
+        "deletedAt": full["deleted_at"],
+    })
+}
+
+async fn cloud(s: &AppState, org: Uuid, c: &Cluster) -> (String, String) {
+    s.store.get_cloud(org, c.cloud_id).await.map(|k| (k.provider.as_str().to_ascii_uppercase(), k.region)).unwrap_or_default()
+}
+
+/// `serverless` of a legacy create.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyServerless {
+    /// Regions (default: the provider's first serverless region).
+    pub regions: Option<Vec<String>>,
+    /// Whole US dollars per month.
+    #[serde(alias = "spend_limit")]
+    #[serde(rename = "spendLimit")]
+    pub spend_limit: Option<I64>,
+}
+
+/// Legacy create body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyCreate {
+    /// Name.
+    pub name: String,
+    /// `GCP` (default) or `AWS`.
+    pub provider: Option<String>,
+    /// Serverless specification (the only kind offered here).
+    pub serverless: Option<LegacyServerless>,
+}
+
+fn dollars_to_cents(field_name: &str, d: Option<I64>) -> CResult<Option<I64>> {
+    match d {
+        None => Ok(None),
+        Some(I64(d)) if (0..=i32::MAX as i64 / 100).contains(&d) => Ok(Some(I64(d * 100))),
+        Some(_) => Err(field(field_name, "must be a non-negative number of US dollars")),
+    }
+}
+
+/// Create a serverless cluster (legacy path; `spendLimit` in US dollars).
+#[utoipa::path(post, path = "/api/v1/orgs/{organizationId}/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("organizationId" = String, Path)),
+    responses((status = 200, description = "{\"cluster\": LegacyCluster}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_cluster(State(s): State<AppState>, CCaller(caller): CCaller, key: IdemKey, Path(org): Path<String>, CJson(body): CJson<LegacyCreate>) -> CResult<Json<Value>> {
+    own_org(&caller, &org).await?;
+    let provider = body.provider.clone().unwrap_or_else(|| "GCP".into());
+    let p = clusters::parse_provider(Some(&provider))?.ok_or_else(|| field("provider", "must be GCP or AWS"))?;
+    let sv = body.serverless.unwrap_or_default();
+    let regions = sv.regions.unwrap_or_else(|| dbcloud_core::regions::regions(Some(p)).into_iter().take(1).map(|r| r.name).collect());
+    let spend_limit = dollars_to_cents("serverless.spendLimit", sv.spend_limit)?;
+    let spec = CreateSpecBody {
+        serverless: Some(ServerlessSpec { regions: Some(regions), spend_limit, ..Default::default() }),
+        ..Default::default()
+    };
+    let req = CreateBody { name: body.name, provider, plan: None, spec };
+    let res = clusters::create_cluster(State(s.clone()), CCaller(caller.clone()), Extension(CcVersion("2023-04-10")), key, CJson(req)).await?;
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.map_err(|e| dbcloud_core::Error::Internal(e.to_string()))?;
+    let created: Value = serde_json::from_slice(&bytes).map_err(|e| dbcloud_core::Error::Internal(e.to_string()))?;
+    let id = created["id"].as_str().and_then(|i| Uuid::try_parse(i).ok()).ok_or_else(|| dbcloud_core::Error::Internal("create answered no id".into()))?;
+    let c = s.store.get_cluster(caller.org(), id).await?;
+    let (provider, region) = cloud(&s, caller.org(), &c).await;
+    Ok(Json(json!({"cluster": legacy(&c, &provider, &region)})))
+}
+
+/// List the organization's clusters (legacy path).
+#[utoipa::path(get, path = "/api/v1/orgs/{organizationId}/clusters", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("organizationId" = String, Path), ListQuery),
+    responses((status = 200, description = "{\"clusters\": [LegacyCluster]}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, Path(org): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+    own_org(&caller, &org).await?;
+    caller.require_somewhere(Permission::ClusterRead).await?;
+    let paging = Paging::new(&q, "orgs/clusters", "")?;
+    let (next, items) = clusters::page_of_clusters(&s, &caller, &paging, false).await?;
+    let clouds = s.store.list_clouds(caller.org(), None, PageReq::first(500)).await?;
+    let by_id: HashMap<_, _> = clouds.items.into_iter().map(|c| (c.id, (c.provider.as_str().to_ascii_uppercase(), c.region))).collect();
+    let list: Vec<Value> = items
+        .iter()
+        .map(|c| {
+            let (p, r) = by_id.get(&c.cloud_id).cloned().unwrap_or_default();
+            legacy(c, &p, &r)
+        })
+        .collect();
+    let mut out = json!({ "clusters": list });
+    if next.is_some() {
+        out["pagination"] = paging.render(next, "2022-09-20");
+    }
+    Ok(Json(out))
+}
+
+/// Get a cluster with its regions and nodes (legacy path).
+#[utoipa::path(get, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("organizationId" = String, Path), ("clusterId" = String, Path)),
+    responses((status = 200, description = "{\"cluster\": LegacyCluster, \"regions\": [...]}"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>) -> CResult<Json<Value>> {
+    own_org(&caller, &org).await?;
+    let id = cluster_id(&id)?;
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
+    let (provider, region) = cloud(&s, caller.org(), &c).await;
+    let full = clusters::render(&c, Some(&(provider.clone(), region.clone())), "2022-03-31", None);
+    let nodes: Vec<Value> = if c.plan == Plan::Dedicated && c.state != ClusterState::Deleted {
+        c.nodes.iter().map(|n| json!({"name": n.name, "regionName": region, "status": n.status.as_str()})).collect()
+    } else {
+        vec![]
+    };
+    let regions: Vec<Value> = full["regions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({"name": r["name"], "sqlDns": r["sql_dns"], "uiDns": r["ui_dns"], "nodes": if i == 0 { json!(nodes) } else { json!([]) }})
+        })
+        .collect();
+    Ok(Json(json!({"cluster": legacy(&c, &provider, &region), "regions": regions})))
+}
+
+/// Legacy spend-limit body (whole US dollars).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacySpendLimit {
+    /// US dollars per month.
+    #[serde(rename = "spendLimit", alias = "spend_limit")]
+    pub spend_limit: I64,
+}
+
+/// Set a serverless cluster's spend limit in whole US dollars (legacy path); answers `{}`.
+#[utoipa::path(put, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+    params(("organizationId" = String, Path), ("clusterId" = String, Path)),
+    responses((status = 200, description = "{}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn spend_limit(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>, CJson(body): CJson<LegacySpendLimit>) -> CResult<Json<Value>> {
+    own_org(&caller, &org).await?;
+    let id = cluster_id(&id)?;
+    let cents = dollars_to_cents("spendLimit", Some(body.spend_limit))?.map(|c| c.0).unwrap_or(0);
+    clusters::set_spend_limit(&s, &caller, id, cents).await?;
+    Ok(Json(json!({})))
+}
+
+/// Delete a cluster (legacy path); answers `{}`.
+#[utoipa::path(delete, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("organizationId" = String, Path), ("clusterId" = String, Path)),
+    responses((status = 200, description = "{}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn delete_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>) -> CResult<Json<Value>> {
+    own_org(&caller, &org).await?;
+    let id = cluster_id(&id)?;
+    let c = clusters::changeable(&s, &caller, id, Permission::ClusterDelete).await?;
+    clusters::remove(&s, &caller, &c).await?;
+    Ok(Json(json!({})))
+}
+
+/// Region names of a provider (legacy path): `{"regions": ["us-central1", …]}`.
+#[utoipa::path(get, path = "/api/v1/orgs/{organizationId}/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])),
+    params(("organizationId" = String, Path), ("provider" = Option<String>, Query)),
+    responses((status = 200, description = "{\"regions\": [string]}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn available_regions(CCaller(caller): CCaller, Path(org): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+    own_org(&caller, &org).await?;
+    caller.require_somewhere(Permission::CloudRead).await?;
+    let provider = clusters::parse_provider(q.provider.as_deref())?;
+    let names: Vec<String> = dbcloud_core::regions::regions(provider).into_iter().map(|r| r.name).collect();
+    Ok(Json(json!({ "regions": names })))
+}

@@ -1,0 +1,211 @@
+//! Page tokens (2022-09-20 and later) and the legacy `start_key` shape (2022-03-31).
+//!
+//! A token is `crdb1.` + base64url(JSON) of the endpoint, a fingerprint of the filters, the
+//! sort key of the last item returned and the snapshot time. Reusing a token on another
+//! endpoint or with other filters is a 400. Tokens are not secret: a forged token can only
+//! move the caller within lists it may already read.
+
+use super::{field, CResult};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use utoipa::IntoParams;
+
+/// List parameters, as the vendor names them (both pagination families are accepted).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Token from a previous `next_page`.
+    #[serde(rename = "pagination.page")]
+    pub page: Option<String>,
+    /// Page size (default 100, at most 500; larger values are clamped).
+    #[serde(rename = "pagination.limit")]
+    pub limit: Option<i64>,
+    /// Items created after this time are excluded (RFC 3339).
+    #[serde(rename = "pagination.as_of_time")]
+    pub as_of_time: Option<String>,
+    /// `ASC` (default) or `DESC`.
+    #[serde(rename = "pagination.sort_order")]
+    pub sort_order: Option<String>,
+    /// Clusters only: `NAME` (default), `CREATED_AT` or `DELETED_AT`.
+    #[serde(rename = "pagination.sort_by")]
+    pub sort_by: Option<String>,
+    /// Legacy token (`Cc-Version: 2022-03-31`).
+    #[serde(rename = "pagination.start_key")]
+    pub start_key: Option<String>,
+    /// Legacy direction: `PAGE_DIRECTION_NEXT` (default) or `PAGE_DIRECTION_LAST`.
+    #[serde(rename = "pagination.direction")]
+    pub direction: Option<String>,
+    /// Legacy snapshot time.
+    #[serde(rename = "pagination.time")]
+    pub time: Option<String>,
+    /// Legacy order: `ASC` or `DESC`.
+    #[serde(rename = "pagination.order")]
+    pub order: Option<String>,
+    /// Clusters: include deleted and failed clusters.
+    pub show_inactive: Option<bool>,
+    /// Available regions: `GCP`, `AWS` or `AZURE`.
+    pub provider: Option<String>,
+    /// Available regions: only serverless regions (every catalogue region is).
+    pub serverless: Option<bool>,
+    /// Nodes: only this region.
+    pub region_name: Option<String>,
+    /// API keys: only the keys of this service account.
+    pub service_account_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Token {
+    e: String,
+    f: String,
+    k: String,
+    t: i64,
+    d: bool,
+}
+
+/// A checked page request.
+#[derive(Debug)]
+pub struct Paging {
+    /// Page size.
+    pub limit: usize,
+    /// Sort key of the last item of the previous page.
+    pub after: Option<String>,
+    /// Snapshot time: items created later are excluded.
+    pub as_of: OffsetDateTime,
+    /// Descending order.
+    pub desc: bool,
+    endpoint: String,
+    filter: String,
+    tokenless: bool,
+}
+
+fn parse_time(name: &str, v: &str) -> CResult<OffsetDateTime> {
+    OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).map_err(|_| field(name, "must be an RFC 3339 time"))
+}
+
+impl Paging {
+    /// Checks the parameters of a list on `endpoint` with the given filter fingerprint.
+    pub fn new(q: &ListQuery, endpoint: &str, filter: &str) -> CResult<Paging> {
+        let limit = match q.limit {
+            Some(l) if l < 0 => return Err(field("pagination.limit", "must not be negative")),
+            Some(0) | None => 100,
+            Some(l) => l.min(500) as usize,
+        };
+        let order = q.sort_order.as_deref().or(q.order.as_deref());
+        let mut desc = match order {
+            None | Some("ASC") => false,
+            Some("DESC") => true,
+            Some(_) => return Err(field("pagination.sort_order", "must be ASC or DESC")),
+        };
+        match q.direction.as_deref() {
+            None | Some("PAGE_DIRECTION_NEXT") => {}
+            Some("PAGE_DIRECTION_LAST") => desc = !desc,
+            Some(_) => return Err(field("pagination.direction", "must be PAGE_DIRECTION_NEXT or PAGE_DIRECTION_LAST")),
+        }
+        let as_of = match q.as_of_time.as_deref().or(q.time.as_deref()) {
+            Some(t) => Some(parse_time("pagination.as_of_time", t)?),
+            None => None,
+        };
+        let token = q.page.as_deref().or(q.start_key.as_deref()).filter(|t| !t.is_empty());
+        let mut p = Paging {
+            limit,
+            after: None,
+            as_of: as_of.unwrap_or_else(dbcloud_core::now),
+            desc,
+            endpoint: endpoint.to_string(),
+            filter: filter.to_string(),
+            tokenless: token.is_none(),
+        };
+        if let Some(t) = token {
+            let bad = || field("pagination.page", "invalid page token");
+            let raw = t.strip_prefix("crdb1.").ok_or_else(bad)?;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+            let tok: Token = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+            if tok.e != endpoint || tok.f != filter {
+                return Err(field("pagination.page", "the page token belongs to another list or other filters"));
+            }
+            p.after = Some(tok.k);
+            p.as_of = OffsetDateTime::from_unix_timestamp_nanos(tok.t as i128 * 1_000_000).map_err(|_| bad())?;
+            p.desc = tok.d;
+        }
+        Ok(p)
+    }
+
+    /// Sorts, filters and pages an in-memory list by `key` (small collections: SQL users,
+    /// databases, allow list, API keys, service accounts).
+    pub fn apply<T>(&self, mut items: Vec<T>, key: impl Fn(&T) -> String, created: impl Fn(&T) -> Option<OffsetDateTime>) -> (Vec<T>, Option<String>) {
+        items.retain(|i| created(i).is_none_or(|c| c <= self.as_of));
+        items.sort_by_key(|i| key(i));
+        if self.desc {
+            items.reverse();
+        }
+        if let Some(after) = &self.after {
+            items.retain(|i| if self.desc { key(i) < *after } else { key(i) > *after });
+        }
+        let more = items.len() > self.limit;
+        items.truncate(self.limit);
+        let next = if more { items.last().map(&key) } else { None };
+        (items, next)
+    }
+
+    /// The `pagination` object of the answer in the shape of `version`; `null` when a
+    /// tokenless request got everything.
+    pub fn render(&self, next_key: Option<String>, version: &str) -> Value {
+        if self.tokenless && next_key.is_none() {
+            return Value::Null;
+        }
+        let next = next_key
+            .map(|k| {
+                let t = Token { e: self.endpoint.clone(), f: self.filter.clone(), k, t: (self.as_of.unix_timestamp_nanos() / 1_000_000) as i64, d: self.desc };
+                format!("crdb1.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&t).unwrap_or_default()))
+            })
+            .unwrap_or_default();
+        if version == "2022-03-31" {
+            json!({"next": next, "last": "", "limit": self.limit, "time": super::rfc3339(self.as_of), "order": if self.desc { "DESC" } else { "ASC" }})
+        } else {
+            json!({"next_page": next, "previous_page": ""})
+        }
+    }
+}
+
+/// Whether `method path` is an operation of the vendor's document.
+pub fn vendor_operation(method: &str, path: &str) -> bool {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    super::vendor_ops::OPERATIONS.iter().any(|(m, p)| {
+        let t: Vec<&str> = p.split('/').collect();
+        *m == method && t.len() == segs.len() && t.iter().zip(&segs).all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_are_bound_to_their_list() {
+        let q = ListQuery { limit: Some(2), ..Default::default() };
+        let p = Paging::new(&q, "sql-users", "c1").unwrap();
+        let (page, next) = p.apply(vec!["c", "a", "b", "d"], |s| s.to_string(), |_| None);
+        assert_eq!(page, vec!["a", "b"]);
+        let token = p.render(next, "2024-09-16")["next_page"].as_str().unwrap().to_string();
+        let q2 = ListQuery { limit: Some(2), page: Some(token.clone()), ..Default::default() };
+        let p2 = Paging::new(&q2, "sql-users", "c1").unwrap();
+        let (page, next) = p2.apply(vec!["c", "a", "b", "d"], |s| s.to_string(), |_| None);
+        assert_eq!((page, next), (vec!["c", "d"], None));
+        assert!(Paging::new(&q2, "sql-users", "c2").is_err(), "other filters");
+        assert!(Paging::new(&q2, "databases", "c1").is_err(), "other endpoint");
+        let bad = ListQuery { page: Some("crdb1.garbage".into()), ..Default::default() };
+        assert!(Paging::new(&bad, "sql-users", "c1").is_err());
+        assert!(Paging::new(&ListQuery { limit: Some(-1), ..Default::default() }, "x", "").is_err());
+    }
+
+    #[test]
+    fn vendor_operations_match_templates() {
+        assert!(vendor_operation("GET", "/api/v1/clusters/abc/backups"));
+        assert!(vendor_operation("GET", "/api/v1/folders"));
+        assert!(!vendor_operation("GET", "/api/v1/nothing"));
+        assert!(!vendor_operation("POST", "/api/v1/organization"));
+    }
+}
