@@ -103,6 +103,15 @@ named!(
         ClusterDeveloper => "CLUSTER_DEVELOPER",
         /// CockroachDB: maintenance windows and operational settings ("Cluster Operator").
         ClusterOperatorWriter => "CLUSTER_OPERATOR_WRITER",
+        /// CockroachDB: get and list clusters.
+        ClusterMonitor => "CLUSTER_MONITOR",
+        /// CockroachDB: get and list clusters (metrics are not served here).
+        MetricsViewer => "METRICS_VIEWER",
+        /// CockroachDB: get and list clusters of its folders (granting within them is not
+        /// offered by this server).
+        FolderAdmin => "FOLDER_ADMIN",
+        /// CockroachDB: get and list clusters of its folders.
+        FolderMover => "FOLDER_MOVER",
         /// Legacy service-account permission: everything.
         Admin => "ADMIN",
         /// Legacy: create.
@@ -157,7 +166,7 @@ impl Role {
             Role::Create => [READS, &[P::ProjectCreate, P::ClusterCreate]].concat(),
             Role::Delete => [READS, &[P::ProjectDelete, P::ClusterDelete]].concat(),
             Role::Edit => [READS, &[P::ProjectUpdate, P::ClusterUpdate, P::DbuserManage, P::AllowlistManage]].concat(),
-            Role::Read => READS.to_vec(),
+            Role::Read | Role::ClusterMonitor | Role::MetricsViewer | Role::FolderAdmin | Role::FolderMover => READS.to_vec(),
         };
         v.sort();
         v.dedup();

@@ -212,6 +212,10 @@ pub fn role_table() -> HashMap<&'static str, BTreeSet<&'static str>> {
         ("DELETE", set(READS, &["project.delete", "cluster.delete"])),
         ("EDIT", set(READS, &["project.update", "cluster.update", "dbuser.manage", "allowlist.manage"])),
         ("READ", set(READS, &[])),
+        ("CLUSTER_MONITOR", set(READS, &[])),
+        ("METRICS_VIEWER", set(READS, &[])),
+        ("FOLDER_ADMIN", set(READS, &[])),
+        ("FOLDER_MOVER", set(READS, &[])),
     ])
 }
 

@@ -65,15 +65,20 @@ pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// Vendor operations this server does not serve: 501 with code 12.
-pub async fn unimplemented() -> CrdbError {
+fn not_implemented() -> CrdbError {
     CrdbError(ApiError::new(StatusCode::NOT_IMPLEMENTED, Code::Unimplemented, "not implemented"))
 }
 
-/// Paths under `/api/v1/` that the vendor's API does not have: 404 with code 5.
-pub async fn unknown(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+/// Vendor operations this server does not serve: 501 with code 12 (after authentication).
+pub async fn unimplemented(_caller: CCaller) -> CrdbError {
+    not_implemented()
+}
+
+/// Paths under `/api/v1/` that the vendor's API does not have: 404 with code 5; vendor
+/// operations this server does not serve: 501. Both after authentication.
+pub async fn unknown(_caller: CCaller, method: axum::http::Method, uri: axum::http::Uri) -> Response {
     if paging::vendor_operation(method.as_str(), uri.path()) {
-        return unimplemented().await.into_response();
+        return not_implemented().into_response();
     }
     CrdbError(ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, format!("no such endpoint: {method} {}", uri.path()))).into_response()
 }
