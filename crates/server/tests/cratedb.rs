@@ -85,6 +85,30 @@ impl Croud {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("croud {args:?}: {e}\nstdout: {out}\nstderr: {err}"))
     }
 
+    /// Runs croud; asserts exit 0 and no error text; returns every JSON document on stdout
+    /// (changes print the answer to the PUT, then the cluster re-read after polling) and stderr.
+    async fn jsons(&self, args: &[&str]) -> (Vec<Value>, String) {
+        let (out, err) = self.text(args).await;
+        for bad in ["Unauthorized", "Failed", "Status: FAILED"] {
+            assert!(!err.contains(bad), "croud {args:?}: {bad}\nstdout: {out}\nstderr: {err}");
+        }
+        let docs: Vec<Value> = serde_json::Deserializer::from_str(&out)
+            .into_iter::<Value>()
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("croud {args:?}: {e}\nstdout: {out}\nstderr: {err}"));
+        (docs, err)
+    }
+
+    /// Runs croud; asserts only exit 0 (API errors are printed, croud still exits 0).
+    async fn text_any(&self, args: &[&str]) -> (String, String) {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).env("XDG_CONFIG_HOME", self.config_home.path());
+        let (ok, out, err) = run(&mut cmd, 60).await;
+        assert!(ok, "croud {args:?} exited non-zero\nstdout: {out}\nstderr: {err}");
+        assert!(!err.contains("Traceback"), "croud {args:?}\nstdout: {out}\nstderr: {err}");
+        (out, err)
+    }
+
     /// Runs croud; asserts exit 0 and no error text; returns stdout and stderr.
     async fn text(&self, args: &[&str]) -> (String, String) {
         let mut cmd = Command::new(&self.bin);
@@ -224,6 +248,97 @@ async fn croud_cli_end_to_end() {
     for f in ["cluster.password", "cluster.product_name", "cluster.name"] {
         assert!(v["errors"][f].is_array(), "{f}: {v}");
     }
+
+    // Changes: each answers the cluster, croud polls the operation to SUCCEEDED and re-reads.
+    let (docs, err) = c.jsons(&["clusters", "scale", "--cluster-id", &cl_id, "--unit", "3"]).await;
+    assert!(err.contains("Operation completed."), "{err}");
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    assert_eq!(docs[1]["num_nodes"], 4, "{docs:?}");
+    let native = t.get(&format!("/v1/clusters/{cl_id}")).await;
+    assert_eq!((native["node_count"].clone(), native["state"].clone()), (serde_json::json!(4), serde_json::json!("CREATED")), "{native}");
+
+    let (docs, err) = c.jsons(&["clusters", "upgrade", "--cluster-id", &cl_id, "--version", "5.10.1"]).await;
+    assert!(err.contains("Operation completed."), "{err}");
+    assert_eq!(docs.last().unwrap()["crate_version"], "5.10.1", "{docs:?}");
+    assert_eq!(t.get(&format!("/v1/clusters/{cl_id}")).await["version"], "5.10.1");
+
+    let (docs, err) = c.jsons(&["clusters", "set-ip-whitelist", "--cluster-id", &cl_id, "--net", "10.1.0.0/16,192.0.2.7", "--yes"]).await;
+    assert!(err.contains("Operation completed."), "{err}");
+    let mut shown: Vec<String> = docs.last().unwrap()["ip_whitelist"].as_array().unwrap().iter().map(|e| e["cidr"].as_str().unwrap().to_string()).collect();
+    shown.sort();
+    assert_eq!(shown, ["10.1.0.0/16", "192.0.2.7/32"], "{docs:?}");
+    let mut native: Vec<String> = names(&t.get(&format!("/v1/clusters/{cl_id}/allowlist")).await["items"], "cidr");
+    native.sort();
+    assert_eq!(native, shown);
+    let (docs, _) = c.jsons(&["clusters", "set-ip-whitelist", "--cluster-id", &cl_id, "--net", "172.16.0.0/12", "--yes"]).await;
+    assert_eq!(docs.last().unwrap()["ip_whitelist"], serde_json::json!([{"cidr": "172.16.0.0/12", "description": ""}]), "{docs:?}");
+    assert_eq!(names(&t.get(&format!("/v1/clusters/{cl_id}/allowlist")).await["items"], "cidr"), ["172.16.0.0/12"]);
+
+    let (docs, err) = c.jsons(&["clusters", "set-suspended-state", "--cluster-id", &cl_id, "--value", "true"]).await;
+    assert!(err.contains("Operation completed."), "{err}");
+    assert_eq!(docs.last().unwrap()["suspended"], true, "{docs:?}");
+    let got = c.json(&["clusters", "get", &cl_id]).await;
+    assert_eq!(got["health"]["status"], "SUSPENDED", "{got}");
+    assert_eq!(t.get(&format!("/v1/clusters/{cl_id}")).await["attributes"]["suspended"], true);
+    // A suspended cluster cannot be scaled: croud prints the 409 and exits 0; nothing changes.
+    let (out, err) = c.text_any(&["clusters", "scale", "--cluster-id", &cl_id, "--unit", "1"]).await;
+    assert!(err.contains("==> Error:") && err.contains("suspended"), "{out}\n{err}");
+    assert_eq!(t.get(&format!("/v1/clusters/{cl_id}")).await["node_count"], 4);
+    let (docs, _) = c.jsons(&["clusters", "set-suspended-state", "--cluster-id", &cl_id, "--value", "false"]).await;
+    assert_eq!(docs.last().unwrap()["suspended"], false, "{docs:?}");
+    assert_eq!(t.get(&format!("/v1/clusters/{cl_id}")).await["attributes"]["suspended"], false);
+    let ops = c.json(&["clusters", "get", &cl_id]).await;
+    assert_eq!(ops["last_async_operation"]["type"], "SUSPEND", "{ops}");
+    assert_eq!(ops["health"]["running_operation"], "", "{ops}");
+
+    // Projects and organization edits.
+    let edited = c.json(&["projects", "edit", "--project-id", &p2_id, "--name", "p2-renamed"]).await;
+    assert_eq!(edited["name"], "p2-renamed", "{edited}");
+    assert_eq!(t.get(&format!("/v1/projects/{p2_id}")).await["name"], "p2-renamed");
+    let p3 = c.json(&["projects", "create", "--name", "p3"]).await;
+    let p3_id = p3["id"].as_str().unwrap().to_string();
+    let (_, err) = c.text(&["projects", "delete", "--project-id", &p3_id, "--yes"]).await;
+    assert!(err.contains("Project deleted."), "{err}");
+    let (status, _, _) = t.call(Method::GET, &format!("/v1/projects/{p3_id}"), None).await;
+    assert_eq!(status, 404);
+    let (_, err) = c.text_any(&["projects", "delete", "--project-id", &p2_id, "--yes"]).await;
+    assert!(err.contains("==> Error:"), "a project with clusters stays: {err}");
+    assert_eq!(t.get(&format!("/v1/projects/{p2_id}")).await["name"], "p2-renamed");
+    let org = c.json(&["organizations", "edit", "--name", "crate-org", "--plan-type", "5"]).await;
+    assert_eq!((org["name"].clone(), org["plan_type"].clone()), (serde_json::json!("crate-org"), serde_json::json!(5)), "{org}");
+    let native = t.get("/v1/organization").await;
+    assert_eq!(native["name"], "crate-org", "{native}");
+    assert_eq!(native["attributes"]["plan_type"], 5, "{native}");
+
+    // API keys: the secret is shown once, the key works, delete revokes it at once.
+    let made = c.json(&["api-keys", "create"]).await;
+    let (key, secret) = (made["key"].as_str().unwrap().to_string(), made["secret"].as_str().unwrap().to_string());
+    assert_eq!(made["active"], true, "{made}");
+    let r = t.http.get(format!("{}/api/v2/clusters/", t.url)).basic_auth(&key, Some(&secret)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let keys = c.json(&["api-keys", "list"]).await;
+    assert!(names(&keys, "key").contains(&key), "{keys}");
+    assert!(keys.as_array().unwrap().iter().all(|k| k.get("secret").is_none()), "{keys}");
+    let (_, err) = c.text(&["api-keys", "delete", "--api-key", &key]).await;
+    assert!(err.contains("API key deleted."), "{err}");
+    let r = t.http.get(format!("{}/api/v2/clusters/", t.url)).basic_auth(&key, Some(&secret)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(t.get(&format!("/v1/api-keys/{key}")).await["state"], "revoked");
+
+    // The audit log: croud pages with `last` until an empty page, so this returns at all.
+    let logs = c.json(&["organizations", "auditlogs", "list"]).await;
+    let actions = names(&logs, "action");
+    for a in ["cluster.upgrade", "cluster.suspend", "cluster.resume", "allowlist.replace", "apikey.revoke", "organization.update"] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing: {actions:?}");
+    }
+    assert!(logs.as_array().unwrap().iter().all(|e| e["actor"].get("id").is_some()), "{logs}");
+    let ids: Vec<String> = names(&logs, "id");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(ids, sorted, "newest first");
+    let only = c.json(&["organizations", "auditlogs", "list", "--action", "cluster.upgrade"]).await;
+    assert_eq!(names(&only, "action"), ["cluster.upgrade"], "{only}");
 
     let (_, err) = c.text(&["clusters", "delete", "--cluster-id", &cl_id, "--yes"]).await;
     assert!(err.contains("Cluster deleted."), "{err}");

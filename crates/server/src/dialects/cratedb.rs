@@ -1210,14 +1210,24 @@ pub async fn edit_organization(State(s): State<AppState>, CrCaller(caller): CrCa
 async fn my_keys(s: &AppState, caller: &Caller) -> CrResult<(Uuid, Vec<dbcloud_store::ApiKeyRecord>)> {
     let org = caller.org();
     let me = &caller.principal.key_id;
-    let (uid, mut keys) = match caller.owner {
-        KeyOwner::Key => {
-            let mut keys = all(|p| s.store.list_api_keys(org, Some(KeyOwner::Key), p)).await?;
-            keys.retain(|k| &k.access_key == me || k.created_by.as_ref() == Some(me));
-            (key_uid(me), keys)
-        }
-        owner @ (KeyOwner::User(id) | KeyOwner::ServiceAccount(id)) => (id, all(|p| s.store.list_api_keys(org, Some(owner), p)).await?),
+    let (uid, filter) = match caller.owner {
+        KeyOwner::Key => (key_uid(me), None),
+        owner @ (KeyOwner::User(id) | KeyOwner::ServiceAccount(id)) => (id, Some(owner)),
     };
+    // Key lists page by access key id, not by the uuid cursor `all` uses.
+    let mut keys = vec![];
+    let mut page = PageReq::first(500);
+    loop {
+        let p = s.store.list_api_keys(org, filter, page.clone()).await?;
+        keys.extend(p.items);
+        match p.next_cursor.as_deref().and_then(|c| c.strip_prefix("k1.")) {
+            Some(after) => page.after_key = Some(after.to_string()),
+            None => break,
+        }
+    }
+    if caller.owner == KeyOwner::Key {
+        keys.retain(|k| k.owner == KeyOwner::Key && (&k.access_key == me || k.created_by.as_ref() == Some(me)));
+    }
     keys.retain(|k| k.state == "active");
     Ok((uid, keys))
 }
