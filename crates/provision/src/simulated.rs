@@ -94,6 +94,13 @@ impl Provisioner for Simulated {
         "simulated"
     }
 
+    /// A self-signed Ed25519 CA certificate per cluster, derived only from the cluster's id
+    /// and creation time, so every replica and restart answers the same PEM (see [`crate::ca`];
+    /// simulated: its key is derivable, it protects nothing).
+    fn ca_certificate(&self, c: &Cluster) -> Option<String> {
+        Some(crate::ca::simulated_ca_pem(c.id, &c.name, c.created_at))
+    }
+
     async fn next_step(&self, op: &Operation, c: &Cluster) -> Step {
         if !self.cfg.step_delay.is_zero() {
             tokio::time::sleep(self.cfg.step_delay).await;
