@@ -197,10 +197,8 @@ fn check_idle(c: &Cluster, what: &str) -> Result<()> {
 pub fn check_upgrade(c: &Cluster, version: &str) -> Result<String> {
     let mut v = Violations::new();
     let version = v.check("version", validate::version(version));
-    if let Some(new) = &version {
-        if version_key(new) < version_key(&c.version) {
-            v.add("version", format!("must not be older than the current version {}", c.version));
-        }
+    if version.as_deref().is_some_and(|new| version_key(new) < version_key(&c.version)) {
+        v.add("version", format!("must not be older than the current version {}", c.version));
     }
     v.finish()?;
     if is_suspended(c) {
