@@ -2,7 +2,7 @@
 
 use crate::error::Violations;
 use crate::{validate, Error, Result};
-use dbcloud_types::{Cluster, ClusterState, CreateCluster, Plan, UpdateCluster};
+use dbcloud_types::{Cluster, ClusterState, CreateCluster, OperationKind, Plan, UpdateCluster};
 
 /// The version a cluster gets when the request names none.
 pub const DEFAULT_VERSION: &str = "7.6.2";
@@ -137,6 +137,9 @@ pub fn check_update(c: &Cluster, req: &UpdateCluster) -> Result<UpdatePlan> {
     if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
         return Err(Error::FailedPrecondition(format!("cluster {} is {}", c.id, c.state)));
     }
+    if scale_to.is_some() && is_suspended(c) {
+        return Err(Error::FailedPrecondition(format!("cluster {} is suspended; resume it before scaling", c.id)));
+    }
     if scale_to.is_some() && c.state != ClusterState::Created {
         return Err(Error::FailedPrecondition(format!(
             "cluster {} is {}; it can be scaled only when CREATED",
@@ -144,6 +147,76 @@ pub fn check_update(c: &Cluster, req: &UpdateCluster) -> Result<UpdatePlan> {
         )));
     }
     Ok(UpdatePlan { name, spend_limit, scale_to })
+}
+
+/// Attribute holding whether a cluster is suspended (set by the store when a suspend or
+/// resume operation succeeds; absent means running).
+pub const SUSPENDED_ATTRIBUTE: &str = "suspended";
+
+/// Whether the cluster's nodes are suspended.
+pub fn is_suspended(c: &Cluster) -> bool {
+    c.attributes.get(SUSPENDED_ATTRIBUTE).and_then(|v| v.as_bool()) == Some(true)
+}
+
+/// The state a cluster enters while an operation of `kind` runs (the store sets it when it
+/// records the operation, the provisioner's final step sets it back). `None`: the cluster
+/// keeps its state (an allow-list update changes no node).
+pub fn operation_state(kind: OperationKind) -> Option<ClusterState> {
+    match kind {
+        OperationKind::Create => Some(ClusterState::Creating),
+        OperationKind::Delete => Some(ClusterState::Deleting),
+        OperationKind::Scale => Some(ClusterState::Scaling),
+        OperationKind::Upgrade | OperationKind::Suspend | OperationKind::Resume => Some(ClusterState::Updating),
+        OperationKind::AllowlistUpdate => None,
+    }
+}
+
+/// Numeric parts of a version, for ordering (`5.10` > `5.9.2`; missing parts count as 0).
+fn version_key(v: &str) -> [u64; 3] {
+    let mut k = [0u64; 3];
+    for (i, p) in v.split('.').take(3).enumerate() {
+        k[i] = p.parse().unwrap_or(0);
+    }
+    k
+}
+
+/// Checks a node operation (upgrade, suspend, resume) on a cluster as it is: it must be
+/// CREATED (idle; the one-operation rule is enforced again by the store).
+fn check_idle(c: &Cluster, what: &str) -> Result<()> {
+    match c.state {
+        ClusterState::Created => Ok(()),
+        ClusterState::Deleting | ClusterState::Deleted | ClusterState::CreationFailed => {
+            Err(Error::FailedPrecondition(format!("cluster {} is {}; it cannot be {what}", c.id, c.state)))
+        }
+        s => Err(Error::Aborted(format!("cluster {} is busy ({s}); retry when the running operation ends", c.id))),
+    }
+}
+
+/// Validates an upgrade to `version`: a well-formed version, not older than the current
+/// one, on an idle, running (not suspended) cluster. Returns the checked version.
+pub fn check_upgrade(c: &Cluster, version: &str) -> Result<String> {
+    let mut v = Violations::new();
+    let version = v.check("version", validate::version(version));
+    if version.as_deref().is_some_and(|new| version_key(new) < version_key(&c.version)) {
+        v.add("version", format!("must not be older than the current version {}", c.version));
+    }
+    v.finish()?;
+    if is_suspended(c) {
+        return Err(Error::FailedPrecondition(format!("cluster {} is suspended; resume it before upgrading", c.id)));
+    }
+    check_idle(c, "upgraded")?;
+    Ok(version.expect("checked"))
+}
+
+/// Validates suspending (`true`) or resuming (`false`) a cluster and returns the operation
+/// kind to run. The cluster must be idle and not already in the requested state.
+pub fn check_suspend(c: &Cluster, suspend: bool) -> Result<OperationKind> {
+    if is_suspended(c) == suspend {
+        let s = if suspend { "already suspended" } else { "not suspended" };
+        return Err(Error::FailedPrecondition(format!("cluster {} is {s}", c.id)));
+    }
+    check_idle(c, if suspend { "suspended" } else { "resumed" })?;
+    Ok(if suspend { OperationKind::Suspend } else { OperationKind::Resume })
 }
 
 /// Checks that a cluster may be deleted now.
@@ -191,6 +264,33 @@ mod tests {
         assert!(check_create(&sl).is_err());
         let sl = CreateCluster { spend_limit: Some(5), plan: Some(Plan::Serverless), ..req() };
         assert_eq!(check_create(&sl).unwrap().node_count, 1);
+    }
+
+    #[test]
+    fn upgrade_and_suspend_rules() {
+        let t = time::OffsetDateTime::UNIX_EPOCH;
+        let mut c = Cluster {
+            id: uuid::Uuid::nil(), organization_id: uuid::Uuid::nil(), project_id: uuid::Uuid::nil(), cloud_id: uuid::Uuid::nil(),
+            name: "c1x".into(), plan: Plan::Dedicated, version: "5.9.2".into(), node_count: 3, node_size: "m".into(),
+            spend_limit: None, state: ClusterState::Created, failure_reason: None, nodes: vec![], endpoints: vec![],
+            bucket_count: 0, attributes: Default::default(), created_by: "k".into(), created_at: t, updated_at: t,
+        };
+        assert_eq!(check_upgrade(&c, "5.10.1").unwrap(), "5.10.1");
+        assert_eq!(check_upgrade(&c, "5.9.2").unwrap(), "5.9.2");
+        assert!(matches!(check_upgrade(&c, "5.8.9"), Err(Error::InvalidArgument { .. })));
+        assert!(matches!(check_upgrade(&c, "x"), Err(Error::InvalidArgument { .. })));
+        assert_eq!(check_suspend(&c, true).unwrap(), OperationKind::Suspend);
+        assert!(matches!(check_suspend(&c, false), Err(Error::FailedPrecondition(_))));
+        c.attributes.insert(SUSPENDED_ATTRIBUTE.into(), serde_json::Value::Bool(true));
+        assert_eq!(check_suspend(&c, false).unwrap(), OperationKind::Resume);
+        assert!(matches!(check_upgrade(&c, "5.10.1"), Err(Error::FailedPrecondition(_))));
+        let scale = UpdateCluster { node_count: Some(5), ..Default::default() };
+        assert!(matches!(check_update(&c, &scale), Err(Error::FailedPrecondition(_))));
+        c.attributes.clear();
+        c.state = ClusterState::Scaling;
+        assert!(matches!(check_suspend(&c, true), Err(Error::Aborted(_))));
+        assert_eq!(operation_state(OperationKind::AllowlistUpdate), None);
+        assert!(operation_state(OperationKind::Suspend).is_some_and(|s| can_transition(ClusterState::Created, s)));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! lease, so a step is never lost and a restarted or other replica resumes exactly where
 //! the last one stopped.
 
+pub mod ca;
 pub mod runner;
 pub mod simulated;
 
@@ -31,4 +32,9 @@ pub trait Provisioner: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Does the work of the next step and describes its outcome.
     async fn next_step(&self, op: &Operation, cluster: &Cluster) -> Step;
+    /// The PEM certificate of the CA that signs the cluster's server certificates, when the
+    /// provisioner issues one (clients pin it to verify TLS connections to the cluster).
+    fn ca_certificate(&self, _cluster: &Cluster) -> Option<String> {
+        None
+    }
 }

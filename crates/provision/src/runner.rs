@@ -72,6 +72,12 @@ impl Runner {
         self.wake.notify_one();
     }
 
+    /// The provisioner operations run through (for what it answers directly, such as a
+    /// cluster's CA certificate).
+    pub fn provisioner(&self) -> &Arc<dyn Provisioner> {
+        &self.provisioner
+    }
+
     /// This replica's lease identity.
     pub fn owner(&self) -> &str {
         &self.cfg.owner

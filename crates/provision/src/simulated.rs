@@ -94,6 +94,13 @@ impl Provisioner for Simulated {
         "simulated"
     }
 
+    /// A self-signed Ed25519 CA certificate per cluster, derived only from the cluster's id
+    /// and creation time, so every replica and restart answers the same PEM (see [`crate::ca`];
+    /// simulated: its key is derivable, it protects nothing).
+    fn ca_certificate(&self, c: &Cluster) -> Option<String> {
+        Some(crate::ca::simulated_ca_pem(c.id, &c.name, c.created_at))
+    }
+
     async fn next_step(&self, op: &Operation, c: &Cluster) -> Step {
         if !self.cfg.step_delay.is_zero() {
             tokio::time::sleep(self.cfg.step_delay).await;
@@ -166,10 +173,26 @@ impl Provisioner for Simulated {
                     },
                 },
             },
-            OperationKind::Upgrade => Step {
-                operation: succeeded("upgraded"),
-                cluster: ClusterPatch { state: Some(ClusterState::Created), ..Default::default() },
-            },
+            OperationKind::Upgrade => {
+                // The target version is a parameter of the operation (`version`); an upgrade
+                // recorded without one leaves the version as it is.
+                let version = op.params.get("version").and_then(|v| v.as_str()).map(str::to_string);
+                Step {
+                    operation: succeeded("upgraded"),
+                    cluster: ClusterPatch { state: Some(ClusterState::Created), version, ..Default::default() },
+                }
+            }
+            OperationKind::Suspend | OperationKind::Resume => {
+                let suspended = op.kind == OperationKind::Suspend;
+                let mut attributes = serde_json::Map::new();
+                attributes.insert(dbcloud_core::cluster::SUSPENDED_ATTRIBUTE.into(), serde_json::Value::Bool(suspended));
+                Step {
+                    operation: succeeded(if suspended { "suspended" } else { "resumed" }),
+                    cluster: ClusterPatch { state: Some(ClusterState::Created), attributes: Some(attributes), ..Default::default() },
+                }
+            }
+            // The store replaced the list already; applying it changes no cluster field.
+            OperationKind::AllowlistUpdate => Step { operation: succeeded("allow list applied"), cluster: ClusterPatch::default() },
         }
     }
 }

@@ -791,6 +791,29 @@ async fn measure(
         report.add(backend, format!("{label} / GET /health throughput"), target_ratio(*rps, h.rps()));
     }
 
+    // Cluster lists of 100 through each dialect against the native list, same key and
+    // credential form, so the ratio is the adapter's cost (rendering, paging envelope).
+    let bearer = Form::BearerToken.cred(&key.access_key, &key.secret, "/")?;
+    let lists = [
+        ("native GET /v1/clusters?limit=100", format!("{base}/v1/clusters?limit=100"), "/items"),
+        ("CockroachDB GET /api/v1/clusters?pagination.limit=100", format!("{base}/api/v1/clusters?pagination.limit=100"), "/clusters"),
+        ("Couchbase GET /v2/clusters?perPage=100", format!("{base}/v2/clusters?perPage=100"), "/data"),
+        ("CrateDB GET /api/v2/clusters/", format!("{base}/api/v2/clusters/"), ""),
+    ];
+    let mut native_rps = None;
+    for (label, url, items) in lists {
+        let page = get_json(&client, &url, token).await.with_context(|| format!("{label}: first call"))?;
+        let n = page.pointer(items).and_then(Value::as_array).map_or(0, Vec::len);
+        if n != SMALL as usize {
+            bail!("{label}: expected {SMALL} clusters, got {n}");
+        }
+        let r = throughput(backend, label, &client, &url, &bearer, load_time, report).await?;
+        match native_rps {
+            None => native_rps = Some(r.rps()),
+            Some(native) => report.add(backend, format!("{label} / native list throughput"), ratio(r.rps(), native)),
+        }
+    }
+
     // 3: page times at SMALL clusters, then at LARGE.
     let (small_first, small_deep) = list_pages(backend, &client, base, token, SMALL, report).await?;
 

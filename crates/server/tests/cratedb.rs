@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
@@ -83,6 +83,30 @@ impl Croud {
             assert!(!err.contains(bad) && !out.contains(bad), "croud {args:?}: {bad}\nstdout: {out}\nstderr: {err}");
         }
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("croud {args:?}: {e}\nstdout: {out}\nstderr: {err}"))
+    }
+
+    /// Runs croud; asserts exit 0 and no error text; returns every JSON document on stdout
+    /// (changes print the answer to the PUT, then the cluster re-read after polling) and stderr.
+    async fn jsons(&self, args: &[&str]) -> (Vec<Value>, String) {
+        let (out, err) = self.text(args).await;
+        for bad in ["Unauthorized", "Failed", "Status: FAILED"] {
+            assert!(!err.contains(bad), "croud {args:?}: {bad}\nstdout: {out}\nstderr: {err}");
+        }
+        let docs: Vec<Value> = serde_json::Deserializer::from_str(&out)
+            .into_iter::<Value>()
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("croud {args:?}: {e}\nstdout: {out}\nstderr: {err}"));
+        (docs, err)
+    }
+
+    /// Runs croud; asserts only exit 0 (API errors are printed, croud still exits 0).
+    async fn text_any(&self, args: &[&str]) -> (String, String) {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).env("XDG_CONFIG_HOME", self.config_home.path());
+        let (ok, out, err) = run(&mut cmd, 60).await;
+        assert!(ok, "croud {args:?} exited non-zero\nstdout: {out}\nstderr: {err}");
+        assert!(!err.contains("Traceback"), "croud {args:?}\nstdout: {out}\nstderr: {err}");
+        (out, err)
     }
 
     /// Runs croud; asserts exit 0 and no error text; returns stdout and stderr.
@@ -225,6 +249,97 @@ async fn croud_cli_end_to_end() {
         assert!(v["errors"][f].is_array(), "{f}: {v}");
     }
 
+    // Changes: each answers the cluster, croud polls the operation to SUCCEEDED and re-reads.
+    let (docs, err) = c.jsons(&["clusters", "scale", "--cluster-id", &cl_id, "--unit", "3"]).await;
+    assert!(err.contains("Operation completed."), "{err}");
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    assert_eq!(docs[1]["num_nodes"], 4, "{docs:?}");
+    let native = t.get(&format!("/v1/clusters/{cl_id}")).await;
+    assert_eq!((native["node_count"].clone(), native["state"].clone()), (serde_json::json!(4), serde_json::json!("CREATED")), "{native}");
+
+    let (docs, err) = c.jsons(&["clusters", "upgrade", "--cluster-id", &cl_id, "--version", "5.10.1"]).await;
+    assert!(err.contains("Operation completed."), "{err}");
+    assert_eq!(docs.last().unwrap()["crate_version"], "5.10.1", "{docs:?}");
+    assert_eq!(t.get(&format!("/v1/clusters/{cl_id}")).await["version"], "5.10.1");
+
+    let (docs, err) = c.jsons(&["clusters", "set-ip-whitelist", "--cluster-id", &cl_id, "--net", "10.1.0.0/16,192.0.2.7", "--yes"]).await;
+    assert!(err.contains("Operation completed."), "{err}");
+    let mut shown: Vec<String> = docs.last().unwrap()["ip_whitelist"].as_array().unwrap().iter().map(|e| e["cidr"].as_str().unwrap().to_string()).collect();
+    shown.sort();
+    assert_eq!(shown, ["10.1.0.0/16", "192.0.2.7/32"], "{docs:?}");
+    let mut native: Vec<String> = names(&t.get(&format!("/v1/clusters/{cl_id}/allowlist")).await["items"], "cidr");
+    native.sort();
+    assert_eq!(native, shown);
+    let (docs, _) = c.jsons(&["clusters", "set-ip-whitelist", "--cluster-id", &cl_id, "--net", "172.16.0.0/12", "--yes"]).await;
+    assert_eq!(docs.last().unwrap()["ip_whitelist"], serde_json::json!([{"cidr": "172.16.0.0/12", "description": ""}]), "{docs:?}");
+    assert_eq!(names(&t.get(&format!("/v1/clusters/{cl_id}/allowlist")).await["items"], "cidr"), ["172.16.0.0/12"]);
+
+    let (docs, err) = c.jsons(&["clusters", "set-suspended-state", "--cluster-id", &cl_id, "--value", "true"]).await;
+    assert!(err.contains("Operation completed."), "{err}");
+    assert_eq!(docs.last().unwrap()["suspended"], true, "{docs:?}");
+    let got = c.json(&["clusters", "get", &cl_id]).await;
+    assert_eq!(got["health"]["status"], "SUSPENDED", "{got}");
+    assert_eq!(t.get(&format!("/v1/clusters/{cl_id}")).await["attributes"]["suspended"], true);
+    // A suspended cluster cannot be scaled: croud prints the 409 and exits 0; nothing changes.
+    let (out, err) = c.text_any(&["clusters", "scale", "--cluster-id", &cl_id, "--unit", "1"]).await;
+    assert!(err.contains("==> Error:") && err.contains("suspended"), "{out}\n{err}");
+    assert_eq!(t.get(&format!("/v1/clusters/{cl_id}")).await["node_count"], 4);
+    let (docs, _) = c.jsons(&["clusters", "set-suspended-state", "--cluster-id", &cl_id, "--value", "false"]).await;
+    assert_eq!(docs.last().unwrap()["suspended"], false, "{docs:?}");
+    assert_eq!(t.get(&format!("/v1/clusters/{cl_id}")).await["attributes"]["suspended"], false);
+    let ops = c.json(&["clusters", "get", &cl_id]).await;
+    assert_eq!(ops["last_async_operation"]["type"], "SUSPEND", "{ops}");
+    assert_eq!(ops["health"]["running_operation"], "", "{ops}");
+
+    // Projects and organization edits.
+    let edited = c.json(&["projects", "edit", "--project-id", &p2_id, "--name", "p2-renamed"]).await;
+    assert_eq!(edited["name"], "p2-renamed", "{edited}");
+    assert_eq!(t.get(&format!("/v1/projects/{p2_id}")).await["name"], "p2-renamed");
+    let p3 = c.json(&["projects", "create", "--name", "p3"]).await;
+    let p3_id = p3["id"].as_str().unwrap().to_string();
+    let (_, err) = c.text(&["projects", "delete", "--project-id", &p3_id, "--yes"]).await;
+    assert!(err.contains("Project deleted."), "{err}");
+    let (status, _, _) = t.call(Method::GET, &format!("/v1/projects/{p3_id}"), None).await;
+    assert_eq!(status, 404);
+    let (_, err) = c.text_any(&["projects", "delete", "--project-id", &p2_id, "--yes"]).await;
+    assert!(err.contains("==> Error:"), "a project with clusters stays: {err}");
+    assert_eq!(t.get(&format!("/v1/projects/{p2_id}")).await["name"], "p2-renamed");
+    let org = c.json(&["organizations", "edit", "--name", "crate-org", "--plan-type", "5"]).await;
+    assert_eq!((org["name"].clone(), org["plan_type"].clone()), (serde_json::json!("crate-org"), serde_json::json!(5)), "{org}");
+    let native = t.get("/v1/organization").await;
+    assert_eq!(native["name"], "crate-org", "{native}");
+    assert_eq!(native["attributes"]["plan_type"], 5, "{native}");
+
+    // API keys: the secret is shown once, the key works, delete revokes it at once.
+    let made = c.json(&["api-keys", "create"]).await;
+    let (key, secret) = (made["key"].as_str().unwrap().to_string(), made["secret"].as_str().unwrap().to_string());
+    assert_eq!(made["active"], true, "{made}");
+    let r = t.http.get(format!("{}/api/v2/clusters/", t.url)).basic_auth(&key, Some(&secret)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let keys = c.json(&["api-keys", "list"]).await;
+    assert!(names(&keys, "key").contains(&key), "{keys}");
+    assert!(keys.as_array().unwrap().iter().all(|k| k.get("secret").is_none()), "{keys}");
+    let (_, err) = c.text(&["api-keys", "delete", "--api-key", &key]).await;
+    assert!(err.contains("API key deleted."), "{err}");
+    let r = t.http.get(format!("{}/api/v2/clusters/", t.url)).basic_auth(&key, Some(&secret)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(t.get(&format!("/v1/api-keys/{key}")).await["state"], "revoked");
+
+    // The audit log: croud pages with `last` until an empty page, so this returns at all.
+    let logs = c.json(&["organizations", "auditlogs", "list"]).await;
+    let actions = names(&logs, "action");
+    for a in ["cluster.upgrade", "cluster.suspend", "cluster.resume", "allowlist.replace", "apikey.revoke", "organization.update"] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing: {actions:?}");
+    }
+    assert!(logs.as_array().unwrap().iter().all(|e| e["actor"].get("id").is_some()), "{logs}");
+    let ids: Vec<String> = names(&logs, "id");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(ids, sorted, "newest first");
+    let only = c.json(&["organizations", "auditlogs", "list", "--action", "cluster.upgrade"]).await;
+    assert_eq!(names(&only, "action"), ["cluster.upgrade"], "{only}");
+
     let (_, err) = c.text(&["clusters", "delete", "--cluster-id", &cl_id, "--yes"]).await;
     assert!(err.contains("Cluster deleted."), "{err}");
     t.wait_state(&cl_id, "DELETED", Duration::from_secs(20)).await;
@@ -232,4 +347,278 @@ async fn croud_cli_end_to_end() {
     assert_eq!(r.status(), 404);
     let (status, _, _) = t.call(Method::GET, "/v1/clusters", None).await;
     assert_eq!(status, 200);
+}
+
+/// A request with the bootstrap key as HTTP Basic (croud's form); status and JSON body.
+async fn basic(t: &TestServer, method: Method, path: &str, body: Option<Value>) -> (reqwest::StatusCode, Value) {
+    let mut rb = t.http.request(method, format!("{}{path}", t.url)).basic_auth(&t.access_key, Some(&t.secret));
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let (s, _, v) = decode(rb.send().await.unwrap()).await;
+    (s, v)
+}
+
+/// A CREATED cluster made through the native API; its id.
+async fn native_cluster(t: &TestServer, name: &str) -> String {
+    let (s, k) = t.post("/v1/clusters", json!({"name": name, "provider": "aws", "region": "us-east-1", "node_count": 2})).await;
+    assert_eq!(s, 202, "{k}");
+    let id = k["cluster"]["id"].as_str().unwrap().to_string();
+    t.wait_state(&id, "CREATED", Duration::from_secs(30)).await;
+    id
+}
+
+/// §6 and the input rules of the change routes: one operation per cluster (409 with the
+/// vendor text, nothing half-written), 400 with per-field `errors`, 404 for unknown clusters,
+/// the audit cursor, API keys without a body, delete protection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_busy_invalid_and_audit_cursor() {
+    // Slow steps, so an operation is still running when the next change arrives.
+    let t = TestServer::with(Backend::Sqlite, config(150, 0.0)).await;
+    let id = native_cluster(&t, "busy-one").await;
+    let busy = json!({"message": "Another cluster operation is currently in progress.", "success": false});
+
+    let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/scale/"), Some(json!({"product_unit": 3}))).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["health"]["running_operation"], "SCALE", "{v}");
+    for (path, body) in [
+        ("upgrade/", json!({"crate_version": "9.0.0"})),
+        ("suspend/", json!({"suspended": true})),
+        ("ip-restrictions/", json!({"ip_whitelist": [{"cidr": "10.0.0.0/8"}]})),
+        ("scale/", json!({"product_unit": 0})),
+    ] {
+        let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/{path}"), Some(body)).await;
+        assert_eq!((s, v), (reqwest::StatusCode::CONFLICT, busy.clone()), "{path}");
+    }
+    let (s, v) = basic(&t, Method::DELETE, &format!("/api/v2/clusters/{id}/"), None).await;
+    assert_eq!((s, v), (reqwest::StatusCode::CONFLICT, busy.clone()));
+    assert_eq!(t.get(&format!("/v1/clusters/{id}/allowlist")).await["items"], json!([]), "a refused replacement writes nothing");
+    let native = t.wait_state(&id, "CREATED", Duration::from_secs(30)).await;
+    assert_eq!(native["node_count"], 4);
+    assert_eq!(native["version"], "7.6.2");
+
+    // Bad input: 400 with errors per field; the cluster is unchanged.
+    for (path, body, field) in [
+        ("scale/", json!({"product_unit": 99}), "product_unit"),
+        ("scale/", json!({"product_unit": 3}), "product_unit"),
+        ("upgrade/", json!({"crate_version": "5.0.0"}), "crate_version"),
+        ("upgrade/", json!({"crate_version": "latest"}), "crate_version"),
+        ("upgrade/", json!({}), "crate_version"),
+        ("suspend/", json!({}), "suspended"),
+        ("ip-restrictions/", json!({"ip_whitelist": [{"cidr": "10.0.0.1/8"}]}), "ip_whitelist"),
+        ("ip-restrictions/", json!({"ip_whitelist": [{"cidr": "10.0.0.0/8"}, {"cidr": "10.0.0.0/8"}]}), "ip_whitelist"),
+        ("ip-restrictions/", json!({"ip_whitelist": [{"cidr": "300.1.1.1"}]}), "ip_whitelist"),
+    ] {
+        let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/{path}"), Some(body.clone())).await;
+        assert_eq!(s, 400, "{path} {body}: {v}");
+        assert_eq!(v["success"], false);
+        assert!(v["errors"][field].is_array(), "{path} {body}: {v}");
+    }
+    for body in [json!({"product_unit": "two"}), json!([1])] {
+        let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/scale/"), Some(body)).await;
+        assert_eq!((s, v["success"].clone()), (reqwest::StatusCode::BAD_REQUEST, json!(false)), "{v}");
+    }
+    let r = t.http.put(format!("{}/api/v2/clusters/{id}/scale/", t.url)).basic_auth(&t.access_key, Some(&t.secret))
+        .header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let native = t.get(&format!("/v1/clusters/{id}")).await;
+    assert_eq!((native["node_count"].clone(), native["version"].clone()), (json!(4), json!("7.6.2")));
+    let not_found = json!({"message": "Resource not found.", "success": false});
+    for cl in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".into()] {
+        let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{cl}/upgrade/"), Some(json!({"crate_version": "9.0.0"}))).await;
+        assert_eq!((s, v), (reqwest::StatusCode::NOT_FOUND, not_found.clone()));
+    }
+    let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/organizations/{}/", t.org), Some(json!({"plan_type": 9, "email": "nope"}))).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["errors"]["plan_type"].is_array() && v["errors"]["email"].is_array(), "{v}");
+    let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/organizations/{}/", t.org), Some(json!({"email": "ops@example.com", "notifications_enabled": true}))).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((v["email"].clone(), v["notifications_enabled"].clone(), v["plan_type"].clone()), (json!("ops@example.com"), json!(true), json!(3)));
+    let (s, _) = basic(&t, Method::PUT, &format!("/api/v2/organizations/{}/", uuid::Uuid::new_v4()), Some(json!({"name": "x"}))).await;
+    assert_eq!(s, 404);
+
+    // Upgrade runs an UPGRADE operation that sets the version when it succeeds.
+    let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/upgrade/"), Some(json!({"crate_version": "7.7.0"}))).await;
+    assert_eq!(s, 200, "{v}");
+    t.wait_state(&id, "CREATED", Duration::from_secs(30)).await;
+    let (_, ops) = basic(&t, Method::GET, &format!("/api/v2/clusters/{id}/operations/?type=UPGRADE&limit=1"), None).await;
+    assert_eq!(ops["operations"][0]["status"], "SUCCEEDED", "{ops}");
+    assert_eq!(ops["operations"][0]["non_sensitive_data"]["target_version"], "7.7.0", "{ops}");
+    assert_eq!(t.get(&format!("/v1/clusters/{id}")).await["version"], "7.7.0");
+
+    // API key create: no body, no content type; flat, secret once; delete revokes at once.
+    let r = t.http.post(format!("{}/api/v2/users/me/api-keys/", t.url)).basic_auth(&t.access_key, Some(&t.secret)).send().await.unwrap();
+    let (s, _, made) = decode(r).await;
+    assert_eq!(s, 200, "{made}");
+    for k in ["key", "user_id", "active", "last_used", "secret", "dc", "success"] {
+        assert!(made.get(k).is_some(), "{k}: {made}");
+    }
+    let key = made["key"].as_str().unwrap().to_string();
+    let (s, got) = basic(&t, Method::GET, &format!("/api/v2/users/me/api-keys/{key}/"), None).await;
+    assert_eq!(s, 200);
+    assert!(got.get("secret").is_none(), "{got}");
+    let (s, v) = basic(&t, Method::DELETE, &format!("/api/v2/users/me/api-keys/{key}/"), None).await;
+    assert_eq!((s, v), (reqwest::StatusCode::NO_CONTENT, Value::Null));
+    let r = t.http.get(format!("{}/api/v2/users/me/", t.url)).basic_auth(&key, made["secret"].as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let (s, _) = basic(&t, Method::DELETE, &format!("/api/v2/users/me/api-keys/{key}/"), None).await;
+    assert_eq!(s, 404, "a deleted key is gone");
+
+    // Audit cursor: pages newest first, strictly older than `last`, ending with [].
+    for i in 0..3 {
+        let (s, _) = basic(&t, Method::POST, "/api/v2/projects/", Some(json!({"name": format!("audit-{i}")}))).await;
+        assert_eq!(s, 201);
+    }
+    let base = format!("/api/v2/organizations/{}/auditlogs/", t.org);
+    let (s, first) = basic(&t, Method::GET, &base, None).await;
+    assert_eq!(s, 200, "{first}");
+    let first = first.as_array().unwrap().clone();
+    assert!(first.len() >= 8, "{first:?}");
+    assert_eq!(first[0]["action"], "project.create");
+    let mut seen = vec![];
+    let mut last: Option<String> = None;
+    for _ in 0..50 {
+        let path = match &last {
+            Some(l) => format!("{base}?last={l}"),
+            None => base.clone(),
+        };
+        let (s, page) = basic(&t, Method::GET, &path, None).await;
+        assert_eq!(s, 200, "{page}");
+        let page = page.as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            let eid = e["id"].as_str().unwrap().to_string();
+            assert!(last.as_ref().is_none_or(|l| eid < *l), "strictly older than last");
+            seen.push(eid);
+        }
+        last = seen.last().cloned();
+    }
+    assert_eq!(seen.len(), first.len(), "one page of {} then []", first.len());
+    let (_, empty) = basic(&t, Method::GET, &format!("{base}?last={}", seen.last().unwrap()), None).await;
+    assert_eq!(empty, json!([]));
+    let (_, mine) = basic(&t, Method::GET, &format!("{base}?cluster_id={id}"), None).await;
+    let actions = names(&mine, "action");
+    assert!(actions.contains(&"cluster.upgrade".to_string()) && actions.iter().all(|a| a.starts_with("cluster.")), "{actions:?}");
+    let (_, upgrades) = basic(&t, Method::GET, &format!("{base}?action=cluster.upgrade&from=2000-01-01&to=2999-12-31T00:00:00Z"), None).await;
+    assert_eq!(names(&upgrades, "action"), ["cluster.upgrade"]);
+    let (_, none) = basic(&t, Method::GET, &format!("{base}?to=2000-01-01"), None).await;
+    assert_eq!(none, json!([]));
+    for (q, field) in [("last=nope", "last"), (&*format!("last={}", uuid::Uuid::new_v4()), "last"), ("from=yesterday", "from"), ("to=2024-13-01", "to"), ("cluster_id=x", "cluster_id")] {
+        let (s, v) = basic(&t, Method::GET, &format!("{base}?{q}"), None).await;
+        assert_eq!(s, 400, "{q}: {v}");
+        assert!(v["errors"][field].is_array(), "{q}: {v}");
+    }
+
+    // Delete protection is honoured by the core's delete.
+    let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/deletion-protection/"), Some(json!({"deletion_protected": true}))).await;
+    assert_eq!((s, v["deletion_protected"].clone()), (reqwest::StatusCode::OK, json!(true)), "{v}");
+    let (s, v) = basic(&t, Method::DELETE, &format!("/api/v2/clusters/{id}/"), None).await;
+    assert_eq!(s, 409, "{v}");
+    let (s, _) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/deletion-protection/"), Some(json!({"deletion_protected": false}))).await;
+    assert_eq!(s, 200);
+    let (s, _) = basic(&t, Method::DELETE, &format!("/api/v2/clusters/{id}/"), None).await;
+    assert_eq!(s, 204);
+}
+
+/// Every role (at organization scope) × every `/api/v2/` route: allowed or 403 as the shared
+/// role table says, with the CrateDB 403 body; and every route the dialect documents is in
+/// the matrix, so none lacks an authorization check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_against_every_api_v2_route() {
+    use dbcloud_core::perms::Role;
+    let table = role_table();
+    assert_eq!(table.len(), Role::ALL.len());
+
+    let t = TestServer::start().await;
+    let org = t.org.clone();
+    let project = t.get("/v1/projects").await["items"][0]["id"].as_str().unwrap().to_string();
+    let c = native_cluster(&t, "target").await;
+    let victim = native_cluster(&t, "victim").await;
+    let project_name = t.get(&format!("/v1/projects/{project}")).await["name"].as_str().unwrap().to_string();
+    let absent_key = "dbc_doesnotexist0000000000";
+
+    type R = (Method, &'static str, String, Option<Value>, &'static [&'static str]);
+    let deploy = json!({"cluster": {"name": "mx-deploy", "crate_version": "5.9.2", "product_name": "cr4", "product_tier": "default",
+        "username": "admin", "password": "a-very-long-password-0123456789"}, "subscription_id": "free_tier", "project_id": project});
+    let routes: Vec<R> = vec![
+        (Method::GET, "/api/v2/users/me/", "/api/v2/users/me/".into(), None, &[]),
+        (Method::GET, "/api/v2/organizations/", "/api/v2/organizations/".into(), None, &["org.read"]),
+        (Method::GET, "/api/v2/organizations/{org_id}/", format!("/api/v2/organizations/{org}/"), None, &["org.read"]),
+        (Method::PUT, "/api/v2/organizations/{org_id}/", format!("/api/v2/organizations/{org}/"), Some(json!({"notifications_enabled": true})), &["org.update"]),
+        (Method::GET, "/api/v2/organizations/{org_id}/projects/", format!("/api/v2/organizations/{org}/projects/"), None, &["project.read"]),
+        (Method::GET, "/api/v2/organizations/{org_id}/regions/", format!("/api/v2/organizations/{org}/regions/"), None, &[]),
+        (Method::GET, "/api/v2/organizations/{org_id}/users/", format!("/api/v2/organizations/{org}/users/"), None, &["org.read"]),
+        (Method::GET, "/api/v2/organizations/{org_id}/subscriptions/", format!("/api/v2/organizations/{org}/subscriptions/"), None, &["org.read"]),
+        (Method::GET, "/api/v2/organizations/{org_id}/clusters/", format!("/api/v2/organizations/{org}/clusters/"), None, &["cluster.read"]),
+        (Method::POST, "/api/v2/organizations/{org_id}/clusters/", format!("/api/v2/organizations/{org}/clusters/"), Some(deploy), &["cluster.create"]),
+        (Method::GET, "/api/v2/organizations/{org_id}/auditlogs/", format!("/api/v2/organizations/{org}/auditlogs/"), None, &["audit.read"]),
+        (Method::GET, "/api/v2/roles/", "/api/v2/roles/".into(), None, &[]),
+        (Method::GET, "/api/v2/regions/", "/api/v2/regions/".into(), None, &[]),
+        (Method::GET, "/api/v2/products/", "/api/v2/products/".into(), None, &[]),
+        (Method::GET, "/api/v2/subscriptions/", "/api/v2/subscriptions/".into(), None, &["org.read"]),
+        (Method::GET, "/api/v2/subscriptions/{subscription_id}/", "/api/v2/subscriptions/free_tier/".into(), None, &["org.read"]),
+        (Method::GET, "/api/v2/users/", "/api/v2/users/".into(), None, &["user.manage"]),
+        (Method::GET, "/api/v2/projects/", "/api/v2/projects/".into(), None, &["project.read"]),
+        (Method::POST, "/api/v2/projects/", "/api/v2/projects/".into(), Some(json!({"name": "mx-project"})), &["project.create"]),
+        (Method::GET, "/api/v2/projects/{project_id}/", format!("/api/v2/projects/{project}/"), None, &["project.read"]),
+        (Method::PATCH, "/api/v2/projects/{project_id}/", format!("/api/v2/projects/{project}/"), Some(json!({"name": project_name})), &["project.update"]),
+        // The project holds clusters: allowed callers get 409, not a deletion.
+        (Method::DELETE, "/api/v2/projects/{project_id}/", format!("/api/v2/projects/{project}/"), None, &["project.delete"]),
+        (Method::GET, "/api/v2/clusters/", "/api/v2/clusters/".into(), None, &["cluster.read"]),
+        (Method::GET, "/api/v2/clusters/{cluster_id}/", format!("/api/v2/clusters/{c}/"), None, &["cluster.read"]),
+        (Method::GET, "/api/v2/clusters/{cluster_id}/operations/", format!("/api/v2/clusters/{c}/operations/"), None, &["cluster.read"]),
+        // Change routes with bodies the core refuses after authorization (400/409), so the
+        // cluster stays idle for every role.
+        (Method::PUT, "/api/v2/clusters/{cluster_id}/scale/", format!("/api/v2/clusters/{c}/scale/"), Some(json!({"product_unit": 1})), &["cluster.update"]),
+        (Method::PUT, "/api/v2/clusters/{cluster_id}/upgrade/", format!("/api/v2/clusters/{c}/upgrade/"), Some(json!({"crate_version": "1.0.0"})), &["cluster.update"]),
+        (Method::PUT, "/api/v2/clusters/{cluster_id}/suspend/", format!("/api/v2/clusters/{c}/suspend/"), Some(json!({"suspended": false})), &["cluster.update"]),
+        (Method::PUT, "/api/v2/clusters/{cluster_id}/ip-restrictions/", format!("/api/v2/clusters/{c}/ip-restrictions/"), Some(json!({"ip_whitelist": [{"cidr": "10.0.0.1/8"}]})), &["allowlist.manage"]),
+        (Method::PUT, "/api/v2/clusters/{cluster_id}/deletion-protection/", format!("/api/v2/clusters/{c}/deletion-protection/"), Some(json!({"deletion_protected": false})), &["cluster.update"]),
+        (Method::GET, "/api/v2/users/me/api-keys/", "/api/v2/users/me/api-keys/".into(), None, &[]),
+        (Method::POST, "/api/v2/users/me/api-keys/", "/api/v2/users/me/api-keys/".into(), None, &["apikey.manage"]),
+        (Method::GET, "/api/v2/users/me/api-keys/{key}/", format!("/api/v2/users/me/api-keys/{absent_key}/"), None, &[]),
+        (Method::DELETE, "/api/v2/users/me/api-keys/{key}/", format!("/api/v2/users/me/api-keys/{absent_key}/"), None, &["apikey.manage"]),
+        (Method::DELETE, "/api/v2/clusters/{cluster_id}/", format!("/api/v2/clusters/{victim}/"), None, &["cluster.delete"]),
+    ];
+
+    // Completeness: every documented /api/v2/ route is in the matrix.
+    let doc: Value = t.http.get(format!("{}/openapi.json", t.url)).send().await.unwrap().json().await.unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.starts_with("/api/v2/") {
+            for method in item.as_object().unwrap().keys() {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let covered: std::collections::BTreeSet<String> = routes.iter().map(|r| format!("{} {}", r.0, r.1)).collect();
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    assert!(missing.is_empty(), "/api/v2/ routes without a matrix entry: {missing:?}");
+    let stale: Vec<_> = covered.difference(&documented).collect();
+    assert!(stale.is_empty(), "matrix entries for undocumented routes: {stale:?}");
+
+    let denied = json!({"message": "Permission denied for user.", "success": false});
+    let mut checked = 0;
+    for role in Role::ALL {
+        let allowed = &table[role.as_str()];
+        let token = t.role_key(*role).await;
+        for (method, template, path, body, needs) in &routes {
+            let expect_allowed = needs.iter().all(|p| allowed.contains(p));
+            let (status, _, b) = t.call_as(&token, method.clone(), path, body.clone()).await;
+            assert!(!status.is_server_error() && status != 401, "{role:?} {method} {path}: {status} {b}");
+            if expect_allowed {
+                assert_ne!(status, 403, "{} should be allowed {method} {template}: {b}", role.as_str());
+            } else {
+                assert_eq!(status, 403, "{} should be refused {method} {template}: {b}", role.as_str());
+                assert_eq!(b, denied, "{} {method} {template}", role.as_str());
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, routes.len() * Role::ALL.len());
+    // Nothing a refused role sent changed the target cluster.
+    let native = t.get(&format!("/v1/clusters/{c}")).await;
+    assert_eq!((native["node_count"].clone(), native["version"].clone()), (json!(2), json!("7.6.2")), "{native}");
 }

@@ -173,8 +173,8 @@ async fn every_role_against_every_route() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             // The Couchbase v2 and CrateDB v2 dialects answer in their own error shapes;
-            // tests/couchbase.rs runs the same role table against every /v2 route. (CrateDB's
-            // role matrix is still to come; api.rs checks those routes refuse anonymous calls.)
+            // tests/couchbase.rs and tests/cratedb.rs run the same role table against every
+            // /v2 and /api/v2 route.
             let own_shape = path.starts_with("/v2/") || path.starts_with("/api/v2/");
             if !["/health", "/ready", "/metrics"].contains(&path.as_str()) && !own_shape {
                 documented.insert(format!("{} {path}", method.to_uppercase()));

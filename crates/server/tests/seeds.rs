@@ -162,7 +162,7 @@ async fn every_seed_request_example_succeeds_against_a_fresh_server() {
     // Seed 002, with the key and secret in the environment as the document has it.
     let (status, me) = run(SEED002_ME, &[("https://console.cratedb.cloud", &t.url)], &[("YOUR_API_KEY", &t.access_key), ("YOUR_API_SECRET", &t.secret)]).await;
     assert_eq!(status, 200, "{me}");
-    for field in ["email", "is_superuser", "name", "organization_id", "status", "uid", "username"] {
+    for field in ["email", "hmac", "is_superuser", "name", "organization_id", "status", "uid", "username"] {
         assert!(me.get(field).is_some(), "{field} missing from {me}");
     }
 

@@ -127,6 +127,7 @@ pub(super) fn organization_row(r: &DbRow) -> Result<Organization> {
         id: get_uuid(r, "id")?,
         name: get_str(r, "name")?,
         rate_limit: get_opt_i64(r, "rate_limit")?,
+        attributes: get_json(r, "attributes")?,
         created_at: get_time(r, "created_at")?,
     })
 }
@@ -427,6 +428,22 @@ pub(super) async fn update_name_description(
     audit(tx, ctx, &format!("{}.update", what.replace('_', "")), format!("{what}:{id}")).await
 }
 
+/// `current` with `patch` merged in: a `null` value removes the key, others replace it.
+pub(super) fn merge_attributes(
+    current: &serde_json::Map<String, serde_json::Value>,
+    patch: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut merged = current.clone();
+    for (k, v) in patch {
+        if v.is_null() {
+            merged.remove(k);
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    merged
+}
+
 pub(super) async fn commit(tx: Tx) -> Result<()> {
     tx.commit().await.map_err(db)
 }
@@ -483,6 +500,34 @@ async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperati
         }
     })?;
     Ok(())
+}
+
+/// Inserts one allow-list entry (the caller maps a unique violation to its message).
+async fn insert_allowlist_entry(tx: &mut Tx, org: Uuid, cluster: Uuid, new: &NewAllowlistEntry, at: time::OffsetDateTime) -> std::result::Result<AllowlistEntry, sqlx::Error> {
+    let e = AllowlistEntry {
+        id: new_id(),
+        cluster_id: cluster,
+        cidr: new.cidr.clone(),
+        comment: new.comment.clone(),
+        expires_at: new.expires_at,
+        attributes: new.attributes.clone(),
+        created_at: at,
+    };
+    sqlx::query(
+        "INSERT INTO allowlist_entries (id, org_id, cluster_id, cidr, comment, expires_at, created_at, attributes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.id.to_string())
+    .bind(org.to_string())
+    .bind(cluster.to_string())
+    .bind(&e.cidr)
+    .bind(&e.comment)
+    .bind(e.expires_at.map(time_to_ms))
+    .bind(time_to_ms(e.created_at))
+    .bind(json(&e.attributes))
+    .execute(&mut **tx)
+    .await?;
+    Ok(e)
 }
 
 /// Resolves (or, for provider + region, creates) the cloud of a new cluster.
@@ -597,7 +642,7 @@ impl Store for Backend {
     }
 
     async fn get_organization(&self, id: Uuid) -> Result<Organization> {
-        let r = sqlx::query("SELECT id, name, rate_limit, created_at FROM organizations WHERE id = $1")
+        let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -988,13 +1033,7 @@ impl Store for Backend {
             return Err(Error::FailedPrecondition(format!("cluster {id} is {}", c.state)));
         }
         let t = time_to_ms(now());
-        let attributes = change.attributes.as_ref().map(|a| {
-            let mut merged = c.attributes.clone();
-            for (k, v) in a {
-                if v.is_null() { merged.remove(k); } else { merged.insert(k.clone(), v.clone()); }
-            }
-            json(&merged)
-        });
+        let attributes = change.attributes.as_ref().map(|a| json(&merge_attributes(&c.attributes, a)));
         sqlx::query(
             "UPDATE clusters SET name = COALESCE($1, name), spend_limit = COALESCE($2, spend_limit), \
              attributes = COALESCE($5, attributes), updated_at = $3 WHERE id = $4",
@@ -1049,6 +1088,40 @@ impl Store for Backend {
         }
         insert_operation(&mut tx, org, id, op, "queued: delete").await?;
         audit(&mut tx, ctx, "cluster.delete", format!("cluster:{id}")).await?;
+        let out = ClusterChange {
+            cluster: cluster_in_tx(&mut tx, org, id).await?,
+            operation: Some(operation_in_tx(&mut tx, op.id).await?),
+        };
+        commit(tx).await?;
+        Ok(out)
+    }
+
+    async fn start_operation(&self, ctx: &Ctx, id: Uuid, op: &NewOperation, action: &str) -> Result<ClusterChange> {
+        let mut tx = begin_write(&self.pool).await?;
+        let org = ctx.organization_id;
+        let c = cluster_in_tx(&mut tx, org, id).await?;
+        if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
+            return Err(Error::FailedPrecondition(format!("cluster {id} is {}", c.state)));
+        }
+        let t = time_to_ms(now());
+        if let Some(state) = dbcloud_core::cluster::operation_state(op.kind) {
+            if !dbcloud_core::cluster::can_transition(c.state, state) {
+                return Err(Error::Aborted(format!("cluster {id} is busy ({}); retry when the running operation ends", c.state)));
+            }
+            let res = sqlx::query("UPDATE clusters SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+                .bind(state.as_str())
+                .bind(t)
+                .bind(id.to_string())
+                .bind(c.state.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            if res.rows_affected() == 0 {
+                return Err(Error::Aborted(format!("cluster {id} changed concurrently; retry")));
+            }
+        }
+        insert_operation(&mut tx, org, id, op, &format!("queued: {}", op.kind)).await?;
+        audit(&mut tx, ctx, action, format!("cluster:{id}")).await?;
         let out = ClusterChange {
             cluster: cluster_in_tx(&mut tx, org, id).await?,
             operation: Some(operation_in_tx(&mut tx, op.id).await?),
@@ -1166,6 +1239,39 @@ impl Store for Backend {
         Ok(e)
     }
 
+    async fn update_buckets(&self, ctx: &Ctx, cluster: Uuid, changes: &[BucketChange]) -> Result<Vec<Bucket>> {
+        let mut tx = begin_write(&self.pool).await?;
+        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
+        let mut out = Vec::with_capacity(changes.len());
+        for ch in changes {
+            let res = sqlx::query(
+                "UPDATE buckets SET memory_quota_mb = COALESCE($1, memory_quota_mb), replicas = COALESCE($2, replicas) \
+                 WHERE cluster_id = $3 AND name = $4",
+            )
+            .bind(ch.memory_quota_mb)
+            .bind(ch.replicas.map(|r| r as i64))
+            .bind(cluster.to_string())
+            .bind(&ch.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            if res.rows_affected() == 0 {
+                return Err(Error::NotFound(format!("bucket {:?} in cluster {cluster}", ch.name)));
+            }
+            let b = sqlx::query(concat!(bucket_select!(), "WHERE cluster_id = $1 AND name = $2"))
+                .bind(cluster.to_string())
+                .bind(&ch.name)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)
+                .and_then(|r| bucket_row(&r))?;
+            audit(&mut tx, ctx, "bucket.update", format!("cluster:{cluster}/bucket:{}", b.id)).await?;
+            out.push(b);
+        }
+        commit(tx).await?;
+        Ok(out)
+    }
+
     async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser> {
         let mut tx = begin_create(&self.pool, ctx).await?;
         open_cluster(&mut tx, ctx.organization_id, cluster).await?;
@@ -1255,30 +1361,9 @@ impl Store for Backend {
     async fn create_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, new: &NewAllowlistEntry) -> Result<AllowlistEntry> {
         let mut tx = begin_create(&self.pool, ctx).await?;
         open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let e = AllowlistEntry {
-            id: new_id(),
-            cluster_id: cluster,
-            cidr: new.cidr.clone(),
-            comment: new.comment.clone(),
-            expires_at: new.expires_at,
-            attributes: new.attributes.clone(),
-            created_at: now(),
-        };
-        sqlx::query(
-            "INSERT INTO allowlist_entries (id, org_id, cluster_id, cidr, comment, expires_at, created_at, attributes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(e.id.to_string())
-        .bind(ctx.organization_id.to_string())
-        .bind(cluster.to_string())
-        .bind(&e.cidr)
-        .bind(&e.comment)
-        .bind(e.expires_at.map(time_to_ms))
-        .bind(time_to_ms(e.created_at))
-        .bind(json(&e.attributes))
-        .execute(&mut *tx)
-        .await
-        .map_err(|err| unique(err, || format!("{} is already on the allow list of cluster {cluster}", new.cidr)))?;
+        let e = insert_allowlist_entry(&mut tx, ctx.organization_id, cluster, new, now())
+            .await
+            .map_err(|err| unique(err, || format!("{} is already on the allow list of cluster {cluster}", new.cidr)))?;
         finish_create(&mut tx, ctx, "allowlist.create", format!("cluster:{cluster}/allowlist:{}", e.id), &e).await?;
         commit(tx).await?;
         Ok(e)
@@ -1310,6 +1395,35 @@ impl Store for Backend {
         }
         audit(&mut tx, ctx, "allowlist.delete", format!("cluster:{cluster}/allowlist:{id}")).await?;
         commit(tx).await
+    }
+
+    async fn replace_allowlist(&self, ctx: &Ctx, cluster: Uuid, entries: &[NewAllowlistEntry], op: Option<&NewOperation>) -> Result<(Vec<AllowlistEntry>, Option<Operation>)> {
+        let mut tx = begin_write(&self.pool).await?;
+        let org = ctx.organization_id;
+        open_cluster(&mut tx, org, cluster).await?;
+        sqlx::query("DELETE FROM allowlist_entries WHERE cluster_id = $1")
+            .bind(cluster.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let t = now();
+        let mut out = Vec::with_capacity(entries.len());
+        for new in entries {
+            let e = insert_allowlist_entry(&mut tx, org, cluster, new, t)
+                .await
+                .map_err(|err| unique(err, || format!("{} is listed twice", new.cidr)))?;
+            out.push(e);
+        }
+        if let Some(op) = op {
+            insert_operation(&mut tx, org, cluster, op, "queued: apply the allow list").await?;
+        }
+        audit(&mut tx, ctx, "allowlist.replace", format!("cluster:{cluster}")).await?;
+        let op = match op {
+            Some(op) => Some(operation_in_tx(&mut tx, op.id).await?),
+            None => None,
+        };
+        commit(tx).await?;
+        Ok((out, op))
     }
 
     async fn list_operations(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Operation>> {
@@ -1396,15 +1510,23 @@ impl Store for Backend {
         if res.rows_affected() == 0 {
             return Ok(false);
         }
-        let cluster: String = sqlx::query("SELECT cluster_id FROM operations WHERE id = $1")
+        let r = sqlx::query("SELECT org_id, cluster_id FROM operations WHERE id = $1")
             .bind(id.to_string())
             .fetch_one(&mut *tx)
             .await
-            .map_err(db)
-            .and_then(|r| get_str(&r, "cluster_id"))?;
+            .map_err(db)?;
+        let cluster = get_str(&r, "cluster_id")?;
+        let attributes = match &patch.attributes {
+            Some(a) => {
+                let c = cluster_in_tx(&mut tx, get_uuid(&r, "org_id")?, get_uuid(&r, "cluster_id")?).await?;
+                Some(json(&merge_attributes(&c.attributes, a)))
+            }
+            None => None,
+        };
         sqlx::query(
             "UPDATE clusters SET state = COALESCE($1, state), nodes = COALESCE($2, nodes), endpoints = COALESCE($3, endpoints), \
-             node_count = COALESCE($4, node_count), failure_reason = COALESCE($5, failure_reason), updated_at = $6 WHERE id = $7",
+             node_count = COALESCE($4, node_count), failure_reason = COALESCE($5, failure_reason), updated_at = $6, \
+             version = COALESCE($8, version), attributes = COALESCE($9, attributes) WHERE id = $7",
         )
         .bind(patch.state.map(|s| s.as_str()))
         .bind(patch.nodes.as_ref().map(json))
@@ -1413,6 +1535,8 @@ impl Store for Backend {
         .bind(patch.failure_reason.clone())
         .bind(t)
         .bind(&cluster)
+        .bind(patch.version.clone())
+        .bind(attributes)
         .execute(&mut *tx)
         .await
         .map_err(db)?;

@@ -295,8 +295,37 @@ impl IdentityStore for Backend {
             .await
             .map_err(db)?;
         audit(&mut tx, ctx, "organization.update", format!("organization:{}", ctx.organization_id)).await?;
-        let r = sqlx::query("SELECT id, name, rate_limit, created_at FROM organizations WHERE id = $1")
+        let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
             .bind(ctx.organization_id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        let o = organization_row(&r)?;
+        commit(tx).await?;
+        Ok(o)
+    }
+
+    async fn update_organization(&self, ctx: &Ctx, name: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<Organization> {
+        let mut tx = begin_write(&self.pool).await?;
+        let org = ctx.organization_id.to_string();
+        let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
+            .bind(&org)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| Error::NotFound(format!("organization {org}")))?;
+        let current = organization_row(&r)?;
+        let merged = attributes.map(|a| json(&merge_attributes(&current.attributes, a)));
+        sqlx::query("UPDATE organizations SET name = COALESCE($1, name), attributes = COALESCE($2, attributes) WHERE id = $3")
+            .bind(name)
+            .bind(merged)
+            .bind(&org)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique(e, || format!("an organization named {:?} already exists", name.unwrap_or_default())))?;
+        audit(&mut tx, ctx, "organization.update", format!("organization:{org}")).await?;
+        let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
+            .bind(&org)
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
@@ -559,10 +588,24 @@ impl IdentityStore for Backend {
             }
             None => {}
         }
-        if let Some(a) = page.after {
-            qb.push(if filter.descending { " AND id < " } else { " AND id > " }).push_bind(a.to_string());
+        if let Some(id) = filter.id {
+            qb.push(" AND id = ").push_bind(id.to_string());
         }
-        qb.push(if filter.descending { " ORDER BY id DESC LIMIT " } else { " ORDER BY id LIMIT " }).push_bind(page.limit as i64 + 1);
+        if let Some(t) = &filter.target_prefix {
+            qb.push(" AND target LIKE ").push_bind(format!("{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+            qb.push(" ESCAPE '\\'");
+        }
+        if let Some(b) = filter.before {
+            qb.push(" AND id < ").push_bind(b.to_string());
+        }
+        if filter.newest_first {
+            qb.push(" ORDER BY id DESC LIMIT ").push_bind(page.limit as i64 + 1);
+        } else {
+            if let Some(a) = page.after {
+                qb.push(" AND id > ").push_bind(a.to_string());
+            }
+            qb.push(" ORDER BY id LIMIT ").push_bind(page.limit as i64 + 1);
+        }
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
         paginate(rows, page.limit, audit_row, |e| e.id)
     }

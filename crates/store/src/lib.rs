@@ -36,6 +36,9 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn touch_api_key(&self, access_key: &str, at: time::OffsetDateTime, ip: &str) -> Result<()>;
     /// Sets the organization's default rate limit.
     async fn set_org_rate_limit(&self, ctx: &Ctx, limit: Option<i64>) -> Result<Organization>;
+    /// Renames the context's organization and/or merges vendor attributes into it (a `null`
+    /// value removes the key), with its audit event, in one transaction.
+    async fn update_organization(&self, ctx: &Ctx, name: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<Organization>;
 
     /// Creates a service account with grants.
     async fn create_service_account(&self, ctx: &Ctx, name: &str, description: &str, grants: &[dbcloud_core::perms::Grant]) -> Result<ServiceAccount>;
@@ -132,6 +135,11 @@ pub trait Store: IdentityStore {
     async fn update_cluster(&self, ctx: &Ctx, id: Uuid, change: &ClusterUpdate) -> Result<ClusterChange>;
     /// Starts deleting a cluster: state DELETING and a delete operation.
     async fn delete_cluster(&self, ctx: &Ctx, id: Uuid, op: &NewOperation) -> Result<ClusterChange>;
+    /// Starts an operation on an idle cluster (upgrade, suspend, resume): moves the cluster
+    /// into the state [`dbcloud_core::cluster::operation_state`] names for the kind, records
+    /// the operation (SENT) and the audit event `action`, atomically. A cluster that is not
+    /// CREATED or already runs an operation gives `Aborted` and nothing is written.
+    async fn start_operation(&self, ctx: &Ctx, id: Uuid, op: &NewOperation, action: &str) -> Result<ClusterChange>;
 
     /// Adds a bucket.
     async fn create_bucket(&self, ctx: &Ctx, cluster: Uuid, new: &NewBucket) -> Result<Bucket>;
@@ -143,6 +151,10 @@ pub trait Store: IdentityStore {
     async fn rename_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, name: &str) -> Result<Bucket>;
     /// Changes an allow-list entry's comment and/or replaces its attributes, audited.
     async fn set_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, comment: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<AllowlistEntry>;
+    /// Changes quota and/or replicas of buckets named in `changes`, all or none, with one
+    /// `bucket.update` audit event per bucket in the same transaction. An unknown name gives
+    /// `NotFound` and nothing changes. Returns the buckets as stored, in the order given.
+    async fn update_buckets(&self, ctx: &Ctx, cluster: Uuid, changes: &[BucketChange]) -> Result<Vec<Bucket>>;
 
     /// Adds a database user.
     async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser>;
@@ -159,6 +171,11 @@ pub trait Store: IdentityStore {
     async fn list_allowlist(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<AllowlistEntry>>;
     /// Removes an allow-list entry.
     async fn delete_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
+    /// Replaces a cluster's whole allow list with `entries` (empty: none), optionally
+    /// recording an operation that applies it, with the `allowlist.replace` audit event, in
+    /// one transaction: on any failure (duplicate network, another operation running) the
+    /// old list stays. Returns the new list and the operation.
+    async fn replace_allowlist(&self, ctx: &Ctx, cluster: Uuid, entries: &[NewAllowlistEntry], op: Option<&NewOperation>) -> Result<(Vec<AllowlistEntry>, Option<Operation>)>;
 
     /// Lists a cluster's operations.
     async fn list_operations(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Operation>>;

@@ -191,8 +191,14 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Only this action (exact) or, ending in `.`, this action prefix.
     pub action: Option<String>,
-    /// Newest first (the page's `after` then means "older than").
-    pub descending: bool,
+    /// Only this event.
+    pub id: Option<Uuid>,
+    /// Only events whose target starts with this text (e.g. `cluster:<id>`).
+    pub target_prefix: Option<String>,
+    /// Only events strictly older than this event id (ids are time-ordered).
+    pub before: Option<Uuid>,
+    /// Newest first instead of oldest first (then `PageReq::after` is not used).
+    pub newest_first: bool,
 }
 
 /// A new cloud.
@@ -351,6 +357,22 @@ pub struct ClusterPatch {
     pub node_count: Option<i32>,
     /// Failure reason.
     pub failure_reason: Option<String>,
+    /// New database version (a successful upgrade).
+    pub version: Option<String>,
+    /// Attributes to merge into the stored ones (a `null` value removes the key), e.g.
+    /// `suspended` when a suspend or resume succeeds.
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A checked change of one bucket (fields left `None` stay as they are).
+#[derive(Debug, Clone)]
+pub struct BucketChange {
+    /// Bucket name (the bucket must exist).
+    pub name: String,
+    /// New memory quota in MiB.
+    pub memory_quota_mb: Option<i64>,
+    /// New number of replicas.
+    pub replicas: Option<i32>,
 }
 
 /// An audit event: who did what to which object, from where, with what outcome.

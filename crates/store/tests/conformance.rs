@@ -138,6 +138,10 @@ conformance!(
     idempotency_record_written_with_create,
     audit_events_written_with_changes,
     other_organizations_see_nothing,
+    node_operations_change_version_and_attributes,
+    allowlist_replaced_atomically,
+    buckets_updated_all_or_none,
+    organization_update_and_audit_paging,
 );
 
 async fn bootstrap_happens_once(h: &Harness) {
@@ -419,4 +423,141 @@ async fn other_organizations_see_nothing(h: &Harness) {
     let b = NewBucket { name: "x".into(), memory_quota_mb: 100, replicas: 1 };
     assert!(matches!(h.store.create_bucket(&foreign, k.cluster.id, &b).await, Err(Error::NotFound(_))));
     assert!(matches!(h.store.get_operation(other, k.operation.unwrap().id).await, Err(Error::NotFound(_))));
+}
+
+/// Claims `op` and records one final step with `patch`.
+async fn finish_with(h: &Harness, op: Uuid, patch: ClusterPatch) {
+    let now = time_to_ms(time::OffsetDateTime::now_utc());
+    h.store.claim_operation(op, "me", now, 10_000).await.unwrap().expect("claimable");
+    let step = OperationStep { status: OperationStatus::Succeeded, step: "done".into(), progress: 100, error: None };
+    assert!(h.store.advance_operation(op, "me", 10_000, &step, &patch).await.unwrap());
+}
+
+async fn node_operations_change_version_and_attributes(h: &Harness) {
+    let ctx = h.ctx();
+    let cloud = h.cloud("c").await;
+    let k = h.cluster("ops", cloud.id, None).await;
+    let id = k.cluster.id;
+    // Not idle while CREATING: refused, nothing written.
+    let up = NewOperation::new(OperationKind::Upgrade, serde_json::json!({"version": "7.7.0"}));
+    assert!(matches!(h.store.start_operation(&ctx, id, &up, "cluster.upgrade").await, Err(Error::Aborted(_))));
+    h.finish_ops(id, ClusterState::Created).await;
+    let started = h.store.start_operation(&ctx, id, &up, "cluster.upgrade").await.unwrap();
+    assert_eq!(started.cluster.state, ClusterState::Updating);
+    assert_eq!(started.operation.as_ref().map(|o| (o.kind, o.status)), Some((OperationKind::Upgrade, OperationStatus::Sent)));
+    // A second operation while one runs: refused.
+    let again = NewOperation::new(OperationKind::Suspend, serde_json::json!({}));
+    assert!(matches!(h.store.start_operation(&ctx, id, &again, "cluster.suspend").await, Err(Error::Aborted(_))));
+    finish_with(h, up.id, ClusterPatch { state: Some(ClusterState::Created), version: Some("7.7.0".into()), ..Default::default() }).await;
+    let c = h.store.get_cluster(h.org, id).await.unwrap();
+    assert_eq!((c.state, c.version.as_str()), (ClusterState::Created, "7.7.0"));
+    // Suspend: the attribute is merged by the final step, other attributes stay.
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("channel".into(), serde_json::json!("stable"));
+    h.store.update_cluster(&ctx, id, &ClusterUpdate { attributes: Some(attrs), ..Default::default() }).await.unwrap();
+    h.store.start_operation(&ctx, id, &again, "cluster.suspend").await.unwrap();
+    let mut flag = serde_json::Map::new();
+    flag.insert("suspended".into(), serde_json::json!(true));
+    finish_with(h, again.id, ClusterPatch { state: Some(ClusterState::Created), attributes: Some(flag), ..Default::default() }).await;
+    let c = h.store.get_cluster(h.org, id).await.unwrap();
+    assert_eq!(serde_json::Value::Object(c.attributes), serde_json::json!({"channel": "stable", "suspended": true}));
+    let actions: Vec<String> = h.store.list_audit(h.org, PageReq::first(100)).await.unwrap().items.into_iter().map(|e| e.action).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "cluster.upgrade" || *a == "cluster.suspend").count(), 2, "{actions:?}");
+}
+
+async fn allowlist_replaced_atomically(h: &Harness) {
+    let ctx = h.ctx();
+    let cloud = h.cloud("c").await;
+    let k = h.cluster("allow", cloud.id, None).await;
+    let id = k.cluster.id;
+    let entry = |c: &str| NewAllowlistEntry { cidr: c.into(), comment: format!("net {c}"), expires_at: None, attributes: Default::default() };
+    h.store.create_allowlist_entry(&ctx, id, &entry("10.0.0.0/8")).await.unwrap();
+    // The create operation still runs: a replacement with an operation is refused and the old list stays.
+    let op = NewOperation::new(OperationKind::AllowlistUpdate, serde_json::json!({}));
+    let busy = h.store.replace_allowlist(&ctx, id, &[entry("192.0.2.0/24")], Some(&op)).await;
+    assert!(matches!(busy, Err(Error::Aborted(_))), "{busy:?}");
+    assert_eq!(allowlist_cidrs(h, id).await, ["10.0.0.0/8"]);
+    // A duplicate network fails the whole replacement.
+    let dup = h.store.replace_allowlist(&ctx, id, &[entry("192.0.2.0/24"), entry("192.0.2.0/24")], None).await;
+    assert!(matches!(dup, Err(Error::AlreadyExists(_))), "{dup:?}");
+    assert_eq!(allowlist_cidrs(h, id).await, ["10.0.0.0/8"]);
+    h.finish_ops(id, ClusterState::Created).await;
+    let (list, op_out) = h.store.replace_allowlist(&ctx, id, &[entry("192.0.2.0/24"), entry("2001:db8::/32")], Some(&op)).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(op_out.map(|o| (o.kind, o.status)), Some((OperationKind::AllowlistUpdate, OperationStatus::Sent)));
+    assert_eq!(allowlist_cidrs(h, id).await, ["192.0.2.0/24", "2001:db8::/32"]);
+    // The cluster's state is untouched by an allow-list operation.
+    assert_eq!(h.store.get_cluster(h.org, id).await.unwrap().state, ClusterState::Created);
+    h.finish_ops(id, ClusterState::Created).await;
+    let (list, _) = h.store.replace_allowlist(&ctx, id, &[], None).await.unwrap();
+    assert!(list.is_empty());
+    assert!(allowlist_cidrs(h, id).await.is_empty());
+    let replaced = h.store.list_audit(h.org, PageReq::first(100)).await.unwrap().items.iter().filter(|e| e.action == "allowlist.replace").count();
+    assert_eq!(replaced, 2);
+}
+
+async fn buckets_updated_all_or_none(h: &Harness) {
+    let ctx = h.ctx();
+    let cloud = h.cloud("c").await;
+    let id = h.cluster("bkt", cloud.id, None).await.cluster.id;
+    for n in ["a", "b"] {
+        h.store.create_bucket(&ctx, id, &NewBucket { name: n.into(), memory_quota_mb: 100, replicas: 1 }).await.unwrap();
+    }
+    let ch = |n: &str, q: Option<i64>, r: Option<i32>| BucketChange { name: n.into(), memory_quota_mb: q, replicas: r };
+    let missing = h.store.update_buckets(&ctx, id, &[ch("a", Some(500), None), ch("nope", Some(200), None)]).await;
+    assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
+    let list = h.store.list_buckets(h.org, id, PageReq::first(10)).await.unwrap().items;
+    assert!(list.iter().all(|b| b.memory_quota_mb == 100), "nothing changed: {list:?}");
+    let out = h.store.update_buckets(&ctx, id, &[ch("b", None, Some(2)), ch("a", Some(300), None)]).await.unwrap();
+    assert_eq!(out.iter().map(|b| (b.name.as_str(), b.memory_quota_mb, b.replicas)).collect::<Vec<_>>(), [("b", 100, 2), ("a", 300, 1)]);
+    let updates = h.store.list_audit(h.org, PageReq::first(100)).await.unwrap().items.iter().filter(|e| e.action == "bucket.update").count();
+    assert_eq!(updates, 2);
+    let mut foreign = h.ctx();
+    foreign.organization_id = Uuid::now_v7();
+    assert!(matches!(h.store.update_buckets(&foreign, id, &[ch("a", Some(1), None)]).await, Err(Error::NotFound(_))));
+}
+
+async fn organization_update_and_audit_paging(h: &Harness) {
+    let ctx = h.ctx();
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("plan_type".into(), serde_json::json!(5));
+    attrs.insert("email".into(), serde_json::json!("ops@example.com"));
+    let o = h.store.update_organization(&ctx, Some("renamed"), Some(&attrs)).await.unwrap();
+    assert_eq!(o.name, "renamed");
+    let mut clear = serde_json::Map::new();
+    clear.insert("email".into(), serde_json::Value::Null);
+    let o = h.store.update_organization(&ctx, None, Some(&clear)).await.unwrap();
+    assert_eq!((o.name.as_str(), serde_json::Value::Object(o.attributes.clone())), ("renamed", serde_json::json!({"plan_type": 5})));
+    assert_eq!(h.store.get_organization(h.org).await.unwrap(), o);
+    // Newest-first pages with a `before` cursor end with an empty page.
+    for i in 0..5 {
+        h.store.create_project(&ctx, &format!("p{i}"), "").await.unwrap();
+    }
+    let all = h.store.list_audit(h.org, PageReq::first(100)).await.unwrap().items;
+    let mut seen = vec![];
+    let mut filter = AuditFilter { newest_first: true, ..Default::default() };
+    loop {
+        let page = h.store.list_audit_filtered(h.org, &filter, PageReq::first(3)).await.unwrap().items;
+        if page.is_empty() {
+            break;
+        }
+        filter.before = page.last().map(|e| e.id);
+        seen.extend(page.into_iter().map(|e| e.id));
+    }
+    let mut expected: Vec<Uuid> = all.iter().map(|e| e.id).collect();
+    expected.reverse();
+    assert_eq!(seen, expected);
+    let one = AuditFilter { id: Some(expected[0]), ..Default::default() };
+    assert_eq!(h.store.list_audit_filtered(h.org, &one, PageReq::first(5)).await.unwrap().items.len(), 1);
+    let p = h.store.create_project(&ctx, "target_%", "").await.unwrap();
+    let by_target = AuditFilter { target_prefix: Some(format!("project:{}", p.id)), ..Default::default() };
+    assert_eq!(h.store.list_audit_filtered(h.org, &by_target, PageReq::first(5)).await.unwrap().items.len(), 1);
+    let none = AuditFilter { target_prefix: Some("project:%".into()), ..Default::default() };
+    assert!(h.store.list_audit_filtered(h.org, &none, PageReq::first(5)).await.unwrap().items.is_empty());
+}
+
+async fn allowlist_cidrs(h: &Harness, id: Uuid) -> Vec<String> {
+    let mut v: Vec<String> = h.store.list_allowlist(h.org, id, PageReq::first(100)).await.unwrap().items.into_iter().map(|e| e.cidr).collect();
+    v.sort();
+    v
 }

@@ -50,8 +50,13 @@ wire_enum!(
     NodeStatus { Live => "LIVE", NotReady => "NOT_READY" }
 );
 wire_enum!(
-    /// What an operation does.
-    OperationKind { Create => "create", Delete => "delete", Scale => "scale", Upgrade => "upgrade" }
+    /// What an operation does. `suspend`/`resume` stop and restart a cluster's nodes (the
+    /// cluster's `suspended` attribute flips when they succeed); `allowlist_update` applies
+    /// an allow list the store has already replaced.
+    OperationKind {
+        Create => "create", Delete => "delete", Scale => "scale", Upgrade => "upgrade",
+        Suspend => "suspend", Resume => "resume", AllowlistUpdate => "allowlist_update",
+    }
 );
 wire_enum!(
     /// Status of an operation.
@@ -78,6 +83,11 @@ pub struct Organization {
     pub name: String,
     /// Default requests per second of the organization's keys (absent: the server default).
     pub rate_limit: Option<i64>,
+    /// Vendor attributes the core stores and echoes without interpreting them (e.g. a
+    /// CrateDB `plan_type` or contact `email`). Absent when empty.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
     /// Creation time (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -18,7 +18,7 @@ use base64::Engine;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Role, Scope, Target};
 use dbcloud_core::{cluster, secret, validate, Error};
-use dbcloud_store::{CloudRef, NewAllowlistEntry, NewBucket, NewCluster, NewDbUser, NewOperation, PageReq};
+use dbcloud_store::{BucketChange, CloudRef, NewAllowlistEntry, NewBucket, NewCluster, NewDbUser, NewOperation, PageReq};
 use dbcloud_types::{
     Access, AllowlistEntry, Bucket, Cloud, Cluster, ClusterState, CreateCluster, DatabaseUser, NodeStatus, Operation, OperationKind,
     OperationStatus, Page, Plan, Project, Provider,
@@ -923,6 +923,116 @@ pub async fn delete_bucket(State(s): State<AppState>, CbCaller(caller): CbCaller
     remove_bucket(&s, &caller, id, &name).await
 }
 
+/// A JSON array body (the shared JSON extractor takes objects only), parsed after the
+/// caller is authorized; a malformed body or item is a 422 naming the place.
+fn json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> CbResult<Vec<T>> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| Error::field("body", format!("malformed JSON ({e})")))?;
+    let Value::Array(items) = v else {
+        return Err(Error::field("body", "a JSON array is required").into());
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| serde_json::from_value(item).map_err(|e| Error::field(format!("[{i}]"), e.to_string()).into()))
+        .collect()
+}
+
+/// The checked core change of one BucketSpec of a bulk update; `prefix` names its place.
+fn check_bucket_change(v: &mut Violations, prefix: &str, b: &V2BucketSpec) -> Option<BucketChange> {
+    let name = v.check(&format!("{prefix}name"), validate::identifier(&b.name, 100, true));
+    if !(100..=1_048_576).contains(&b.memory_quota) {
+        v.add(format!("{prefix}memoryQuota"), "must be between 100 and 1048576");
+    }
+    if b.replicas.is_some_and(|r| !(0..=3).contains(&r)) {
+        v.add(format!("{prefix}replicas"), "must be between 0 and 3");
+    }
+    match b.conflict_resolution.as_deref() {
+        None | Some("seqno") => {}
+        Some(_) => v.add(format!("{prefix}conflictResolution"), "cannot change (this bucket uses seqno)"),
+    }
+    Some(BucketChange { name: name?, memory_quota_mb: Some(b.memory_quota), replicas: b.replicas })
+}
+
+/// Update `memoryQuota` and `replicas` of every listed bucket (`cluster.update` on the
+/// cluster; the cluster must be ready); 201 with the buckets as stored. All or nothing: an
+/// unknown name (404) or a bad spec (422) changes no bucket.
+#[utoipa::path(put, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
+    responses((status = 201, description = "[BucketSpec]"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
+        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
+pub async fn update_buckets(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, body: bytes::Bytes) -> CbResult<Response> {
+    let id = path_id(&id, "cluster")?;
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
+    let req: Vec<V2BucketSpec> = json_array(&body)?;
+    let mut v = Violations::new();
+    if req.is_empty() {
+        v.add("body", "list at least one bucket");
+    }
+    let mut changes: Vec<BucketChange> = vec![];
+    for (i, b) in req.iter().enumerate() {
+        if let Some(ch) = check_bucket_change(&mut v, &format!("[{i}]."), b) {
+            if changes.iter().any(|x| x.name == ch.name) {
+                v.add(format!("[{i}].name"), format!("bucket {} is listed twice", ch.name));
+            }
+            changes.push(ch);
+        }
+    }
+    v.finish()?;
+    require_ready(&c)?;
+    let out = s.store.update_buckets(&caller.ctx(None), id, &changes).await;
+    s.clusters.invalidate(id);
+    let body: Vec<Value> = out?
+        .iter()
+        .map(|b| json!({"name": b.name, "memoryQuota": b.memory_quota_mb, "replicas": b.replicas, "conflictResolution": "seqno"}))
+        .collect();
+    Ok((StatusCode::CREATED, Json(Value::Array(body))).into_response())
+}
+
+/// Bucket quota change.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct V2BucketQuota {
+    /// Memory quota (MiB, ≥ 100).
+    pub memory_quota: i64,
+}
+
+/// Change one bucket's memory quota (`cluster.update` on the cluster; ready cluster); 202.
+#[utoipa::path(put, path = "/v2/clusters/{id}/buckets/{bucketId}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("bucketId" = String, Path)), request_body = Object,
+    responses((status = 202), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
+        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
+pub async fn update_bucket(State(s): State<AppState>, CbCaller(caller): CbCaller, Path((id, bucket_id)): Path<(String, String)>, CbJson(req): CbJson<V2BucketQuota>) -> CbResult<Response> {
+    let id = path_id(&id, "cluster")?;
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
+    let name = bucket_name(&bucket_id).ok_or_else(|| CbError::not_found(format!("bucket {bucket_id}")))?;
+    if !(100..=1_048_576).contains(&req.memory_quota) {
+        return Err(Error::field("memoryQuota", "must be between 100 and 1048576").into());
+    }
+    require_ready(&c)?;
+    let change = BucketChange { name: name.clone(), memory_quota_mb: Some(req.memory_quota), replicas: None };
+    let out = s.store.update_buckets(&caller.ctx(None), id, &[change]).await;
+    s.clusters.invalidate(id);
+    out?;
+    Ok(bare(StatusCode::ACCEPTED, Some(bucket_location(id, &name))))
+}
+
+// ---------------------------------------------------------------------------------------
+// Certificate
+// ---------------------------------------------------------------------------------------
+
+/// The cluster's CA certificate as PEM (`cluster.read` on the cluster). The provisioner
+/// issues it; the simulated one derives a self-signed Ed25519 CA from the cluster, the same
+/// on every call and replica (`dbcloud_provision::ca`). 404 once the cluster is deleted.
+#[utoipa::path(get, path = "/v2/clusters/{id}/certificate", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "{certificate}"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+pub async fn get_certificate(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<Value>> {
+    let id = path_id(&id, "cluster")?;
+    let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
+    if c.state == ClusterState::Deleted {
+        return Err(CbError::not_found(format!("cluster {id}")));
+    }
+    let pem = s.runner.provisioner().ca_certificate(&c).ok_or_else(|| CbError::not_found(format!("certificate of cluster {id}")))?;
+    Ok(Json(json!({"certificate": pem})))
+}
+
 // ---------------------------------------------------------------------------------------
 // Allow list
 // ---------------------------------------------------------------------------------------
@@ -968,31 +1078,63 @@ pub async fn list_allowlist(State(s): State<AppState>, CbCaller(caller): CbCalle
 pub async fn add_allowlist(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, CbJson(req): CbJson<V2AllowlistAdd>) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let mut v = Violations::new();
-    let cidr = v.check("cidrBlock", validate::cidr(&req.cidr_block));
-    let comment = v.check("comment", validate::free_text(&req.comment, 256));
+    let new = check_allowlist_entry(&mut v, "", &req);
+    v.finish()?;
+    let c = authorized_cluster(&s, &caller, id, Permission::AllowlistManage).await?;
+    cluster::check_accepts_children(&c)?;
+    let new = new.expect("checked");
+    s.store.create_allowlist_entry(&caller.ctx(None), id, &new).await?;
+    Ok(bare(StatusCode::ACCEPTED, None))
+}
+
+/// The core entry of a v2 allow-list entry; failures are recorded under `prefix` + field.
+fn check_allowlist_entry(v: &mut Violations, prefix: &str, req: &V2AllowlistAdd) -> Option<NewAllowlistEntry> {
+    let cidr = v.check(&format!("{prefix}cidrBlock"), validate::cidr(&req.cidr_block));
+    let comment = v.check(&format!("{prefix}comment"), validate::free_text(&req.comment, 256));
+    let duration_field = format!("{prefix}duration");
     let expires_at = match req.rule_type.as_str() {
         "permanent" => None,
         "temporary" => match req.duration.as_deref().map(parse_go_duration) {
             Some(Some(secs)) if secs >= 1.0 => Some(OffsetDateTime::now_utc() + time::Duration::seconds_f64(secs)),
             Some(_) => {
-                v.add("duration", "must be a positive Go duration such as 1h0m0s");
-                None
+                v.add(duration_field, "must be a positive Go duration such as 1h0m0s");
+                return None;
             }
             None => {
-                v.add("duration", "is required when ruleType is temporary");
-                None
+                v.add(duration_field, "is required when ruleType is temporary");
+                return None;
             }
         },
         _ => {
-            v.add("ruleType", "must be temporary or permanent");
-            None
+            v.add(format!("{prefix}ruleType"), "must be temporary or permanent");
+            return None;
         }
     };
-    v.finish()?;
+    Some(NewAllowlistEntry { cidr: cidr?, comment: comment?, expires_at, attributes: Default::default() })
+}
+
+/// Replace the whole allow list (`allowlist.manage` on the cluster); 202. The core swaps
+/// the list in one transaction before answering: a bad or repeated entry changes nothing.
+#[utoipa::path(put, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
+    responses((status = 202), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
+        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid")))]
+pub async fn replace_allowlist(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, body: bytes::Bytes) -> CbResult<Response> {
+    let id = path_id(&id, "cluster")?;
     let c = authorized_cluster(&s, &caller, id, Permission::AllowlistManage).await?;
+    let req: Vec<V2AllowlistAdd> = json_array(&body)?;
+    let mut v = Violations::new();
+    let mut entries: Vec<NewAllowlistEntry> = vec![];
+    for (i, e) in req.iter().enumerate() {
+        if let Some(new) = check_allowlist_entry(&mut v, &format!("[{i}]."), e) {
+            if entries.iter().any(|x| x.cidr == new.cidr) {
+                v.add(format!("[{i}].cidrBlock"), format!("{} is listed twice", new.cidr));
+            }
+            entries.push(new);
+        }
+    }
+    v.finish()?;
     cluster::check_accepts_children(&c)?;
-    let new = NewAllowlistEntry { cidr: cidr.expect("checked"), comment: comment.expect("checked"), expires_at, attributes: Default::default() };
-    s.store.create_allowlist_entry(&caller.ctx(None), id, &new).await?;
+    s.store.replace_allowlist(&caller.ctx(None), id, &entries, None).await?;
     Ok(bare(StatusCode::ACCEPTED, None))
 }
 
@@ -1268,9 +1410,10 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .routes(routes!(get_cluster, delete_cluster))
         .routes(routes!(cluster_status))
         .routes(routes!(cluster_health))
-        .routes(routes!(list_buckets, create_bucket, delete_bucket_by_name))
-        .routes(routes!(delete_bucket))
-        .routes(routes!(list_allowlist, add_allowlist, delete_allowlist))
+        .routes(routes!(list_buckets, create_bucket, delete_bucket_by_name, update_buckets))
+        .routes(routes!(delete_bucket, update_bucket))
+        .routes(routes!(list_allowlist, add_allowlist, delete_allowlist, replace_allowlist))
+        .routes(routes!(get_certificate))
         .routes(routes!(list_db_users, create_db_user))
         .routes(routes!(update_db_user, delete_db_user))
         .routes(routes!(list_org_users))

@@ -15,7 +15,7 @@ use axum::Json;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Grant, Permission, Role, Scope, Target};
 use dbcloud_core::{cluster, validate, Error};
-use dbcloud_store::{CloudRef, ClusterFilter, KeyOwner, NewCluster, NewOperation, PageReq};
+use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, KeyOwner, NewCluster, NewOperation, PageReq};
 use dbcloud_types::{Cluster, ClusterState, CreateCluster, NodeStatus, Operation, OperationKind, Page, Plan, Project, Provider};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -205,6 +205,10 @@ async fn me_value(s: &AppState, caller: &Caller) -> CrResult<Value> {
         }
     };
     v["organization_id"] = json!(org);
+    // The vendor's identity-verification hash for its support chat; there is none here, so
+    // it is a stable digest of the user id (never derived from a secret).
+    let uid = v["uid"].as_str().unwrap_or_default().to_string();
+    v["hmac"] = json!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(format!("dbcloud-user:{uid}"))));
     Ok(v)
 }
 
@@ -237,7 +241,9 @@ async fn org_value(s: &AppState, caller: &Caller) -> CrResult<Value> {
     let projects = all(|p| s.store.list_projects(caller.org(), p)).await?;
     let (r, _) = roles(o.id, &caller.principal.grants);
     Ok(json!({
-        "id": o.id, "name": o.name, "plan_type": 3, "email": null, "notifications_enabled": false,
+        "id": o.id, "name": o.name, "plan_type": o.attributes.get("plan_type").cloned().unwrap_or(json!(3)),
+        "email": o.attributes.get("email").cloned().unwrap_or(Value::Null),
+        "notifications_enabled": o.attributes.get("notifications_enabled").cloned().unwrap_or(json!(false)),
         "project_count": projects.len(), "role_fqn": r[0]["role_fqn"], "dc": dc(o.created_at, o.created_at),
     }))
 }
@@ -441,8 +447,9 @@ pub struct ProductQuery {
 }
 
 fn product() -> Value {
-    let scaling: Vec<Value> = (0..cluster::MAX_NODE_COUNT)
-        .map(|u| json!({"value": u, "nodes": u + 1, "dtus": u + 1, "price_per_minute": u + 1, "description": format!("{} node(s)", u + 1)}))
+    let scaling: Vec<Value> = (0..i64::from(cluster::MAX_NODE_COUNT))
+        .filter_map(|u| unit_nodes(u).map(|n| (u, n)))
+        .map(|(u, n)| json!({"value": u, "nodes": n, "dtus": n, "price_per_minute": n, "description": format!("{n} node(s)")}))
         .collect();
     json!({
         "kind": "cluster", "name": PRODUCT_NAME, "tier": PRODUCT_TIER, "label": "CR4",
@@ -512,21 +519,8 @@ pub async fn get_subscription(State(s): State<AppState>, CrCaller(caller): CrCal
 #[utoipa::path(get, path = "/api/v2/users/me/api-keys/", tag = "cratedb cloud v2", security(("basic" = [])),
     responses((status = 200, description = "[ApiKey]"), (status = 401, description = "Authentication required")))]
 pub async fn list_api_keys(State(s): State<AppState>, CrCaller(caller): CrCaller) -> CrResult<Json<Value>> {
-    let org = caller.org();
-    let (uid, keys) = match caller.owner {
-        KeyOwner::Key => (key_uid(&caller.principal.key_id), vec![s.store.get_api_key(org, &caller.principal.key_id).await?]),
-        owner @ (KeyOwner::User(id) | KeyOwner::ServiceAccount(id)) => (id, all(|p| s.store.list_api_keys(org, Some(owner), p)).await?),
-    };
-    let items: Vec<Value> = keys
-        .iter()
-        .map(|k| {
-            json!({
-                "key": k.access_key, "user_id": uid, "active": k.state == "active",
-                "last_used": k.last_used_at.map(ts), "dc": dc(k.created_at, k.created_at),
-            })
-        })
-        .collect();
-    Ok(Json(Value::Array(items)))
+    let (uid, keys) = my_keys(&s, &caller).await?;
+    Ok(Json(Value::Array(keys.iter().map(|k| key_value(k, uid)).collect())))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -539,6 +533,8 @@ fn op_type(k: OperationKind) -> &'static str {
         OperationKind::Delete => "DELETE",
         OperationKind::Scale => "SCALE",
         OperationKind::Upgrade => "UPGRADE",
+        OperationKind::Suspend | OperationKind::Resume => "SUSPEND",
+        OperationKind::AllowlistUpdate => "ALLOWED_CIDR_UPDATE",
     }
 }
 
@@ -565,7 +561,9 @@ async fn cluster_value(s: &AppState, c: &Cluster) -> CrResult<Value> {
     let ops = cluster_operations(s, c).await?;
     let running = ops.iter().find(|o| o.status.is_active()).map(|o| op_type(o.kind)).unwrap_or("");
     let last = ops.first().map(|o| json!({"id": o.id, "type": op_type(o.kind), "status": o.status.as_str(), "dc": dc(o.created_at, o.updated_at)}));
+    let suspended = cluster::is_suspended(c);
     let status = match c.state {
+        _ if suspended => "SUSPENDED",
         ClusterState::Creating => "UNKNOWN",
         ClusterState::CreationFailed => "RED",
         _ if c.nodes.iter().any(|n| n.status == NodeStatus::NotReady) => "YELLOW",
@@ -579,13 +577,17 @@ async fn cluster_value(s: &AppState, c: &Cluster) -> CrResult<Value> {
         .map(|e| e.host.clone())
         .unwrap_or_else(|| format!("{}.{}.cratedb.dbcloud.internal", c.name, region));
     let host = host.trim_end_matches('.').to_string();
+    let allow = all(|p| s.store.list_allowlist(c.organization_id, c.id, p)).await?;
+    let ip_whitelist: Vec<Value> = allow.iter().map(|e| json!({"cidr": e.cidr, "description": e.comment})).collect();
+    let channel = c.attributes.get("channel").and_then(Value::as_str).unwrap_or("stable");
+    let deletion_protected = c.attributes.get("delete_protection").and_then(Value::as_str) == Some("ENABLED");
     Ok(json!({
         "id": c.id, "name": c.name, "project_id": c.project_id, "subscription_id": c.organization_id,
-        "crate_version": c.version, "channel": "stable", "product_name": PRODUCT_NAME, "product_tier": PRODUCT_TIER,
+        "crate_version": c.version, "channel": channel, "product_name": PRODUCT_NAME, "product_tier": PRODUCT_TIER,
         "product_unit": (c.node_count - 1).max(0), "num_nodes": c.node_count, "username": "admin",
         "fqdn": format!("{host}."), "url": format!("https://{host}:4200"), "external_ip": null,
-        "suspended": false, "deletion_protected": false, "allow_suspend": true, "allow_custom_storage": false,
-        "gc_available": false, "origin": "cloud", "backup_schedule": "", "ip_whitelist": [], "region": region,
+        "suspended": suspended, "deletion_protected": deletion_protected, "allow_suspend": true, "allow_custom_storage": false,
+        "gc_available": false, "origin": "cloud", "backup_schedule": "", "ip_whitelist": ip_whitelist, "region": region,
         "hardware_specs": {"cpus_per_node": 4, "memory_per_node_bytes": 17_179_869_184u64, "heap_size_bytes": 8_589_934_592u64,
             "disk_type": "premium", "disks_per_node": 1, "disk_size_per_node_bytes": 161_061_273_600u64},
         "health": {"status": status, "running_operation": running, "last_seen": ts(c.updated_at)},
@@ -664,11 +666,11 @@ pub async fn get_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, 
         (status = 404, description = "Not found"), (status = 409, description = "Conflict")))]
 pub async fn delete_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>) -> CrResult<StatusCode> {
     let c = live_cluster(&s, &caller, &id, Permission::ClusterDelete).await?;
-    cluster::check_delete(&c)?;
+    cluster::check_delete(&c).map_err(busy)?;
     let op = NewOperation::new(OperationKind::Delete, json!({}));
     let change = s.store.delete_cluster(&caller.ctx(None), c.id, &op).await;
     s.clusters.invalidate(c.id);
-    change?;
+    change.map_err(busy)?;
     s.runner.wake();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -827,8 +829,10 @@ pub async fn deploy_cluster(State(s): State<AppState>, CrCaller(caller): CrCalle
         }
         (None, None) => unreachable!("checked above"),
     };
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("channel".into(), json!(c.channel.as_deref().unwrap_or("stable")));
     let new = NewCluster {
-        attributes: Default::default(),
+        attributes,
         id: dbcloud_core::new_id(),
         project_id: Some(project),
         cloud,
@@ -887,6 +891,543 @@ pub async fn list_operations(State(s): State<AppState>, CrCaller(caller): CrCall
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Cluster changes (§4 "Changes", §6 one operation per cluster)
+// ---------------------------------------------------------------------------------------
+
+/// Message of the 409 answering a change while another operation runs (§6).
+pub const BUSY: &str = "Another cluster operation is currently in progress.";
+
+/// The core's "busy" answer (another operation holds the cluster) in the vendor's words;
+/// other errors unchanged.
+fn busy(e: Error) -> CrError {
+    match e {
+        Error::Aborted(_) => CrError(ApiError::new(StatusCode::CONFLICT, dbcloud_types::Code::Aborted, BUSY)),
+        other => other.into(),
+    }
+}
+
+/// Renames the fields of a core validation error to the dialect's request fields.
+fn rename_fields(e: Error, map: &[(&str, &str)]) -> Error {
+    match e {
+        Error::InvalidArgument { violations, .. } => {
+            let mut v = Violations::new();
+            for x in violations {
+                let field = map.iter().find(|(from, _)| *from == x.field).map(|(_, to)| to.to_string()).unwrap_or(x.field);
+                v.add(field, x.description);
+            }
+            v.finish().err().unwrap_or_else(|| Error::invalid("invalid request"))
+        }
+        other => other,
+    }
+}
+
+/// A cluster that is running an operation answers [`BUSY`] before any other check.
+fn ensure_idle(c: &Cluster) -> CrResult<()> {
+    match c.state {
+        ClusterState::Creating | ClusterState::Scaling | ClusterState::Updating => Err(busy(Error::Aborted(String::new()))),
+        _ => Ok(()),
+    }
+}
+
+/// Nodes of a product unit (a `value` of the product's `scaling` table), if it is one.
+fn unit_nodes(unit: i64) -> Option<i32> {
+    (0..i64::from(cluster::MAX_NODE_COUNT)).contains(&unit).then(|| unit as i32 + 1)
+}
+
+/// Scale body.
+#[derive(Debug, Deserialize)]
+pub struct ScaleBody {
+    /// A `value` of the product's scaling table.
+    pub product_unit: Option<i64>,
+}
+
+/// Scale a cluster to a product unit (200 + cluster); a SCALE operation runs afterwards.
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/scale/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
+pub async fn scale_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<ScaleBody>) -> CrResult<Json<Value>> {
+    let c = live_cluster(&s, &caller, &id, Permission::ClusterUpdate).await?;
+    let (unit, nodes) = match req.product_unit.and_then(|u| unit_nodes(u).map(|n| (u, n))) {
+        Some(x) => x,
+        None => {
+            let max = cluster::MAX_NODE_COUNT - 1;
+            return Err(Error::field("product_unit", format!("must be a value of the {PRODUCT_NAME} scaling table (0-{max})")).into());
+        }
+    };
+    ensure_idle(&c)?;
+    if nodes == c.node_count {
+        return Err(Error::field("product_unit", format!("the cluster already runs product unit {unit}")).into());
+    }
+    let req = dbcloud_types::UpdateCluster { node_count: Some(nodes), ..Default::default() };
+    cluster::check_update(&c, &req).map_err(|e| busy(rename_fields(e, &[("node_count", "product_unit")])))?;
+    let params = json!({
+        "node_count": nodes, "from": c.node_count,
+        "current_product_unit": (c.node_count - 1).max(0), "target_product_unit": unit,
+        "current_num_nodes": c.node_count, "target_num_nodes": nodes,
+    });
+    let update = ClusterUpdate { scale: Some(NewOperation::new(OperationKind::Scale, params)), ..Default::default() };
+    let change = s.store.update_cluster(&caller.ctx(None), c.id, &update).await;
+    s.clusters.invalidate(c.id);
+    let change = change.map_err(busy)?;
+    s.runner.wake();
+    Ok(Json(cluster_value(&s, &change.cluster).await?))
+}
+
+/// Upgrade body.
+#[derive(Debug, Deserialize)]
+pub struct UpgradeBody {
+    /// Target version.
+    pub crate_version: Option<String>,
+}
+
+/// Upgrade a cluster (200 + cluster); an UPGRADE operation runs afterwards and sets the
+/// version when it succeeds.
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/upgrade/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
+pub async fn upgrade_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<UpgradeBody>) -> CrResult<Json<Value>> {
+    let c = live_cluster(&s, &caller, &id, Permission::ClusterUpdate).await?;
+    let Some(wanted) = req.crate_version.filter(|v| !v.is_empty()) else {
+        return Err(Error::field("crate_version", "required").into());
+    };
+    let version = cluster::check_upgrade(&c, &wanted).map_err(|e| busy(rename_fields(e, &[("version", "crate_version")])))?;
+    let params = json!({"version": version, "current_version": c.version, "target_version": version});
+    let op = NewOperation::new(OperationKind::Upgrade, params);
+    let change = s.store.start_operation(&caller.ctx(None), c.id, &op, "cluster.upgrade").await;
+    s.clusters.invalidate(c.id);
+    let change = change.map_err(busy)?;
+    s.runner.wake();
+    Ok(Json(cluster_value(&s, &change.cluster).await?))
+}
+
+/// Suspend body.
+#[derive(Debug, Deserialize)]
+pub struct SuspendBody {
+    /// `true` suspends, `false` resumes.
+    pub suspended: Option<bool>,
+}
+
+/// Suspend or resume a cluster (200 + cluster); `suspended` flips when the SUSPEND
+/// operation succeeds.
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/suspend/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs or nothing to do")))]
+pub async fn suspend_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<SuspendBody>) -> CrResult<Json<Value>> {
+    let c = live_cluster(&s, &caller, &id, Permission::ClusterUpdate).await?;
+    let Some(suspend) = req.suspended else {
+        return Err(Error::field("suspended", "required: true or false").into());
+    };
+    let kind = cluster::check_suspend(&c, suspend).map_err(busy)?;
+    let op = NewOperation::new(kind, json!({"current_suspended": !suspend, "target_suspended": suspend}));
+    let action = if suspend { "cluster.suspend" } else { "cluster.resume" };
+    let change = s.store.start_operation(&caller.ctx(None), c.id, &op, action).await;
+    s.clusters.invalidate(c.id);
+    let change = change.map_err(busy)?;
+    s.runner.wake();
+    Ok(Json(cluster_value(&s, &change.cluster).await?))
+}
+
+/// One allowed network.
+#[derive(Debug, Deserialize)]
+pub struct IpEntry {
+    /// IPv4/IPv6 CIDR or a bare address.
+    pub cidr: String,
+    /// Free text (the core entry's comment).
+    pub description: Option<String>,
+}
+
+/// IP-restrictions body.
+#[derive(Debug, Deserialize)]
+pub struct IpRestrictionsBody {
+    /// The whole new allow list (empty: no restriction entries).
+    pub ip_whitelist: Option<Vec<IpEntry>>,
+}
+
+/// Replace a cluster's whole allow list (200 + cluster), atomically; an
+/// ALLOWED_CIDR_UPDATE operation applies it afterwards.
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/ip-restrictions/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
+pub async fn set_ip_restrictions(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<IpRestrictionsBody>) -> CrResult<Json<Value>> {
+    let c = live_cluster(&s, &caller, &id, Permission::AllowlistManage).await?;
+    let mut v = Violations::new();
+    let Some(list) = req.ip_whitelist else {
+        return Err(Error::field("ip_whitelist", "required (an empty list removes every entry)").into());
+    };
+    let mut entries: Vec<dbcloud_store::NewAllowlistEntry> = vec![];
+    for (i, e) in list.iter().enumerate() {
+        let cidr = v.check("ip_whitelist", validate::cidr(&e.cidr).map_err(|m| format!("entry {i}: {m}")));
+        let comment = v.check("ip_whitelist", validate::free_text(e.description.as_deref().unwrap_or(""), 255).map_err(|m| format!("entry {i} description: {m}")));
+        if let (Some(cidr), Some(comment)) = (cidr, comment) {
+            if entries.iter().any(|x| x.cidr == cidr) {
+                v.add("ip_whitelist", format!("entry {i}: {cidr} is listed twice"));
+            } else {
+                entries.push(dbcloud_store::NewAllowlistEntry { cidr, comment, expires_at: None, attributes: Default::default() });
+            }
+        }
+    }
+    v.finish()?;
+    ensure_idle(&c)?;
+    let current = all(|p| s.store.list_allowlist(c.organization_id, c.id, p)).await?;
+    let params = json!({
+        "current_ip_whitelist": current.iter().map(|e| json!({"cidr": e.cidr, "description": e.comment})).collect::<Vec<_>>(),
+        "target_ip_whitelist": entries.iter().map(|e| json!({"cidr": e.cidr, "description": e.comment})).collect::<Vec<_>>(),
+    });
+    let op = NewOperation::new(OperationKind::AllowlistUpdate, params);
+    s.store.replace_allowlist(&caller.ctx(None), c.id, &entries, Some(&op)).await.map_err(busy)?;
+    s.clusters.invalidate(c.id);
+    s.runner.wake();
+    let c = s.store.get_cluster(c.organization_id, c.id).await?;
+    Ok(Json(cluster_value(&s, &c).await?))
+}
+
+/// Deletion-protection body.
+#[derive(Debug, Deserialize)]
+pub struct DeletionProtectionBody {
+    /// Whether deletes are refused.
+    pub deletion_protected: Option<bool>,
+}
+
+/// Turn delete protection on or off (200 + cluster); honoured by the core's delete check.
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/deletion-protection/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
+    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn set_deletion_protection(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<DeletionProtectionBody>) -> CrResult<Json<Value>> {
+    let c = live_cluster(&s, &caller, &id, Permission::ClusterUpdate).await?;
+    let Some(on) = req.deletion_protected else {
+        return Err(Error::field("deletion_protected", "required: true or false").into());
+    };
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("delete_protection".into(), if on { json!("ENABLED") } else { Value::Null });
+    let update = ClusterUpdate { attributes: Some(attributes), ..Default::default() };
+    let change = s.store.update_cluster(&caller.ctx(None), c.id, &update).await;
+    s.clusters.invalidate(c.id);
+    Ok(Json(cluster_value(&s, &change?.cluster).await?))
+}
+
+// ---------------------------------------------------------------------------------------
+// Project and organization edits
+// ---------------------------------------------------------------------------------------
+
+/// Project edit body.
+#[derive(Debug, Deserialize)]
+pub struct EditProjectBody {
+    /// New name.
+    pub name: Option<String>,
+}
+
+/// Rename a project.
+#[utoipa::path(patch, path = "/api/v2/projects/{project_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)),
+    responses((status = 200, description = "Project"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Name taken")))]
+pub async fn edit_project(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<EditProjectBody>) -> CrResult<Json<Value>> {
+    let id = path_id(&id)?;
+    caller.require(Permission::ProjectUpdate, Target::Project(id)).await?;
+    let (name, _) = crate::routes::rename(req.name.as_deref(), None)?;
+    let p = s.store.update_project(&caller.ctx(None), id, name.as_deref(), None).await?;
+    Ok(Json(project_value(&p)))
+}
+
+/// Delete a project (204); 409 while it holds clusters.
+#[utoipa::path(delete, path = "/api/v2/projects/{project_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)),
+    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"),
+        (status = 404, description = "Not found"), (status = 409, description = "The project holds clusters")))]
+pub async fn delete_project(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>) -> CrResult<StatusCode> {
+    let id = path_id(&id)?;
+    caller.require(Permission::ProjectDelete, Target::Project(id)).await?;
+    s.store.delete_project(&caller.ctx(None), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Organization edit body (every field optional).
+#[derive(Debug, Deserialize)]
+pub struct EditOrganizationBody {
+    /// New name.
+    pub name: Option<String>,
+    /// Plan type, 1–6.
+    pub plan_type: Option<Value>,
+    /// Contact email (null clears it).
+    #[serde(default, deserialize_with = "some_value")]
+    pub email: Option<Value>,
+    /// Whether notifications are sent.
+    pub notifications_enabled: Option<Value>,
+}
+
+/// Keeps an explicit `null` as `Some(Value::Null)` (absent stays `None`).
+fn some_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Edit the caller's organization: name, and the vendor attributes `plan_type`, `email`,
+/// `notifications_enabled`.
+#[utoipa::path(put, path = "/api/v2/organizations/{org_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)),
+    responses((status = 200, description = "Organization"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn edit_organization(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(org): Path<String>, CrJson(req): CrJson<EditOrganizationBody>) -> CrResult<Json<Value>> {
+    own_org(&caller, &org)?;
+    caller.require(Permission::OrgUpdate, Target::Organization).await?;
+    let mut v = Violations::new();
+    let name = req.name.as_deref().and_then(|n| v.check("name", validate::display_name(n)));
+    let mut attributes = serde_json::Map::new();
+    match &req.plan_type {
+        None => {}
+        Some(p) => match p.as_i64().filter(|p| (1..=6).contains(p)) {
+            Some(p) => {
+                attributes.insert("plan_type".into(), json!(p));
+            }
+            None => v.add("plan_type", "must be an integer from 1 to 6"),
+        },
+    }
+    match &req.email {
+        None => {}
+        Some(Value::Null) => {
+            attributes.insert("email".into(), Value::Null);
+        }
+        Some(Value::String(e)) if e.len() <= 254 && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.')) && !e.chars().any(char::is_whitespace) => {
+            attributes.insert("email".into(), json!(e));
+        }
+        Some(_) => v.add("email", "must be an email address or null"),
+    }
+    match &req.notifications_enabled {
+        None => {}
+        Some(Value::Bool(b)) => {
+            attributes.insert("notifications_enabled".into(), json!(b));
+        }
+        Some(_) => v.add("notifications_enabled", "must be true or false"),
+    }
+    if req.name.is_none() && req.plan_type.is_none() && req.email.is_none() && req.notifications_enabled.is_none() {
+        v.add("body", "nothing to change: give name, plan_type, email or notifications_enabled");
+    }
+    v.finish()?;
+    let attrs = (!attributes.is_empty()).then_some(&attributes);
+    s.store.update_organization(&caller.ctx(None), name.as_deref(), attrs).await?;
+    Ok(Json(org_value(&s, &caller).await?))
+}
+
+// ---------------------------------------------------------------------------------------
+// API keys: create (secret once), get, delete (revoke)
+// ---------------------------------------------------------------------------------------
+
+/// The caller's own active keys and the user id they are shown under: a user's or service
+/// account's keys, or, for a key with roles of its own, that key and the keys it created.
+async fn my_keys(s: &AppState, caller: &Caller) -> CrResult<(Uuid, Vec<dbcloud_store::ApiKeyRecord>)> {
+    let org = caller.org();
+    let me = &caller.principal.key_id;
+    let (uid, filter) = match caller.owner {
+        KeyOwner::Key => (key_uid(me), None),
+        owner @ (KeyOwner::User(id) | KeyOwner::ServiceAccount(id)) => (id, Some(owner)),
+    };
+    // Key lists page by access key id, not by the uuid cursor `all` uses.
+    let mut keys = vec![];
+    let mut page = PageReq::first(500);
+    loop {
+        let p = s.store.list_api_keys(org, filter, page.clone()).await?;
+        keys.extend(p.items);
+        match p.next_cursor.as_deref().and_then(|c| c.strip_prefix("k1.")) {
+            Some(after) => page.after_key = Some(after.to_string()),
+            None => break,
+        }
+    }
+    if caller.owner == KeyOwner::Key {
+        keys.retain(|k| k.owner == KeyOwner::Key && (&k.access_key == me || k.created_by.as_ref() == Some(me)));
+    }
+    keys.retain(|k| k.state == "active");
+    Ok((uid, keys))
+}
+
+fn key_value(k: &dbcloud_store::ApiKeyRecord, uid: Uuid) -> Value {
+    json!({
+        "key": k.access_key, "user_id": uid, "active": k.state == "active",
+        "last_used": k.last_used_at.map(ts), "dc": dc(k.created_at, k.updated_at),
+    })
+}
+
+/// Who may mint or delete keys for themselves: a user for their own keys; a service
+/// account's or a key's holder needs `apikey.manage` (as in the native API).
+async fn require_own_key_rights(caller: &Caller) -> CrResult<()> {
+    match caller.owner {
+        KeyOwner::User(_) => Ok(()),
+        KeyOwner::ServiceAccount(_) => Ok(caller.require(Permission::ApikeyManage, Target::Organization).await?),
+        KeyOwner::Key => Ok(caller.require_somewhere(Permission::ApikeyManage).await?),
+    }
+}
+
+/// Create an API key for the caller (200, flat, secret shown once). The key inherits the
+/// caller's grants: a user's or service account's key inherits its owner's, a key with
+/// roles of its own passes on a copy of them.
+#[utoipa::path(post, path = "/api/v2/users/me/api-keys/", tag = "cratedb cloud v2", security(("basic" = [])),
+    responses((status = 200, description = "ApiKey with secret"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied")))]
+pub async fn create_api_key(State(s): State<AppState>, CrCaller(caller): CrCaller) -> CrResult<Json<Value>> {
+    require_own_key_rights(&caller).await?;
+    let grants = match caller.owner {
+        KeyOwner::Key => {
+            let own = s.store.get_api_key(caller.org(), &caller.principal.key_id).await?.own_grants;
+            crate::routes::grants::ensure_grantable(&s, &caller, &own).await?;
+            own
+        }
+        _ => vec![],
+    };
+    let key = dbcloud_core::keys::NewKey::generate();
+    let new = dbcloud_store::NewApiKey {
+        access_key: key.access_key.clone(),
+        name: "croud".into(),
+        description: "created through the CrateDB Cloud v2 API".into(),
+        secret_hash: key.secret_hash.clone(),
+        secret_enc: Some(s.auth.cfg.master_key.seal(&key.access_key, &key.secret)),
+        grants,
+        owner: caller.owner,
+        allowed_cidrs: vec![],
+        expires_at: None,
+        rate_limit: None,
+    };
+    s.store.create_api_key(&caller.ctx(None), &new).await?;
+    let stored = s.store.get_api_key(caller.org(), &key.access_key).await?;
+    let uid = match caller.owner {
+        KeyOwner::Key => key_uid(&caller.principal.key_id),
+        KeyOwner::User(id) | KeyOwner::ServiceAccount(id) => id,
+    };
+    let mut v = key_value(&stored, uid);
+    v["secret"] = json!(key.secret);
+    v["success"] = json!(true);
+    Ok(Json(v))
+}
+
+/// One of the caller's keys (never its secret).
+#[utoipa::path(get, path = "/api/v2/users/me/api-keys/{key}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("key" = String, Path)),
+    responses((status = 200, description = "ApiKey"), (status = 401, description = "Authentication required"), (status = 404, description = "Not found")))]
+pub async fn get_api_key(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(key): Path<String>) -> CrResult<Json<Value>> {
+    let (uid, keys) = my_keys(&s, &caller).await?;
+    let k = keys.iter().find(|k| k.access_key == key).ok_or_else(not_found)?;
+    Ok(Json(key_value(k, uid)))
+}
+
+/// Delete (revoke) one of the caller's keys (204); it stops working at once, on every replica.
+#[utoipa::path(delete, path = "/api/v2/users/me/api-keys/{key}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("key" = String, Path)),
+    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn delete_api_key(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(key): Path<String>) -> CrResult<StatusCode> {
+    require_own_key_rights(&caller).await?;
+    let (_, keys) = my_keys(&s, &caller).await?;
+    if !keys.iter().any(|k| k.access_key == key) {
+        return Err(not_found());
+    }
+    s.store.revoke_api_key(&caller.ctx(None), &key).await?;
+    s.identity_changed().await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------
+// Audit log
+// ---------------------------------------------------------------------------------------
+
+/// Largest audit page.
+const AUDIT_PAGE: u32 = 100;
+
+/// Audit-log filters and cursor.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditLogQuery {
+    /// Only this action (e.g. `cluster.create`).
+    pub action: Option<String>,
+    /// Entries at or after this time (`YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ssZ`).
+    pub from: Option<String>,
+    /// Entries up to this time (a date includes that whole day).
+    pub to: Option<String>,
+    /// Only entries about this cluster.
+    pub cluster_id: Option<String>,
+    /// Only entries strictly older than this entry id (the cursor croud sends).
+    pub last: Option<String>,
+}
+
+/// A `from`/`to` value: RFC 3339, `YYYY-MM-DDThh:mm[:ss[.f]]` (UTC), or a date (its start,
+/// or with `end_of_day` the start of the next day).
+fn parse_when(s: &str, end_of_day: bool) -> Option<OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t);
+    }
+    if let Ok(d) = time::Date::parse(s, format_description!("[year]-[month]-[day]")) {
+        let t = d.midnight().assume_utc();
+        return Some(if end_of_day { t + time::Duration::days(1) } else { t });
+    }
+    let bare = s.strip_suffix('Z').unwrap_or(s).replace(' ', "T");
+    let full = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let frac = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
+    let short = format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    [full, frac, short].iter().find_map(|f| time::PrimitiveDateTime::parse(&bare, f).ok()).map(|t| t.assume_utc())
+}
+
+/// The `actor` object of an entry: the user behind the key (or the key itself, or a
+/// service account); `id` null for system and anonymous actions.
+async fn actor_value(s: &AppState, org: Uuid, actor: &str) -> Value {
+    if !actor.starts_with(dbcloud_core::keys::KEY_PREFIX) {
+        return json!({"id": null, "email": null, "name": actor, "username": null, "picture": null});
+    }
+    let (id, email, name) = match s.store.get_api_key(org, actor).await.map(|k| k.owner) {
+        Ok(KeyOwner::User(u)) => match s.store.get_user(org, u).await {
+            Ok(u) => (u.id, u.email.clone(), u.name.clone()),
+            Err(_) => (u, format!("{u}@users.dbcloud.invalid"), String::new()),
+        },
+        Ok(KeyOwner::ServiceAccount(a)) => (a, format!("{a}@service-accounts.dbcloud.invalid"), String::new()),
+        _ => (key_uid(actor), format!("{}@api-keys.dbcloud.invalid", actor.to_ascii_lowercase()), actor.to_string()),
+    };
+    json!({"id": id, "email": email, "name": name, "username": email, "picture": null})
+}
+
+/// The organization's audit log, newest first, at most 100 entries per page; `last` pages
+/// on (entries strictly older than it), and an empty list ends croud's loop.
+#[utoipa::path(get, path = "/api/v2/organizations/{org_id}/auditlogs/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path), AuditLogQuery),
+    responses((status = 200, description = "[AuditLogEntry]"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn list_audit_logs(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(org): Path<String>, CrQuery(q): CrQuery<AuditLogQuery>) -> CrResult<Json<Value>> {
+    own_org(&caller, &org)?;
+    caller.require(Permission::AuditRead, Target::Organization).await?;
+    let org = caller.org();
+    let mut v = Violations::new();
+    let nonempty = |x: &Option<String>| x.clone().filter(|x| !x.is_empty());
+    let since = nonempty(&q.from).and_then(|f| v.check("from", parse_when(&f, false).ok_or_else(|| "must be YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ".to_string())));
+    let until = nonempty(&q.to).and_then(|t| v.check("to", parse_when(&t, true).ok_or_else(|| "must be YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ".to_string())));
+    let cluster = nonempty(&q.cluster_id).and_then(|c| v.check("cluster_id", Uuid::parse_str(&c).map_err(|_| "must be a cluster id".to_string())));
+    let last = nonempty(&q.last).and_then(|l| v.check("last", Uuid::parse_str(&l).map_err(|_| "must be the id of an audit log entry".to_string())));
+    v.finish()?;
+    if let Some(l) = last {
+        let probe = dbcloud_store::AuditFilter { id: Some(l), ..Default::default() };
+        if s.store.list_audit_filtered(org, &probe, PageReq::first(1)).await?.items.is_empty() {
+            return Err(Error::field("last", "unknown audit log entry").into());
+        }
+    }
+    let filter = dbcloud_store::AuditFilter {
+        since,
+        until,
+        action: nonempty(&q.action).map(|a| a.trim_end_matches('.').to_string()),
+        target_prefix: cluster.map(|c| format!("cluster:{c}")),
+        before: last,
+        newest_first: true,
+        ..Default::default()
+    };
+    let page = s.store.list_audit_filtered(org, &filter, PageReq::first(AUDIT_PAGE)).await?;
+    let mut actors: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
+    let mut items = Vec::with_capacity(page.items.len());
+    for e in &page.items {
+        let actor = match actors.get(&e.actor) {
+            Some(a) => a.clone(),
+            None => {
+                let a = actor_value(&s, org, &e.actor).await;
+                actors.insert(e.actor.clone(), a.clone());
+                a
+            }
+        };
+        let key_id = e.actor.starts_with(dbcloud_core::keys::KEY_PREFIX).then(|| e.actor.clone());
+        items.push(json!({
+            "id": e.id, "action": e.action, "created": ts(e.time), "actor": actor,
+            "context": {"target": e.target, "outcome": e.outcome, "source_ip": e.source_ip, "request_id": e.request_id,
+                "key_id": key_id, "details": e.details},
+        }));
+    }
+    Ok(Json(Value::Array(items)))
+}
+
 /// Unknown `/api/v2/` paths: 404 in the vendor shape.
 pub async fn unknown() -> Response {
     not_found().into_response()
@@ -898,7 +1439,7 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
     r
         .routes(routes!(get_me))
         .routes(routes!(list_organizations))
-        .routes(routes!(get_organization))
+        .routes(routes!(get_organization, edit_organization))
         .routes(routes!(list_org_projects))
         .routes(routes!(list_org_regions))
         .routes(routes!(list_roles))
@@ -906,7 +1447,7 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .routes(routes!(list_org_users))
         .routes(routes!(list_users))
         .routes(routes!(list_projects, create_project))
-        .routes(routes!(get_project))
+        .routes(routes!(get_project, edit_project, delete_project))
         .routes(routes!(list_clusters))
         .routes(routes!(get_cluster, delete_cluster))
         .routes(routes!(deploy_cluster, list_org_clusters))
@@ -915,18 +1456,25 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .routes(routes!(list_products))
         .routes(routes!(list_subscriptions))
         .routes(routes!(list_org_subscriptions))
-        .routes(routes!(list_api_keys))
+        .routes(routes!(list_api_keys, create_api_key))
+        .routes(routes!(get_api_key, delete_api_key))
+        .routes(routes!(scale_cluster))
+        .routes(routes!(upgrade_cluster))
+        .routes(routes!(suspend_cluster))
+        .routes(routes!(set_ip_restrictions))
+        .routes(routes!(set_deletion_protection))
+        .routes(routes!(list_audit_logs))
         // The same routes without the trailing slash (croud always sends one; curl users often don't).
         .route("/api/v2/users/me", axum::routing::get(get_me))
         .route("/api/v2/organizations", axum::routing::get(list_organizations))
         .route("/api/v2/organizations/{org_id}/users", axum::routing::get(list_org_users))
         .route("/api/v2/users", axum::routing::get(list_users))
         .route("/api/v2/projects", axum::routing::get(list_projects).post(create_project))
-        .route("/api/v2/projects/{project_id}", axum::routing::get(get_project))
+        .route("/api/v2/projects/{project_id}", axum::routing::get(get_project).patch(edit_project).delete(delete_project))
         .route("/api/v2/clusters", axum::routing::get(list_clusters))
         .route("/api/v2/clusters/{cluster_id}", axum::routing::get(get_cluster).delete(delete_cluster))
         .route("/api/v2/organizations/{org_id}/clusters", axum::routing::post(deploy_cluster).get(list_org_clusters))
-        .route("/api/v2/organizations/{org_id}", axum::routing::get(get_organization))
+        .route("/api/v2/organizations/{org_id}", axum::routing::get(get_organization).put(edit_organization))
         .route("/api/v2/organizations/{org_id}/projects", axum::routing::get(list_org_projects))
         .route("/api/v2/organizations/{org_id}/regions", axum::routing::get(list_org_regions))
         .route("/api/v2/roles", axum::routing::get(list_roles))
@@ -936,6 +1484,13 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .route("/api/v2/products", axum::routing::get(list_products))
         .route("/api/v2/subscriptions", axum::routing::get(list_subscriptions))
         .route("/api/v2/organizations/{org_id}/subscriptions", axum::routing::get(list_org_subscriptions))
-        .route("/api/v2/users/me/api-keys", axum::routing::get(list_api_keys))
+        .route("/api/v2/users/me/api-keys", axum::routing::get(list_api_keys).post(create_api_key))
+        .route("/api/v2/users/me/api-keys/{key}", axum::routing::get(get_api_key).delete(delete_api_key))
+        .route("/api/v2/clusters/{cluster_id}/scale", axum::routing::put(scale_cluster))
+        .route("/api/v2/clusters/{cluster_id}/upgrade", axum::routing::put(upgrade_cluster))
+        .route("/api/v2/clusters/{cluster_id}/suspend", axum::routing::put(suspend_cluster))
+        .route("/api/v2/clusters/{cluster_id}/ip-restrictions", axum::routing::put(set_ip_restrictions))
+        .route("/api/v2/clusters/{cluster_id}/deletion-protection", axum::routing::put(set_deletion_protection))
+        .route("/api/v2/organizations/{org_id}/auditlogs", axum::routing::get(list_audit_logs))
         .route("/api/v2/{*rest}", axum::routing::any(unknown))
 }

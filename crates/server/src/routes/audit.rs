@@ -43,6 +43,6 @@ pub struct AuditQuery {
 pub async fn list_audit_events(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Page<AuditEvent>>> {
     caller.require(Permission::AuditRead, Target::Organization).await?;
     let page = super::page(q.cursor.as_deref(), q.limit)?;
-    let filter = AuditFilter { since: q.since, until: q.until, actor: q.actor, action: q.action, descending: false };
+    let filter = AuditFilter { since: q.since, until: q.until, actor: q.actor, action: q.action, ..Default::default() };
     Ok(Json(s.store.list_audit_filtered(caller.org(), &filter, page).await?))
 }

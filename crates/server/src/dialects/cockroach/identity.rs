@@ -496,7 +496,7 @@ pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQue
         Some(t) => Some(OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|_| field("starting_from", "must be an RFC 3339 time"))?),
         None => None,
     };
-    let mut filter = AuditFilter { descending: desc, ..Default::default() };
+    let mut filter = AuditFilter { newest_first: desc, ..Default::default() };
     match (from, desc) {
         (Some(f), false) => filter.since = Some(at_ms(ms(f) + 1)),
         (Some(f), true) => filter.until = Some(f),
@@ -507,14 +507,15 @@ pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQue
     if let (Some(last), true) = (entries.last().cloned(), got.next_cursor.is_some()) {
         // Complete the last timestamp so that `starting_from` can move past it.
         let t = ms(last.time);
-        let ties = AuditFilter { since: Some(at_ms(t)), until: Some(at_ms(t + 1)), descending: desc, ..Default::default() };
-        let more = s.store.list_audit_filtered(caller.org(), &ties, PageReq { after: Some(last.id), after_key: None, limit: 1000 }).await?;
+        let ties = AuditFilter { since: Some(at_ms(t)), until: Some(at_ms(t + 1)), newest_first: desc, before: desc.then_some(last.id), ..Default::default() };
+        let after = if desc { None } else { Some(last.id) };
+        let more = s.store.list_audit_filtered(caller.org(), &ties, PageReq { after, after_key: None, limit: 1000 }).await?;
         entries.extend(more.items);
     }
     let next = match entries.last() {
         Some(last) => {
             let t = ms(last.time);
-            let rest = if desc { AuditFilter { until: Some(at_ms(t)), descending: true, ..Default::default() } } else { AuditFilter { since: Some(at_ms(t + 1)), ..Default::default() } };
+            let rest = if desc { AuditFilter { until: Some(at_ms(t)), newest_first: true, ..Default::default() } } else { AuditFilter { since: Some(at_ms(t + 1)), ..Default::default() } };
             let any = s.store.list_audit_filtered(caller.org(), &rest, PageReq::first(1)).await?;
             if any.items.is_empty() { Value::Null } else { json!(rfc3339(last.time)) }
         }
