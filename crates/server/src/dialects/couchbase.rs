@@ -18,7 +18,7 @@ use base64::Engine;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Role, Scope, Target};
 use dbcloud_core::{cluster, secret, validate, Error};
-use dbcloud_store::{BucketChange, CloudRef, NewAllowlistEntry, NewBucket, NewCluster, NewDbUser, NewOperation, PageReq};
+use dbcloud_store::{BucketChange, CloudRef, NewAllowlistEntry, NewBucket, NewDbUser, NewOperation, PageReq};
 use dbcloud_types::{
     Access, AllowlistEntry, Bucket, Cloud, Cluster, ClusterState, CreateCluster, DatabaseUser, NodeStatus, Operation, OperationKind,
     OperationStatus, Page, Plan, Project, Provider,
@@ -723,24 +723,8 @@ pub async fn create_cluster(State(s): State<AppState>, CbCaller(caller): CbCalle
     unknown_reference(s.store.get_project(caller.org(), project).await, "projectId")?;
     unknown_reference(s.store.get_cloud(caller.org(), cloud).await, "cloudId")?;
     caller.require(Permission::ClusterCreate, Target::Project(project)).await?;
-    let new = NewCluster {
-        attributes: Default::default(),
-        id: dbcloud_core::new_id(),
-        project_id: Some(project),
-        cloud: CloudRef::Id(cloud),
-        name: spec.name,
-        plan: spec.plan,
-        version: spec.version,
-        node_count: spec.node_count,
-        node_size: spec.node_size,
-        spend_limit: spec.spend_limit,
-    };
-    let op = NewOperation::new(OperationKind::Create, json!({ "node_count": new.node_count }));
-    let change = s.store.create_cluster(&caller.ctx(None), &new, &op).await?;
+    let change = crate::routes::clusters::provision(&s, &caller, caller.ctx(None), spec, project, CloudRef::Id(cloud), Default::default()).await?;
     let id = change.cluster.id;
-    // CLUSTER_CREATOR administers the clusters it creates (as on the native route).
-    let t = Target::Cluster { project: change.cluster.project_id, cluster: id };
-    crate::routes::grants::grant_creator(&s, &caller, Permission::ClusterUpdate, t, Role::ClusterAdmin, Scope::Cluster(id)).await;
     s.clusters.invalidate(id);
     s.runner.wake();
     Ok(bare(StatusCode::ACCEPTED, Some(format!("/v2/clusters/{id}"))))

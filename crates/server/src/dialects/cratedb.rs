@@ -15,7 +15,7 @@ use axum::Json;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Grant, Permission, Role, Scope, Target};
 use dbcloud_core::{cluster, validate, Error};
-use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, KeyOwner, NewCluster, NewOperation, PageReq};
+use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, KeyOwner, NewOperation, PageReq};
 use dbcloud_types::{Cluster, ClusterState, CreateCluster, NodeStatus, Operation, OperationKind, Page, Plan, Project, Provider};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -831,23 +831,7 @@ pub async fn deploy_cluster(State(s): State<AppState>, CrCaller(caller): CrCalle
     };
     let mut attributes = serde_json::Map::new();
     attributes.insert("channel".into(), json!(c.channel.as_deref().unwrap_or("stable")));
-    let new = NewCluster {
-        attributes,
-        id: dbcloud_core::new_id(),
-        project_id: Some(project),
-        cloud,
-        name: spec.name,
-        plan: spec.plan,
-        version: spec.version,
-        node_count: spec.node_count,
-        node_size: spec.node_size,
-        spend_limit: spec.spend_limit,
-    };
-    let op = NewOperation::new(OperationKind::Create, json!({ "node_count": new.node_count }));
-    let change = s.store.create_cluster(&caller.ctx(None), &new, &op).await?;
-    let (id, project) = (change.cluster.id, change.cluster.project_id);
-    let t = Target::Cluster { project, cluster: id };
-    crate::routes::grants::grant_creator(&s, &caller, Permission::ClusterUpdate, t, Role::ClusterAdmin, Scope::Cluster(id)).await;
+    let change = crate::routes::clusters::provision(&s, &caller, caller.ctx(None), spec, project, cloud, attributes).await?;
     s.runner.wake();
     let body = cluster_value(&s, &change.cluster).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())

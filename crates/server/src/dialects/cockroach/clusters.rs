@@ -339,7 +339,15 @@ pub fn render(c: &Cluster, provider_region: Option<&(String, String)>, version: 
 pub async fn render_one(s: &AppState, org: Uuid, c: &Cluster, version: &str) -> Value {
     let cloud = s.store.get_cloud(org, c.cloud_id).await.ok().map(|k| (k.provider.as_str().to_string(), k.region));
     let default = s.store.default_project(org).await.ok().map(|p| p.id);
-    render(c, cloud.as_ref(), version, default)
+    let mut v = render(c, cloud.as_ref(), version, default);
+    if c.state == ClusterState::Updating
+        && let Ok(ops) = s.store.list_operations(org, c.id, PageReq::first(500)).await
+        && ops.items.iter().rev().any(|o| o.status.is_active() && o.kind == OperationKind::Upgrade)
+    {
+        v["operation_status"] = json!("CRDB_MAJOR_UPGRADE_RUNNING");
+        v["upgrade_status"] = json!("MAJOR_UPGRADE_RUNNING");
+    }
+    v
 }
 
 /// 503 for a cluster that is being created or changed (spec §7).
@@ -684,6 +692,7 @@ pub async fn update_cluster(
     Path(id): Path<String>,
     CJson(body): CJson<UpdateBody>,
 ) -> CResult<Json<Value>> {
+    let cc = version;
     let id = cluster_id(&id)?;
     let c = changeable(&s, &caller, id, Permission::ClusterUpdate).await?;
     let mut v = dbcloud_core::error::Violations::new();
@@ -701,7 +710,16 @@ pub async fn update_cluster(
             if format!("v{}", c.version).starts_with(want.as_str()) {
                 v.add("cockroach_version", format!("the cluster already runs {want}"));
             } else {
-                return Err(dbcloud_core::Error::FailedPrecondition(format!("no upgrade path from v{} to {want} in this server's version catalogue", c.version)).into());
+                let version = dbcloud_core::cluster::check_upgrade(&c, want.strip_prefix('v').unwrap_or(want)).map_err(|e| match e {
+                    dbcloud_core::Error::InvalidArgument { .. } => field("cockroach_version", "must be a version such as v24.3, not older than the cluster's"),
+                    other => busy(&c, other),
+                })?;
+                let op = NewOperation::new(OperationKind::Upgrade, json!({"version": version, "current_version": c.version, "target_version": version}));
+                let change = s.store.start_operation(&caller.ctx(None), c.id, &op, "cluster.upgrade").await;
+                s.clusters.invalidate(id);
+                let change = change.map_err(|e| busy(&c, e))?;
+                s.runner.wake();
+                return Ok(Json(render_one(&s, caller.org(), &change.cluster, cc).await));
             }
         } else if let Some(st) = &body.upgrade_status {
             match st.as_str() {
