@@ -701,3 +701,24 @@ async fn responses_validate_against_the_vendor_openapi_document() {
         .collect();
     assert_eq!(served, implemented);
 }
+
+#[tokio::test]
+async fn a_cluster_made_through_one_dialect_is_seen_through_every_surface() {
+    let t = TestServer::start().await;
+    let id = basic(&t, "shared-one").await;
+    t.wait_state(&id, "CREATED", Duration::from_secs(20)).await;
+    let native = t.get(&format!("/v1/clusters/{id}")).await;
+    assert_eq!(native["name"], "shared-one");
+    let couchbase = t.get(&format!("/v2/clusters/{id}")).await;
+    assert_eq!(couchbase["name"], "shared-one", "{couchbase}");
+    let r = t.http.get(format!("{}/api/v2/clusters/{id}/", t.url)).basic_auth(&t.access_key, Some(&t.secret)).send().await.unwrap();
+    let (s, _, cratedb) = decode(r).await;
+    assert_eq!((s, cratedb["name"].as_str()), (StatusCode::OK, Some("shared-one")), "{cratedb}");
+    // A database user made through CockroachDB is a user of the cluster everywhere.
+    t.post(&format!("/api/v1/clusters/{id}/sql-users"), json!({"name": "shared_user", "password": "shared-password-1"})).await;
+    let users = t.get(&format!("/v1/clusters/{id}/users")).await;
+    assert!(users["items"].as_array().unwrap().iter().any(|u| u["name"] == "shared_user"), "{users}");
+    // And a delete through the native API shows in the dialect.
+    t.call(Method::DELETE, &format!("/v1/clusters/{id}"), None).await;
+    assert_eq!(t.get(&format!("/api/v1/clusters/{id}")).await["state"], "DELETED");
+}

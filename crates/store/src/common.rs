@@ -1426,6 +1426,39 @@ impl Store for Backend {
         Ok((out, op))
     }
 
+    async fn latest_operations(&self, org: Uuid, clusters: &[Uuid]) -> Result<Vec<Operation>> {
+        if clusters.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut qb = QueryBuilder::<Db>::new(concat!(
+            operation_select!(),
+            "WHERE id IN (SELECT MAX(id) FROM operations WHERE org_id = "
+        ));
+        qb.push_bind(org.to_string()).push(" AND cluster_id IN (");
+        let mut sep = qb.separated(", ");
+        for c in clusters {
+            sep.push_bind(c.to_string());
+        }
+        qb.push(") GROUP BY cluster_id)");
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(operation_row).collect()
+    }
+
+    async fn allowlists_of(&self, org: Uuid, clusters: &[Uuid]) -> Result<Vec<AllowlistEntry>> {
+        if clusters.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut qb = QueryBuilder::<Db>::new(concat!(allowlist_select!(), "WHERE org_id = "));
+        qb.push_bind(org.to_string()).push(" AND cluster_id IN (");
+        let mut sep = qb.separated(", ");
+        for c in clusters {
+            sep.push_bind(c.to_string());
+        }
+        qb.push(") ORDER BY id");
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(allowlist_row).collect()
+    }
+
     async fn list_operations(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Operation>> {
         self.get_cluster(org, cluster).await?;
         let rows = sqlx::query(concat!(operation_select!(), "WHERE cluster_id = $1 AND id > $2 ORDER BY id LIMIT $3"))

@@ -141,6 +141,13 @@ pub trait Store: IdentityStore {
     /// CREATED or already runs an operation gives `Aborted` and nothing is written.
     async fn start_operation(&self, ctx: &Ctx, id: Uuid, op: &NewOperation, action: &str) -> Result<ClusterChange>;
 
+    /// The newest operation of each of `clusters` (of the organization) that has one — the
+    /// running one when one runs. One query, for rendering lists.
+    async fn latest_operations(&self, org: Uuid, clusters: &[Uuid]) -> Result<Vec<Operation>>;
+    /// The allow-list entries of each of `clusters` (of the organization), in creation order.
+    /// One query, for rendering lists.
+    async fn allowlists_of(&self, org: Uuid, clusters: &[Uuid]) -> Result<Vec<AllowlistEntry>>;
+
     /// Adds a bucket.
     async fn create_bucket(&self, ctx: &Ctx, cluster: Uuid, new: &NewBucket) -> Result<Bucket>;
     /// Lists a cluster's buckets.

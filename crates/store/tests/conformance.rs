@@ -142,6 +142,7 @@ conformance!(
     allowlist_replaced_atomically,
     buckets_updated_all_or_none,
     organization_update_and_audit_paging,
+    vendor_attributes_renames_and_batch_reads,
 );
 
 async fn bootstrap_happens_once(h: &Harness) {
@@ -554,6 +555,44 @@ async fn organization_update_and_audit_paging(h: &Harness) {
     assert_eq!(h.store.list_audit_filtered(h.org, &by_target, PageReq::first(5)).await.unwrap().items.len(), 1);
     let none = AuditFilter { target_prefix: Some("project:%".into()), ..Default::default() };
     assert!(h.store.list_audit_filtered(h.org, &none, PageReq::first(5)).await.unwrap().items.is_empty());
+}
+
+async fn vendor_attributes_renames_and_batch_reads(h: &Harness) {
+    let ctx = h.ctx();
+    let cloud = h.cloud("c").await;
+    let a = h.cluster("attr-a", cloud.id, None).await.cluster.id;
+    let b = h.cluster("attr-b", cloud.id, None).await.cluster.id;
+    let lonely = h.cluster("attr-c", cloud.id, None).await.cluster.id;
+    // Cluster attributes merge; null removes a key.
+    let set = |v: serde_json::Value| ClusterUpdate { attributes: v.as_object().cloned(), ..Default::default() };
+    h.store.update_cluster(&ctx, a, &set(serde_json::json!({"labels": {"x": "1"}, "tier": "gold"}))).await.unwrap();
+    let c = h.store.update_cluster(&ctx, a, &set(serde_json::json!({"tier": null, "delete_protection": "ENABLED"}))).await.unwrap().cluster;
+    assert_eq!(serde_json::Value::Object(c.attributes.clone()), serde_json::json!({"labels": {"x": "1"}, "delete_protection": "ENABLED"}));
+    assert_eq!(h.store.get_cluster(h.org, a).await.unwrap().attributes, c.attributes, "stored");
+    // Bucket rename: unique per cluster, audited.
+    let b1 = h.store.create_bucket(&ctx, a, &NewBucket { name: "one".into(), memory_quota_mb: 100, replicas: 1 }).await.unwrap();
+    h.store.create_bucket(&ctx, a, &NewBucket { name: "two".into(), memory_quota_mb: 100, replicas: 1 }).await.unwrap();
+    assert!(matches!(h.store.rename_bucket(&ctx, a, b1.id, "two").await, Err(Error::AlreadyExists(_))));
+    assert_eq!(h.store.rename_bucket(&ctx, a, b1.id, "uno").await.unwrap().name, "uno");
+    assert!(matches!(h.store.rename_bucket(&ctx, a, Uuid::nil(), "x").await, Err(Error::NotFound(_))));
+    // Allow-list entry attributes and comment.
+    let attrs = serde_json::json!({"ui": false, "sql": true}).as_object().cloned().unwrap();
+    let e = h.store.create_allowlist_entry(&ctx, b, &NewAllowlistEntry { cidr: "10.0.0.0/8".into(), comment: "n".into(), expires_at: None, attributes: attrs.clone() }).await.unwrap();
+    let listed = h.store.list_allowlist(h.org, b, PageReq::first(10)).await.unwrap().items;
+    assert_eq!(listed[0].attributes, attrs);
+    let flipped = serde_json::json!({"ui": true, "sql": true}).as_object().cloned().unwrap();
+    let e2 = h.store.set_allowlist_entry(&ctx, b, e.id, Some("renamed"), Some(&flipped)).await.unwrap();
+    assert_eq!((e2.comment.as_str(), &e2.attributes), ("renamed", &flipped));
+    // Batch reads: the newest operation per cluster and every allow list, in one call each.
+    let newest = h.store.latest_operations(h.org, &[a, b, lonely]).await.unwrap();
+    assert_eq!(newest.len(), 3);
+    assert!(newest.iter().all(|o| o.kind == OperationKind::Create));
+    let lists = h.store.allowlists_of(h.org, &[a, b]).await.unwrap();
+    assert_eq!(lists.iter().map(|e| (e.cluster_id, e.cidr.as_str())).collect::<Vec<_>>(), vec![(b, "10.0.0.0/8")]);
+    assert!(h.store.latest_operations(h.org, &[]).await.unwrap().is_empty());
+    assert!(h.store.latest_operations(Uuid::nil(), &[a]).await.unwrap().is_empty(), "other organizations see nothing");
+    let audit = h.store.list_audit(h.org, PageReq::first(100)).await.unwrap().items;
+    assert!(audit.iter().any(|e| e.action == "bucket.rename") && audit.iter().any(|e| e.action == "allowlist.update"));
 }
 
 async fn allowlist_cidrs(h: &Harness, id: Uuid) -> Vec<String> {

@@ -19,6 +19,7 @@ use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, KeyOwner, NewOperati
 use dbcloud_types::{Cluster, ClusterState, CreateCluster, NodeStatus, Operation, OperationKind, Page, Plan, Project, Provider};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::future::Future;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
@@ -558,9 +559,16 @@ async fn cluster_operations(s: &AppState, c: &Cluster) -> CrResult<Vec<Operation
 async fn cluster_value(s: &AppState, c: &Cluster) -> CrResult<Value> {
     let cloud = s.store.get_cloud(c.organization_id, c.cloud_id).await.ok();
     let region = cloud.as_ref().map(|cl| region_name(cl.provider, &cl.region)).unwrap_or_default();
-    let ops = cluster_operations(s, c).await?;
-    let running = ops.iter().find(|o| o.status.is_active()).map(|o| op_type(o.kind)).unwrap_or("");
-    let last = ops.first().map(|o| json!({"id": o.id, "type": op_type(o.kind), "status": o.status.as_str(), "dc": dc(o.created_at, o.updated_at)}));
+    let last = s.store.latest_operations(c.organization_id, &[c.id]).await?;
+    let allow = s.store.allowlists_of(c.organization_id, &[c.id]).await?;
+    Ok(cluster_json(c, &region, last.first(), &allow))
+}
+
+/// A cluster in the vendor's shape, from its region, its newest operation (the running one
+/// when one runs: a cluster runs one at a time) and its allow list.
+fn cluster_json(c: &Cluster, region: &str, newest: Option<&Operation>, allow: &[dbcloud_types::AllowlistEntry]) -> Value {
+    let running = newest.filter(|o| o.status.is_active()).map(|o| op_type(o.kind)).unwrap_or("");
+    let last = newest.map(|o| json!({"id": o.id, "type": op_type(o.kind), "status": o.status.as_str(), "dc": dc(o.created_at, o.updated_at)}));
     let suspended = cluster::is_suspended(c);
     let status = match c.state {
         _ if suspended => "SUSPENDED",
@@ -577,11 +585,10 @@ async fn cluster_value(s: &AppState, c: &Cluster) -> CrResult<Value> {
         .map(|e| e.host.clone())
         .unwrap_or_else(|| format!("{}.{}.cratedb.dbcloud.internal", c.name, region));
     let host = host.trim_end_matches('.').to_string();
-    let allow = all(|p| s.store.list_allowlist(c.organization_id, c.id, p)).await?;
     let ip_whitelist: Vec<Value> = allow.iter().map(|e| json!({"cidr": e.cidr, "description": e.comment})).collect();
     let channel = c.attributes.get("channel").and_then(Value::as_str).unwrap_or("stable");
     let deletion_protected = c.attributes.get("delete_protection").and_then(Value::as_str) == Some("ENABLED");
-    Ok(json!({
+    json!({
         "id": c.id, "name": c.name, "project_id": c.project_id, "subscription_id": c.organization_id,
         "crate_version": c.version, "channel": channel, "product_name": PRODUCT_NAME, "product_tier": PRODUCT_TIER,
         "product_unit": (c.node_count - 1).max(0), "num_nodes": c.node_count, "username": "admin",
@@ -592,7 +599,27 @@ async fn cluster_value(s: &AppState, c: &Cluster) -> CrResult<Value> {
             "disk_type": "premium", "disks_per_node": 1, "disk_size_per_node_bytes": 161_061_273_600u64},
         "health": {"status": status, "running_operation": running, "last_seen": ts(c.updated_at)},
         "last_async_operation": last, "dc": dc(c.created_at, c.updated_at),
-    }))
+    })
+}
+
+/// Many clusters in the vendor's shape, with one store query each for clouds, newest
+/// operations and allow lists (not one per cluster).
+async fn cluster_values(s: &AppState, org: Uuid, clusters: &[&Cluster]) -> CrResult<Vec<Value>> {
+    let ids: Vec<Uuid> = clusters.iter().map(|c| c.id).collect();
+    let clouds = all(|p| s.store.list_clouds(org, None, p)).await?;
+    let regions: HashMap<Uuid, String> = clouds.iter().map(|k| (k.id, region_name(k.provider, &k.region))).collect();
+    let newest: HashMap<Uuid, Operation> = s.store.latest_operations(org, &ids).await?.into_iter().map(|o| (o.cluster_id, o)).collect();
+    let mut allow: HashMap<Uuid, Vec<dbcloud_types::AllowlistEntry>> = HashMap::new();
+    for e in s.store.allowlists_of(org, &ids).await? {
+        allow.entry(e.cluster_id).or_default().push(e);
+    }
+    Ok(clusters
+        .iter()
+        .map(|c| {
+            let region = regions.get(&c.cloud_id).map(String::as_str).unwrap_or_default();
+            cluster_json(c, region, newest.get(&c.id), allow.get(&c.id).map(Vec::as_slice).unwrap_or_default())
+        })
+        .collect())
 }
 
 /// A readable, not deleted cluster.
@@ -635,13 +662,12 @@ pub async fn list_clusters(State(s): State<AppState>, CrCaller(caller): CrCaller
         return Ok(Json(json!([])));
     }
     let clusters = all(|p| s.store.list_clusters(org, &filter, p)).await?;
-    let mut items = vec![];
-    for c in clusters.iter().filter(|c| c.state != ClusterState::Deleted) {
-        if caller.principal.can(Permission::ClusterRead, Target::Cluster { project: c.project_id, cluster: c.id }) {
-            items.push(cluster_value(&s, c).await?);
-        }
-    }
-    Ok(Json(Value::Array(items)))
+    let visible: Vec<&Cluster> = clusters
+        .iter()
+        .filter(|c| c.state != ClusterState::Deleted)
+        .filter(|c| caller.principal.can(Permission::ClusterRead, Target::Cluster { project: c.project_id, cluster: c.id }))
+        .collect();
+    Ok(Json(Value::Array(cluster_values(&s, org, &visible).await?)))
 }
 
 /// Clusters of one organization.
