@@ -120,6 +120,19 @@ impl Croud {
     }
 }
 
+/// croud with a profile pointing at `t`, keyed with its owner key.
+async fn croud_for(t: &TestServer) -> Croud {
+    let bin = croud_bin().await;
+    let config_home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config_home.path().join("Crate")).unwrap();
+    let yaml = format!(
+        "default-format: table\ncurrent-profile: dbcloud\nprofiles:\n  dbcloud:\n    endpoint: {}\n    key: {}\n    secret: {}\n    organization-id: {}\n    format: json\n",
+        t.url, t.access_key, t.secret, t.org
+    );
+    std::fs::write(config_home.path().join("Crate/croud.yaml"), yaml).unwrap();
+    Croud { bin, config_home }
+}
+
 fn names(v: &Value, key: &str) -> Vec<String> {
     v.as_array().unwrap_or_else(|| panic!("not a list: {v}")).iter().map(|x| x[key].as_str().unwrap_or_default().to_string()).collect()
 }
@@ -128,16 +141,8 @@ fn names(v: &Value, key: &str) -> Vec<String> {
 /// operation polling, get, delete), regions, products, users, subscriptions, API keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn croud_cli_end_to_end() {
-    let bin = croud_bin().await;
     let t = TestServer::start().await;
-    let config_home = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(config_home.path().join("Crate")).unwrap();
-    let yaml = format!(
-        "default-format: table\ncurrent-profile: dbcloud\nprofiles:\n  dbcloud:\n    endpoint: {}\n    key: {}\n    secret: {}\n    organization-id: {}\n    format: json\n",
-        t.url, t.access_key, t.secret, t.org
-    );
-    std::fs::write(config_home.path().join("Crate/croud.yaml"), yaml).unwrap();
-    let c = Croud { bin, config_home };
+    let c = croud_for(&t).await;
 
     let me = c.json(&["me"]).await;
     assert!(me["email"].as_str().is_some_and(|e| e.contains('@')), "{me}");
@@ -538,6 +543,7 @@ async fn every_role_against_every_api_v2_route() {
     let victim = native_cluster(&t, "victim").await;
     let project_name = t.get(&format!("/v1/projects/{project}")).await["name"].as_str().unwrap().to_string();
     let absent_key = "dbc_doesnotexist0000000000";
+    t.post("/v1/users", json!({"email": "member@example.com"})).await;
 
     type R = (Method, &'static str, String, Option<Value>, &'static [&'static str]);
     let deploy = json!({"cluster": {"name": "mx-deploy", "crate_version": "5.9.2", "product_name": "cr4", "product_tier": "default",
@@ -580,6 +586,11 @@ async fn every_role_against_every_api_v2_route() {
         (Method::POST, "/api/v2/users/me/api-keys/", "/api/v2/users/me/api-keys/".into(), None, &["apikey.manage"]),
         (Method::GET, "/api/v2/users/me/api-keys/{key}/", format!("/api/v2/users/me/api-keys/{absent_key}/"), None, &[]),
         (Method::DELETE, "/api/v2/users/me/api-keys/{key}/", format!("/api/v2/users/me/api-keys/{absent_key}/"), None, &["apikey.manage"]),
+        (Method::GET, "/api/v2/projects/{project_id}/users/", format!("/api/v2/projects/{project}/users/"), None, &["project.read"]),
+        (Method::POST, "/api/v2/projects/{project_id}/users/", format!("/api/v2/projects/{project}/users/"), Some(json!({"user": "member@example.com", "role_fqn": "project_member"})), &["user.manage"]),
+        (Method::DELETE, "/api/v2/projects/{project_id}/users/{user}/", format!("/api/v2/projects/{project}/users/nobody@example.com/"), None, &["user.manage"]),
+        (Method::POST, "/api/v2/organizations/{org_id}/users/", format!("/api/v2/organizations/{org}/users/"), Some(json!({"user": "member@example.com", "role_fqn": "org_member"})), &["user.manage"]),
+        (Method::DELETE, "/api/v2/organizations/{org_id}/users/{user}/", format!("/api/v2/organizations/{org}/users/nobody@example.com/"), None, &["user.manage"]),
         (Method::DELETE, "/api/v2/clusters/{cluster_id}/", format!("/api/v2/clusters/{victim}/"), None, &["cluster.delete"]),
     ];
 
@@ -621,4 +632,49 @@ async fn every_role_against_every_api_v2_route() {
     // Nothing a refused role sent changed the target cluster.
     let native = t.get(&format!("/v1/clusters/{c}")).await;
     assert_eq!((native["node_count"].clone(), native["version"].clone()), (json!(2), json!("7.6.2")), "{native}");
+}
+
+/// Project and organization members through the real croud: add (201 "added"), change the
+/// role (200), list, remove; unknown users and roles are refused; the grants are the core's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn croud_manages_project_and_organization_members() {
+    let t = TestServer::start().await;
+    let c = croud_for(&t).await;
+    let (_, alice) = t.post("/v1/users", serde_json::json!({"email": "alice@example.com", "name": "Alice"})).await;
+    let alice_id = alice["id"].as_str().unwrap().to_string();
+    let project = t.get("/v1/projects").await["items"][0]["id"].as_str().unwrap().to_string();
+
+    let (docs, err) = c.jsons(&["projects", "users", "add", "--project-id", &project, "--user", "alice@example.com", "--role", "project_member"]).await;
+    assert!(err.contains("User added to project."), "{err}");
+    assert_eq!(docs[0]["role_fqn"], "project_member", "{docs:?}");
+    let listed = c.json(&["projects", "users", "list", "--project-id", &project]).await;
+    assert_eq!(names(&listed, "email"), ["alice@example.com"]);
+    assert_eq!(listed[0]["project_roles"][0]["role_fqn"], "project_member");
+    let (_, err) = c.jsons(&["projects", "users", "add", "--project-id", &project, "--user", &alice_id, "--role", "project_admin"]).await;
+    assert!(err.contains("Role altered for user."), "{err}");
+    let grants = t.get(&format!("/v1/role-grants?principal_type=user&principal_id={alice_id}")).await;
+    let roles: Vec<&str> = grants["items"].as_array().unwrap().iter().map(|g| g["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["projectOwner"], "one role in the project, the new one: {grants}");
+    let (out, err) = c.text_any(&["projects", "users", "add", "--project-id", &project, "--user", "nobody@example.com", "--role", "project_member"]).await;
+    assert!(err.contains("Error") || out.contains("Error"), "an unknown user is refused: {out} {err}");
+    let (out, err) = c.text_any(&["projects", "users", "add", "--project-id", &project, "--user", "alice@example.com", "--role", "project_king"]).await;
+    assert!(err.contains("Error") || out.contains("Error"), "an unknown role is refused: {out} {err}");
+    let (_, err) = c.text(&["projects", "users", "remove", "--project-id", &project, "--user", "alice@example.com"]).await;
+    assert!(err.contains("User removed from project."), "{err}");
+    assert!(c.json(&["projects", "users", "list", "--project-id", &project]).await.as_array().unwrap().is_empty());
+
+    let (_, err) = c.jsons(&["organizations", "users", "add", "--user", "alice@example.com", "--role", "org_admin"]).await;
+    assert!(err.contains("added") || err.contains("User added"), "{err}");
+    let users = c.json(&["organizations", "users", "list"]).await;
+    let alice_row = users.as_array().unwrap().iter().find(|u| u["email"] == "alice@example.com").cloned().unwrap();
+    assert_eq!(alice_row["organization_roles"][0]["role_fqn"], "org_admin", "{users}");
+    let (_, err) = c.text(&["organizations", "users", "remove", "--user", "alice@example.com"]).await;
+    assert!(err.contains("removed"), "{err}");
+    assert!(t.get(&format!("/v1/role-grants?principal_type=user&principal_id={alice_id}")).await["items"].as_array().unwrap().is_empty());
+
+    // A key without user management may not add members (403 in the dialect's shape).
+    let viewer = t.role_key(dbcloud_core::perms::Role::ClusterAdmin).await;
+    let r = t.http.post(format!("{}/api/v2/projects/{project}/users/", t.url)).bearer_auth(&viewer)
+        .json(&serde_json::json!({"user": "alice@example.com", "role_fqn": "project_admin"})).send().await.unwrap();
+    assert_eq!(r.status(), 403);
 }

@@ -1454,7 +1454,10 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .routes(routes!(list_org_regions))
         .routes(routes!(list_roles))
         .routes(routes!(get_subscription))
-        .routes(routes!(list_org_users))
+        .routes(routes!(list_org_users, add_org_user))
+        .routes(routes!(remove_org_user))
+        .routes(routes!(list_project_users, add_project_user))
+        .routes(routes!(remove_project_user))
         .routes(routes!(list_users))
         .routes(routes!(list_projects, create_project))
         .routes(routes!(get_project, edit_project, delete_project))
@@ -1477,7 +1480,10 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         // The same routes without the trailing slash (croud always sends one; curl users often don't).
         .route("/api/v2/users/me", axum::routing::get(get_me))
         .route("/api/v2/organizations", axum::routing::get(list_organizations))
-        .route("/api/v2/organizations/{org_id}/users", axum::routing::get(list_org_users))
+        .route("/api/v2/organizations/{org_id}/users", axum::routing::get(list_org_users).post(add_org_user))
+        .route("/api/v2/organizations/{org_id}/users/{user}", axum::routing::delete(remove_org_user))
+        .route("/api/v2/projects/{project_id}/users", axum::routing::get(list_project_users).post(add_project_user))
+        .route("/api/v2/projects/{project_id}/users/{user}", axum::routing::delete(remove_project_user))
         .route("/api/v2/users", axum::routing::get(list_users))
         .route("/api/v2/projects", axum::routing::get(list_projects).post(create_project))
         .route("/api/v2/projects/{project_id}", axum::routing::get(get_project).patch(edit_project).delete(delete_project))
@@ -1503,4 +1509,156 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .route("/api/v2/clusters/{cluster_id}/deletion-protection", axum::routing::put(set_deletion_protection))
         .route("/api/v2/organizations/{org_id}/auditlogs", axum::routing::get(list_audit_logs))
         .route("/api/v2/{*rest}", axum::routing::any(unknown))
+}
+
+// ---------------------------------------------------------------------------------------
+// Members of projects and organizations: role grants of users, made and removed through
+// the native grant handlers (same permission and no-escalation checks).
+// ---------------------------------------------------------------------------------------
+
+/// `POST …/users/` body.
+#[derive(Debug, Deserialize)]
+pub struct MemberBody {
+    /// The user's email or id.
+    pub user: String,
+    /// `project_admin` / `project_member`, or `org_admin` / `org_member`.
+    pub role_fqn: String,
+}
+
+/// Finds a user of the organization by id or email (404 otherwise).
+async fn member(s: &AppState, caller: &Caller, user: &str) -> CrResult<dbcloud_types::User> {
+    let users = all(|p| s.store.list_users(caller.org(), p)).await?;
+    users
+        .into_iter()
+        .find(|u| u.id.to_string() == user || u.email.eq_ignore_ascii_case(user))
+        .ok_or_else(|| CrError(Error::NotFound(format!("user {user}")).into()))
+}
+
+/// The user's grants at exactly `scope` (`organization` or `project` + id).
+fn grants_at<'a>(u: &'a dbcloud_types::User, kind: &str, id: Option<Uuid>) -> Vec<&'a dbcloud_types::RoleGrant> {
+    u.roles.iter().filter(|g| g.scope.kind == kind && (kind == "organization" || g.scope.id == id)).collect()
+}
+
+/// Gives `user` the one role `role` at the scope, replacing the roles it had there:
+/// `(added, changed)`.
+async fn set_member(s: &AppState, caller: &Caller, u: &dbcloud_types::User, kind: &str, id: Option<Uuid>, role: Role) -> CrResult<bool> {
+    let had = grants_at(u, kind, id);
+    let added = had.is_empty();
+    if had.iter().any(|g| g.role == role.as_str()) && had.len() == 1 {
+        return Ok(false);
+    }
+    let req = dbcloud_types::CreateRoleGrant {
+        principal_type: "user".into(),
+        principal_id: u.id.to_string(),
+        role: role.as_str().into(),
+        scope: Some(dbcloud_types::GrantScope { kind: kind.into(), id }),
+    };
+    crate::routes::grants::create_grant(State(s.clone()), caller.clone(), crate::extract::ApiJson(req)).await?;
+    for g in had.into_iter().filter(|g| g.role != role.as_str()) {
+        drop_grant(s, caller, g.id).await?;
+    }
+    Ok(added)
+}
+
+/// Removes one grant through the native handler.
+async fn drop_grant(s: &AppState, caller: &Caller, id: Uuid) -> CrResult<()> {
+    let _removed = crate::routes::grants::delete_grant(State(s.clone()), caller.clone(), crate::extract::ApiPath(id)).await?;
+    Ok(())
+}
+
+async fn remove_member(s: &AppState, caller: &Caller, user: &str, kind: &str, id: Option<Uuid>) -> CrResult<StatusCode> {
+    let u = member(s, caller, user).await?;
+    let had = grants_at(&u, kind, id);
+    if had.is_empty() {
+        return Err(not_found());
+    }
+    for g in had {
+        drop_grant(s, caller, g.id).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn member_answer(added: bool, body: Value) -> Response {
+    let status = if added { StatusCode::CREATED } else { StatusCode::OK };
+    (status, Json(body)).into_response()
+}
+
+/// Users with a role in a project.
+#[utoipa::path(get, path = "/api/v2/projects/{project_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)),
+    responses((status = 200, description = "[User]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn list_project_users(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>) -> CrResult<Json<Value>> {
+    let id = path_id(&id)?;
+    caller.require(Permission::ProjectRead, Target::Project(id)).await?;
+    s.store.get_project(caller.org(), id).await?;
+    let org = caller.org();
+    let users = all(|p| s.store.list_users(org, p)).await?;
+    let items: Vec<Value> = users
+        .iter()
+        .filter(|u| !grants_at(u, "project", Some(id)).is_empty())
+        .map(|u| {
+            let mut v = user_value(org, u.id, &u.email, &u.name, "dbcloud", &role_grants(org, &u.roles));
+            // This project's role first: croud shows project_roles[0].
+            if let Some(list) = v["project_roles"].as_array_mut() {
+                list.sort_by_key(|r| r["project_id"] != json!(id));
+            }
+            v
+        })
+        .collect();
+    Ok(Json(Value::Array(items)))
+}
+
+/// Give a user a role in a project (201 when added, 200 when its role changed or stayed).
+#[utoipa::path(post, path = "/api/v2/projects/{project_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)), request_body = Object,
+    responses((status = 201, description = "added"), (status = 200, description = "role altered"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn add_project_user(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<MemberBody>) -> CrResult<Response> {
+    let id = path_id(&id)?;
+    caller.require(Permission::UserManage, Target::Organization).await?;
+    s.store.get_project(caller.org(), id).await?;
+    let role = match req.role_fqn.as_str() {
+        "project_admin" => Role::ProjectOwner,
+        "project_member" => Role::ProjectViewer,
+        _ => return Err(Error::field("role_fqn", "must be project_admin or project_member").into()),
+    };
+    let u = member(&s, &caller, &req.user).await?;
+    let added = set_member(&s, &caller, &u, "project", Some(id), role).await?;
+    Ok(member_answer(added, json!({"user_id": u.id, "project_id": id, "role_fqn": req.role_fqn, "added": added})))
+}
+
+/// Remove a user's roles in a project (204).
+#[utoipa::path(delete, path = "/api/v2/projects/{project_id}/users/{user}/", tag = "cratedb cloud v2", security(("basic" = [])),
+    params(("project_id" = String, Path), ("user" = String, Path, description = "email or id")),
+    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn remove_project_user(State(s): State<AppState>, CrCaller(caller): CrCaller, Path((id, user)): Path<(String, String)>) -> CrResult<StatusCode> {
+    let id = path_id(&id)?;
+    caller.require(Permission::UserManage, Target::Organization).await?;
+    s.store.get_project(caller.org(), id).await?;
+    remove_member(&s, &caller, &user, "project", Some(id)).await
+}
+
+/// Give a user a role in the organization (201 when added, 200 when altered or unchanged).
+#[utoipa::path(post, path = "/api/v2/organizations/{org_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)), request_body = Object,
+    responses((status = 201, description = "added"), (status = 200, description = "role altered"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
+        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn add_org_user(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(org): Path<String>, CrJson(req): CrJson<MemberBody>) -> CrResult<Response> {
+    own_org(&caller, &org)?;
+    caller.require(Permission::UserManage, Target::Organization).await?;
+    let role = match req.role_fqn.as_str() {
+        "org_admin" => Role::OrganizationOwner,
+        "org_member" => Role::OrganizationMember,
+        _ => return Err(Error::field("role_fqn", "must be org_admin or org_member").into()),
+    };
+    let u = member(&s, &caller, &req.user).await?;
+    let added = set_member(&s, &caller, &u, "organization", None, role).await?;
+    Ok(member_answer(added, json!({"user_id": u.id, "organization_id": caller.org(), "role_fqn": req.role_fqn, "added": added})))
+}
+
+/// Remove a user's organization-wide roles (204).
+#[utoipa::path(delete, path = "/api/v2/organizations/{org_id}/users/{user}/", tag = "cratedb cloud v2", security(("basic" = [])),
+    params(("org_id" = String, Path), ("user" = String, Path, description = "email or id")),
+    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+pub async fn remove_org_user(State(s): State<AppState>, CrCaller(caller): CrCaller, Path((org, user)): Path<(String, String)>) -> CrResult<StatusCode> {
+    own_org(&caller, &org)?;
+    caller.require(Permission::UserManage, Target::Organization).await?;
+    remove_member(&s, &caller, &user, "organization", None).await
 }
