@@ -47,7 +47,7 @@ fn node(c: &Cluster, i: usize, status: NodeStatus) -> Node {
 }
 
 fn progress(done: usize, total: usize) -> i32 {
-    if total == 0 { 95 } else { ((done * 90) / total).min(95) as i32 }
+    (done * 90).checked_div(total).map_or(95, |p| p.min(95) as i32)
 }
 
 fn running(step: String, progress: i32) -> OperationStep {

@@ -224,7 +224,7 @@ fn ns_per_call(what: &str, mut f: impl FnMut() -> bool) -> Result<(f64, u32)> {
             bail!("{what}: check failed at call {n}");
         }
         n += 1;
-        if n % 1024 == 0 && start.elapsed() > MICRO_MAX_TIME {
+        if n.is_multiple_of(1024) && start.elapsed() > MICRO_MAX_TIME {
             break;
         }
     }

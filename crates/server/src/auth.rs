@@ -93,10 +93,10 @@ impl AuthService {
     }
 
     async fn lookup(&self, state: &AppState, access_key: &str) -> Result<Option<Arc<ApiKeyRecord>>, ApiError> {
-        if let Some((at, k)) = self.cache.read().expect("auth cache").get(access_key) {
-            if at.elapsed() < self.cfg.cache_ttl {
-                return Ok(Some(k.clone()));
-            }
+        if let Some((at, k)) = self.cache.read().expect("auth cache").get(access_key)
+            && at.elapsed() < self.cfg.cache_ttl
+        {
+            return Ok(Some(k.clone()));
         }
         let found = state.store.find_api_key(access_key).await?.map(Arc::new);
         if let Some(k) = &found {

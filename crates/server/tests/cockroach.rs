@@ -345,7 +345,7 @@ async fn sql_users_databases_and_the_allow_list() {
 
     // Deleted clusters' sub-resources are gone (404).
     t.wait_state(&id, "CREATED", Duration::from_secs(20)).await;
-    t.call(Method::DELETE, &format!("{base}"), None).await;
+    t.call(Method::DELETE, &base, None).await;
     for p in ["sql-users", "databases", "networking/allowlist"] {
         let (s, _, _) = t.call(Method::GET, &format!("{base}/{p}"), None).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
@@ -554,11 +554,8 @@ impl Oas {
                 }
                 for (k, val) in obj {
                     match (props.and_then(|p| p.get(k)), s.get("additionalProperties")) {
-                        (Some(ps), _) => {
-                            if !(val.is_null() && !required.contains(&k.as_str())) {
-                                self.check(ps, val, &format!("{at}.{k}"), errs);
-                            }
-                        }
+                        (Some(_), _) if val.is_null() && !required.contains(&k.as_str()) => {}
+                        (Some(ps), _) => self.check(ps, val, &format!("{at}.{k}"), errs),
                         (None, Some(ap)) if ap.is_object() => self.check(ap, val, &format!("{at}.{k}"), errs),
                         (None, _) if k == "provider" && props.is_some_and(|p| p.contains_key("cloud_provider")) => {}
                         (None, _) if required.contains(&k.as_str()) => {}
@@ -566,11 +563,7 @@ impl Oas {
                     }
                 }
             }
-            Some("object") => {
-                if !v.is_object() {
-                    errs.push(format!("{at}: not an object"));
-                }
-            }
+            Some("object") if !v.is_object() => errs.push(format!("{at}: not an object")),
             Some("array") => match v.as_array() {
                 Some(items) => {
                     for (i, item) in items.iter().enumerate() {

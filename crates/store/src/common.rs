@@ -302,10 +302,10 @@ pub(super) async fn resolve_grants<'e, E: sqlx::Executor<'e, Database = Db>>(ex:
     .await
     .map_err(db)?;
     for r in &rows {
-        if let Some(g) = grant_from_parts(&get_str(r, "role")?, &get_str(r, "scope_kind")?, &get_str(r, "scope_id")?) {
-            if !k.grants.contains(&g) {
-                k.grants.push(g);
-            }
+        if let Some(g) = grant_from_parts(&get_str(r, "role")?, &get_str(r, "scope_kind")?, &get_str(r, "scope_id")?)
+            && !k.grants.contains(&g)
+        {
+            k.grants.push(g);
         }
     }
     Ok(())

@@ -1344,6 +1344,31 @@ pub async fn unknown_v3(CbCaller(_caller): CbCaller, uri: Uri) -> CbError {
     CbError(ApiError::new(StatusCode::NOT_IMPLEMENTED, dbcloud_types::Code::Unimplemented, format!("{} is not served by this server", uri.path())))
 }
 
+/// The dialect's routes (under `/v2/`), added to the server's router and OpenAPI document.
+pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    r
+        // Public by the dialect's spec, so kept out of the document (whose every route requires auth).
+        .route("/v2/status", axum::routing::get(get_status))
+        .routes(routes!(list_clouds))
+        .routes(routes!(get_cloud))
+        .routes(routes!(list_projects, create_project))
+        .routes(routes!(get_project, delete_project))
+        .routes(routes!(list_clusters, create_cluster))
+        .routes(routes!(get_cluster, delete_cluster))
+        .routes(routes!(cluster_status))
+        .routes(routes!(cluster_health))
+        .routes(routes!(list_buckets, create_bucket, delete_bucket_by_name, update_buckets))
+        .routes(routes!(delete_bucket, update_bucket))
+        .routes(routes!(list_allowlist, add_allowlist, delete_allowlist, replace_allowlist))
+        .routes(routes!(get_certificate))
+        .routes(routes!(list_db_users, create_db_user))
+        .routes(routes!(update_db_user, delete_db_user))
+        .routes(routes!(list_org_users))
+        .route("/v2/{*rest}", axum::routing::any(unknown_v2))
+        .route("/v3/{*rest}", axum::routing::any(unknown_v3))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1378,29 +1403,4 @@ mod tests {
         let e: ApiError = Error::Aborted("busy".into()).into();
         assert_eq!(couchbase_error(&e).1, "EntityStateInvalid");
     }
-}
-
-/// The dialect's routes (under `/v2/`), added to the server's router and OpenAPI document.
-pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use utoipa_axum::routes;
-    r
-        // Public by the dialect's spec, so kept out of the document (whose every route requires auth).
-        .route("/v2/status", axum::routing::get(get_status))
-        .routes(routes!(list_clouds))
-        .routes(routes!(get_cloud))
-        .routes(routes!(list_projects, create_project))
-        .routes(routes!(get_project, delete_project))
-        .routes(routes!(list_clusters, create_cluster))
-        .routes(routes!(get_cluster, delete_cluster))
-        .routes(routes!(cluster_status))
-        .routes(routes!(cluster_health))
-        .routes(routes!(list_buckets, create_bucket, delete_bucket_by_name, update_buckets))
-        .routes(routes!(delete_bucket, update_bucket))
-        .routes(routes!(list_allowlist, add_allowlist, delete_allowlist, replace_allowlist))
-        .routes(routes!(get_certificate))
-        .routes(routes!(list_db_users, create_db_user))
-        .routes(routes!(update_db_user, delete_db_user))
-        .routes(routes!(list_org_users))
-        .route("/v2/{*rest}", axum::routing::any(unknown_v2))
-        .route("/v3/{*rest}", axum::routing::any(unknown_v3))
 }

@@ -71,7 +71,7 @@ pub async fn list_api_keys(State(s): State<AppState>, CCaller(caller): CCaller, 
     let mut keys = Vec::new();
     let mut page = PageReq::first(500);
     loop {
-        let got = s.store.list_api_keys(caller.org(), owner.clone(), page.clone()).await?;
+        let got = s.store.list_api_keys(caller.org(), owner, page.clone()).await?;
         let more = got.next_cursor.is_some();
         page.after_key = got.items.last().map(|k| k.access_key.clone());
         keys.extend(got.items.iter().map(api_keys::render));
