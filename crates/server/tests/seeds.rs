@@ -153,7 +153,8 @@ async fn every_seed_request_example_succeeds_against_a_fresh_server() {
     assert!(body["regions"].as_array().unwrap().contains(&json!("us-central1")), "{body}");
     let (status, body) = go(SEED004_DELETE, &moose).await;
     assert_eq!((status, body), (200, json!({})));
-    // The raw form of the moose example (no regions: the provider's first).
+    // The raw form of the moose example (no regions: the provider's first), once the name is free.
+    t.wait_state(&moose, "DELETED", Duration::from_secs(20)).await;
     let raw_cmd = format!("curl --request POST --url {}/api/v1/orgs/{org}/clusters --header 'Authorization: Bearer {secret}' --data '{SEED004_CREATE_MOOSE_RAW}'", t.url);
     let (status, body) = run(&raw_cmd, &[], &[]).await;
     assert_eq!(status, 200, "{body}");

@@ -604,6 +604,18 @@ pub async fn create_cluster(
     key: IdemKey,
     CJson(body): CJson<CreateBody>,
 ) -> CResult<Response> {
+    let (change, replayed) = create(&s, &caller, version, key, body).await?;
+    let mut out = Json(render_one(&s, caller.org(), &change.cluster, version).await).into_response();
+    if replayed {
+        out.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(out)
+}
+
+/// Creates a cluster from a vendor create request (checked against `version`): the core
+/// change as created (or as first answered, for a replayed `Idempotency-Key`) and whether
+/// it was a replay.
+pub async fn create(s: &AppState, caller: &Caller, version: &str, key: IdemKey, body: CreateBody) -> CResult<(ClusterChange, bool)> {
     let mut v = dbcloud_core::error::Violations::new();
     v.check("name", check_name(&body.name));
     let provider = Provider::parse(&body.provider.to_ascii_lowercase());
@@ -781,11 +793,7 @@ pub async fn create_cluster(
             tracing::warn!(error = %e, cluster = %change.cluster.id, "could not add the default allow-list entry");
         }
     }
-    let mut out = Json(render_one(&s, caller.org(), &change.cluster, version).await).into_response();
-    if replayed {
-        out.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
-    }
-    Ok(out)
+    Ok((change, replayed))
 }
 
 /// Change a cluster (UpdateClusterSpecification). Node and region changes run a scale

@@ -9,9 +9,8 @@ use crate::auth::Caller;
 use crate::idem::IdemKey;
 use crate::routes::clusters::authorized_cluster;
 use crate::state::AppState;
-use crate::version::CcVersion;
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Json;
 use dbcloud_core::perms::Permission;
 use dbcloud_store::PageReq;
 use dbcloud_types::{Cluster, ClusterState, ErrorBody, Plan};
@@ -102,11 +101,8 @@ pub async fn create_cluster(State(s): State<AppState>, CCaller(caller): CCaller,
         ..Default::default()
     };
     let req = CreateBody { name: body.name, provider, plan: None, spec };
-    let res = clusters::create_cluster(State(s.clone()), CCaller(caller.clone()), Extension(CcVersion("2023-04-10")), key, CJson(req)).await?;
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.map_err(|e| dbcloud_core::Error::Internal(e.to_string()))?;
-    let created: Value = serde_json::from_slice(&bytes).map_err(|e| dbcloud_core::Error::Internal(e.to_string()))?;
-    let id = created["id"].as_str().and_then(|i| Uuid::try_parse(i).ok()).ok_or_else(|| dbcloud_core::Error::Internal("create answered no id".into()))?;
-    let c = s.store.get_cluster(caller.org(), id).await?;
+    let (change, _) = clusters::create(&s, &caller, "2023-04-10", key, req).await?;
+    let c = change.cluster;
     let (provider, region) = cloud(&s, caller.org(), &c).await;
     Ok(Json(json!({"cluster": legacy(&c, &provider, &region)})))
 }
