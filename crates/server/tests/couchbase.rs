@@ -65,21 +65,8 @@ async fn native_cloud(t: &TestServer) -> String {
 async fn seed000_python_example_lists_clouds() {
     let t = TestServer::start().await;
     let cloud = native_cloud(&t).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed000_signing.py");
-    let out = tokio::process::Command::new("python3")
-        .arg(script)
-        .env("cbc_api_url", &t.url)
-        .env("cbc_access_key", &t.access_key)
-        .env("cbc_secret_key", &t.secret)
-        .env_remove("cbc_api_endpoint")
-        .output()
-        .await
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let (status, body) = stdout.split_once('\n').unwrap();
-    assert_eq!(status.trim(), "200", "{stdout}");
-    let body: Value = serde_json::from_str(body.trim()).unwrap();
+    let (status, body) = seed000(&t, None).await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["cursor"]["pages"]["totalItems"], 1, "{body}");
     assert_eq!(body["cursor"]["pages"]["page"], 1);
     assert_eq!(body["data"][0]["id"], cloud.as_str());
@@ -89,19 +76,8 @@ async fn seed000_python_example_lists_clouds() {
     assert!(body["data"][0]["virtualNetworkCIDR"].is_string() && body["data"][0]["virtualNetworkID"].is_string(), "{body}");
 
     // The same script against a cloud's detail.
-    let out = tokio::process::Command::new("python3")
-        .arg(script)
-        .env("cbc_api_url", &t.url)
-        .env("cbc_access_key", &t.access_key)
-        .env("cbc_secret_key", &t.secret)
-        .env("cbc_api_endpoint", format!("/v2/clouds/{cloud}"))
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let (status, body) = stdout.split_once('\n').unwrap();
-    assert_eq!(status.trim(), "200", "{stdout}");
-    let body: Value = serde_json::from_str(body.trim()).unwrap();
+    let (status, body) = seed000(&t, Some(&format!("/v2/clouds/{cloud}"))).await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["providerSettings"]["region"], "us-east-1", "{body}");
     assert!(body.get("region").is_none());
     assert_eq!(body["tenantId"], t.org.as_str());

@@ -122,6 +122,42 @@ macro_rules! allowlist_select {
     () => { "SELECT id, cluster_id, cidr, comment, expires_at, attributes, created_at FROM allowlist_entries " };
 }
 
+/// Reads an organization inside a transaction; `NotFound` when absent.
+pub(super) async fn organization_in_tx(tx: &mut Tx, id: Uuid) -> Result<Organization> {
+    let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| Error::NotFound(format!("organization {id}")))?;
+    organization_row(&r)
+}
+
+/// Ends the change of one child row of a cluster: `NotFound` (`what`) when the UPDATE
+/// matched nothing, else the audit event, the row as now stored (`select_by_id`, `$1` = id)
+/// and the commit.
+#[allow(clippy::too_many_arguments)]
+async fn finish_child_update<T>(
+    mut tx: Tx,
+    matched: u64,
+    ctx: &Ctx,
+    what: String,
+    action: &str,
+    target: String,
+    select_by_id: &'static str,
+    id: Uuid,
+    row: fn(&DbRow) -> Result<T>,
+) -> Result<T> {
+    if matched == 0 {
+        return Err(Error::NotFound(what));
+    }
+    audit(&mut tx, ctx, action, target).await?;
+    let r = sqlx::query(select_by_id).bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
+    let out = row(&r)?;
+    commit(tx).await?;
+    Ok(out)
+}
+
 pub(super) fn organization_row(r: &DbRow) -> Result<Organization> {
     Ok(Organization {
         id: get_uuid(r, "id")?,
@@ -642,13 +678,10 @@ impl Store for Backend {
     }
 
     async fn get_organization(&self, id: Uuid) -> Result<Organization> {
-        let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::NotFound(format!("organization {id}")))?;
-        organization_row(&r)
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let o = organization_in_tx(&mut tx, id).await?;
+        tx.rollback().await.map_err(db)?;
+        Ok(o)
     }
 
     async fn create_api_key(&self, ctx: &Ctx, key: &NewApiKey) -> Result<()> {
@@ -1197,18 +1230,8 @@ impl Store for Backend {
             .execute(&mut *tx)
             .await
             .map_err(|e| unique(e, || format!("a bucket named {name:?} already exists in cluster {cluster}")))?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("bucket {id}")));
-        }
-        audit(&mut tx, ctx, "bucket.rename", format!("cluster:{cluster}/bucket:{id}")).await?;
-        let b = sqlx::query(concat!(bucket_select!(), "WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)
-            .and_then(|r| bucket_row(&r))?;
-        commit(tx).await?;
-        Ok(b)
+        let target = format!("cluster:{cluster}/bucket:{id}");
+        finish_child_update(tx, res.rows_affected(), ctx, format!("bucket {id}"), "bucket.rename", target, concat!(bucket_select!(), "WHERE id = $1"), id, bucket_row).await
     }
 
     async fn set_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, comment: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<AllowlistEntry> {
@@ -1225,18 +1248,8 @@ impl Store for Backend {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("allow-list entry {id}")));
-        }
-        audit(&mut tx, ctx, "allowlist.update", format!("cluster:{cluster}/allowlist:{id}")).await?;
-        let e = sqlx::query(concat!(allowlist_select!(), "WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)
-            .and_then(|r| allowlist_row(&r))?;
-        commit(tx).await?;
-        Ok(e)
+        let target = format!("cluster:{cluster}/allowlist:{id}");
+        finish_child_update(tx, res.rows_affected(), ctx, format!("allow-list entry {id}"), "allowlist.update", target, concat!(allowlist_select!(), "WHERE id = $1"), id, allowlist_row).await
     }
 
     async fn update_buckets(&self, ctx: &Ctx, cluster: Uuid, changes: &[BucketChange]) -> Result<Vec<Bucket>> {
@@ -1344,18 +1357,8 @@ impl Store for Backend {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("database user {id}")));
-        }
-        audit(&mut tx, ctx, "dbuser.password", format!("cluster:{cluster}/user:{id}")).await?;
-        let u = sqlx::query(concat!(db_user_select!(), "WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)
-            .and_then(|r| db_user_row(&r))?;
-        commit(tx).await?;
-        Ok(u)
+        let target = format!("cluster:{cluster}/user:{id}");
+        finish_child_update(tx, res.rows_affected(), ctx, format!("database user {id}"), "dbuser.password", target, concat!(db_user_select!(), "WHERE id = $1"), id, db_user_row).await
     }
 
     async fn create_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, new: &NewAllowlistEntry) -> Result<AllowlistEntry> {

@@ -295,12 +295,7 @@ impl IdentityStore for Backend {
             .await
             .map_err(db)?;
         audit(&mut tx, ctx, "organization.update", format!("organization:{}", ctx.organization_id)).await?;
-        let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
-            .bind(ctx.organization_id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        let o = organization_row(&r)?;
+        let o = organization_in_tx(&mut tx, ctx.organization_id).await?;
         commit(tx).await?;
         Ok(o)
     }
@@ -308,13 +303,7 @@ impl IdentityStore for Backend {
     async fn update_organization(&self, ctx: &Ctx, name: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<Organization> {
         let mut tx = begin_write(&self.pool).await?;
         let org = ctx.organization_id.to_string();
-        let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
-            .bind(&org)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::NotFound(format!("organization {org}")))?;
-        let current = organization_row(&r)?;
+        let current = organization_in_tx(&mut tx, ctx.organization_id).await?;
         let merged = attributes.map(|a| json(&merge_attributes(&current.attributes, a)));
         sqlx::query("UPDATE organizations SET name = COALESCE($1, name), attributes = COALESCE($2, attributes) WHERE id = $3")
             .bind(name)
@@ -324,12 +313,7 @@ impl IdentityStore for Backend {
             .await
             .map_err(|e| unique(e, || format!("an organization named {:?} already exists", name.unwrap_or_default())))?;
         audit(&mut tx, ctx, "organization.update", format!("organization:{org}")).await?;
-        let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
-            .bind(&org)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        let o = organization_row(&r)?;
+        let o = organization_in_tx(&mut tx, ctx.organization_id).await?;
         commit(tx).await?;
         Ok(o)
     }

@@ -219,3 +219,21 @@ pub fn role_table() -> HashMap<&'static str, BTreeSet<&'static str>> {
     ])
 }
 
+
+/// Runs seed 000's Python example (`tests/fixtures/seed000_signing.py`) with the owner's
+/// keys against `endpoint` (the script's default, `/v2/clouds`, when `None`); returns the
+/// HTTP status it printed and the JSON body.
+pub async fn seed000(t: &TestServer, endpoint: Option<&str>) -> (u16, Value) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed000_signing.py");
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.arg(script).env("cbc_api_url", &t.url).env("cbc_access_key", &t.access_key).env("cbc_secret_key", &t.secret);
+    match endpoint {
+        Some(e) => cmd.env("cbc_api_endpoint", e),
+        None => cmd.env_remove("cbc_api_endpoint"),
+    };
+    let out = cmd.output().await.expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let (status, body) = stdout.split_once('\n').unwrap_or_else(|| panic!("no status line: {stdout}"));
+    (status.trim().parse().unwrap_or_else(|_| panic!("{stdout}")), serde_json::from_str(body.trim()).unwrap_or_else(|_| panic!("{stdout}")))
+}
