@@ -122,6 +122,32 @@ macro_rules! allowlist_select {
     () => { "SELECT id, cluster_id, cidr, comment, expires_at, attributes, created_at FROM allowlist_entries " };
 }
 
+/// Runs `head <org> AND cluster_id IN (<chunk>) tail` for chunks of `clusters` (bounded
+/// bind parameters whatever their number) and collects the rows.
+async fn by_cluster_chunks<T>(
+    pool: &sqlx::Pool<Db>,
+    head: &'static str,
+    org: Uuid,
+    clusters: &[Uuid],
+    tail: &'static str,
+    row: fn(&DbRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for chunk in clusters.chunks(500) {
+        let mut qb = QueryBuilder::<Db>::new(head);
+        qb.push_bind(org.to_string()).push(" AND cluster_id IN (");
+        let mut sep = qb.separated(", ");
+        for c in chunk {
+            sep.push_bind(c.to_string());
+        }
+        qb.push(tail);
+        for r in qb.build().fetch_all(pool).await.map_err(db)? {
+            out.push(row(&r)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads an organization inside a transaction; `NotFound` when absent.
 pub(super) async fn organization_in_tx(tx: &mut Tx, id: Uuid) -> Result<Organization> {
     let r = sqlx::query("SELECT id, name, rate_limit, attributes, created_at FROM organizations WHERE id = $1")
@@ -1430,36 +1456,15 @@ impl Store for Backend {
     }
 
     async fn latest_operations(&self, org: Uuid, clusters: &[Uuid]) -> Result<Vec<Operation>> {
-        if clusters.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut qb = QueryBuilder::<Db>::new(concat!(
-            operation_select!(),
-            "WHERE id IN (SELECT MAX(id) FROM operations WHERE org_id = "
-        ));
-        qb.push_bind(org.to_string()).push(" AND cluster_id IN (");
-        let mut sep = qb.separated(", ");
-        for c in clusters {
-            sep.push_bind(c.to_string());
-        }
-        qb.push(") GROUP BY cluster_id)");
-        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(operation_row).collect()
+        let head = concat!(operation_select!(), "WHERE id IN (SELECT MAX(id) FROM operations WHERE org_id = ");
+        by_cluster_chunks(&self.pool, head, org, clusters, ") GROUP BY cluster_id)", operation_row).await
     }
 
     async fn allowlists_of(&self, org: Uuid, clusters: &[Uuid]) -> Result<Vec<AllowlistEntry>> {
-        if clusters.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut qb = QueryBuilder::<Db>::new(concat!(allowlist_select!(), "WHERE org_id = "));
-        qb.push_bind(org.to_string()).push(" AND cluster_id IN (");
-        let mut sep = qb.separated(", ");
-        for c in clusters {
-            sep.push_bind(c.to_string());
-        }
-        qb.push(") ORDER BY id");
-        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(allowlist_row).collect()
+        let head = concat!(allowlist_select!(), "WHERE org_id = ");
+        let mut all = by_cluster_chunks(&self.pool, head, org, clusters, ")", allowlist_row).await?;
+        all.sort_by_key(|e| e.id);
+        Ok(all)
     }
 
     async fn list_operations(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Operation>> {
