@@ -270,6 +270,32 @@ async fn page_tokens_walk_every_list_and_are_bound_to_it() {
         let (s, _, b) = t.call(Method::GET, &format!("/api/v1/clusters?{bad}"), None).await;
         assert_eq!((s, b["code"].as_i64()), (StatusCode::BAD_REQUEST, Some(3)), "{bad}: {b}");
     }
+    // By name unless asked otherwise; both directions; tokens keep the order.
+    for n in ["page-0zz", "page-abc"] {
+        basic(&t, n).await;
+    }
+    let walk = async |query: &str| {
+        let (mut names, mut token) = (vec![], String::new());
+        loop {
+            let page = t.get(&format!("/api/v1/clusters?pagination.limit=2&{query}&pagination.page={token}")).await;
+            names.extend(page["clusters"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()));
+            token = page["pagination"]["next_page"].as_str().unwrap_or_default().to_string();
+            if token.is_empty() {
+                return names;
+            }
+        }
+    };
+    let by_name = walk("pagination.sort_by=NAME").await;
+    assert_eq!(by_name, ["page-0zz", "page-aaa", "page-abc", "page-bbb", "page-ccc", "page-ddd", "page-eee"]);
+    let mut reversed = by_name.clone();
+    reversed.reverse();
+    assert_eq!(walk("pagination.sort_order=DESC").await, reversed);
+    assert_eq!(walk("pagination.sort_by=CREATED_AT").await, ["page-aaa", "page-bbb", "page-ccc", "page-ddd", "page-eee", "page-0zz", "page-abc"]);
+    assert_eq!(t.get("/api/v1/clusters").await["clusters"][0]["name"], "page-0zz", "NAME is the default");
+    let first = t.get("/api/v1/clusters?pagination.limit=2").await;
+    let token = first["pagination"]["next_page"].as_str().unwrap();
+    let (s, _, _) = t.call(Method::GET, &format!("/api/v1/clusters?pagination.sort_by=CREATED_AT&pagination.page={token}"), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a token is bound to its sort");
     // Regions page too.
     let r = t.get("/api/v1/clusters/available-regions?provider=GCP&pagination.limit=1").await;
     assert_eq!(r["regions"].as_array().unwrap().len(), 1);

@@ -1064,10 +1064,23 @@ impl Store for Backend {
         if let Some(n) = &filter.name {
             qb.push(" AND c.name = ").push_bind(n.clone());
         }
-        if let Some(a) = page.after {
-            qb.push(" AND c.id > ").push_bind(a.to_string());
+        let (cmp, dir) = if filter.descending { ("<", " DESC") } else { (">", "") };
+        match (filter.by_name, page.after) {
+            (false, Some(a)) => {
+                qb.push(format!(" AND c.id {cmp} ")).push_bind(a.to_string());
+            }
+            (true, Some(a)) => {
+                qb.push(format!(" AND (c.name, c.id) {cmp} ("));
+                qb.push_bind(page.after_key.clone().unwrap_or_default()).push(", ").push_bind(a.to_string()).push(")");
+            }
+            (_, None) => {}
         }
-        qb.push(" ORDER BY c.id LIMIT ").push_bind(page.limit as i64 + 1);
+        if filter.by_name {
+            qb.push(format!(" ORDER BY c.name{dir}, c.id{dir} LIMIT "));
+        } else {
+            qb.push(format!(" ORDER BY c.id{dir} LIMIT "));
+        }
+        qb.push_bind(page.limit as i64 + 1);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
         paginate(rows, page.limit, cluster_row, |c| c.id)
     }

@@ -292,6 +292,11 @@ pub struct ClusterFilter {
     pub name: Option<String>,
     /// With `state` absent: list clusters in every state, DELETED included.
     pub include_deleted: bool,
+    /// Order by name (then id) instead of by id (creation order); the page's `after` is
+    /// then the last id and `after_key` the last name.
+    pub by_name: bool,
+    /// Newest (or last name) first.
+    pub descending: bool,
 }
 
 /// A new bucket.

@@ -593,6 +593,24 @@ async fn vendor_attributes_renames_and_batch_reads(h: &Harness) {
     assert!(h.store.latest_operations(Uuid::nil(), &[a]).await.unwrap().is_empty(), "other organizations see nothing");
     let audit = h.store.list_audit(h.org, PageReq::first(100)).await.unwrap().items;
     assert!(audit.iter().any(|e| e.action == "bucket.rename") && audit.iter().any(|e| e.action == "allowlist.update"));
+    // Lists by name (keyset on name and id), both directions.
+    for desc in [false, true] {
+        let filter = ClusterFilter { by_name: true, descending: desc, ..Default::default() };
+        let (mut names, mut page) = (vec![], PageReq::first(2));
+        loop {
+            let got = h.store.list_clusters(h.org, &filter, page.clone()).await.unwrap();
+            names.extend(got.items.iter().map(|c| c.name.clone()));
+            match (got.next_cursor, got.items.last()) {
+                (Some(_), Some(last)) => page = PageReq { after: Some(last.id), after_key: Some(last.name.clone()), limit: 2 },
+                _ => break,
+            }
+        }
+        let mut want = vec!["attr-a", "attr-b", "attr-c"];
+        if desc {
+            want.reverse();
+        }
+        assert_eq!(names, want);
+    }
 }
 
 async fn allowlist_cidrs(h: &Harness, id: Uuid) -> Vec<String> {

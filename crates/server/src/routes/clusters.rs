@@ -120,7 +120,7 @@ pub struct ClusterQuery {
 #[utoipa::path(get, path = "/v1/clusters", tag = "clusters", security(("bearer" = [])), params(ClusterQuery),
     responses((status = 200, body = Page<Cluster>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_clusters(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ClusterQuery>) -> ApiResult<Json<Page<Cluster>>> {
-    let mut filter = ClusterFilter { project_id: q.project_id, cloud_id: q.cloud_id, state: q.state, name: q.name.clone(), include_deleted: false };
+    let mut filter = ClusterFilter { project_id: q.project_id, cloud_id: q.cloud_id, state: q.state, name: q.name.clone(), ..Default::default() };
     if !caller.principal.can(Permission::ClusterRead, Target::Organization) {
         // Callers with project-scoped grants list one project at a time.
         match q.project_id {

@@ -1059,7 +1059,7 @@ pub async fn nodes(
     Ok(Json(json!({"nodes": nodes, "pagination": paging.render(next, version)})))
 }
 
-/// List clusters (the caller's readable ones), in creation order, with page tokens.
+/// List clusters (the caller's readable ones) by name (or creation time), with page tokens.
 #[utoipa::path(get, path = "/api/v1/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "ListClustersResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_clusters(
@@ -1073,12 +1073,14 @@ pub async fn list_clusters(
     if inactive {
         caller.require(Permission::ClusterRead, Target::Organization).await?;
     }
-    match q.sort_by.as_deref() {
-        None | Some("NAME") | Some("CREATED_AT") | Some("DELETED_AT") => {}
+    let by_name = match q.sort_by.as_deref() {
+        None | Some("NAME") => true,
+        Some("CREATED_AT") | Some("DELETED_AT") => false,
         Some(_) => return Err(field("pagination.sort_by", "must be NAME, CREATED_AT or DELETED_AT")),
-    }
-    let paging = Paging::new(&q, "clusters", if inactive { "inactive" } else { "" })?;
-    let (next, items) = page_of_clusters(&s, &caller, &paging, inactive).await?;
+    };
+    let filter = format!("{}{}", if inactive { "inactive" } else { "" }, if by_name { "" } else { "/created" });
+    let paging = Paging::new(&q, "clusters", &filter)?;
+    let (next, items) = page_of_clusters(&s, &caller, &paging, inactive, by_name).await?;
     let clouds = s.store.list_clouds(caller.org(), None, PageReq::first(500)).await?;
     let by_id: HashMap<_, _> = clouds.items.into_iter().map(|c| (c.id, (c.provider.as_str().to_string(), c.region))).collect();
     let default = s.store.default_project(caller.org()).await.ok().map(|p| p.id);
@@ -1093,17 +1095,23 @@ struct ListOut<'a> {
     pagination: Value,
 }
 
-/// One page of the clusters the caller may read, by keyset on the (time-ordered) id:
-/// `(next key, clusters)`.
-pub async fn page_of_clusters(s: &AppState, caller: &Caller, paging: &Paging, inactive: bool) -> CResult<(Option<String>, Vec<Cluster>)> {
-    let after = match &paging.after {
-        Some(k) => Some(Uuid::try_parse(k).map_err(|_| field("pagination.page", "invalid page token"))?),
-        None => None,
+/// One page of the clusters the caller may read, by keyset on name and id (`by_name`) or on
+/// the time-ordered id: `(next key, clusters)`.
+pub async fn page_of_clusters(s: &AppState, caller: &Caller, paging: &Paging, inactive: bool, by_name: bool) -> CResult<(Option<String>, Vec<Cluster>)> {
+    let bad = || field("pagination.page", "invalid page token");
+    // The sort key of the last item: `name/id` by name (names have no `/`), else the id.
+    let (after, after_key) = match (&paging.after, by_name) {
+        (None, _) => (None, None),
+        (Some(k), false) => (Some(Uuid::try_parse(k).map_err(|_| bad())?), None),
+        (Some(k), true) => {
+            let (name, id) = k.rsplit_once('/').ok_or_else(bad)?;
+            (Some(Uuid::try_parse(id).map_err(|_| bad())?), Some(name.to_string()))
+        }
     };
-    let filter = ClusterFilter { include_deleted: inactive, ..Default::default() };
-    let page = PageReq { after, after_key: None, limit: paging.limit as u32 };
+    let filter = ClusterFilter { include_deleted: inactive, by_name, descending: paging.desc, ..Default::default() };
+    let page = PageReq { after, after_key, limit: paging.limit as u32 };
     let got = s.store.list_clusters(caller.org(), &filter, page).await?;
-    let next = got.next_cursor.as_ref().and(got.items.last()).map(|c| c.id.to_string());
+    let next = got.next_cursor.as_ref().and(got.items.last()).map(|c| if by_name { format!("{}/{}", c.name, c.id) } else { c.id.to_string() });
     let items: Vec<Cluster> = got
         .items
         .into_iter()

@@ -115,7 +115,7 @@ pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, 
     own_org(&caller, &org).await?;
     caller.require_somewhere(Permission::ClusterRead).await?;
     let paging = Paging::new(&q, "orgs/clusters", "")?;
-    let (next, items) = clusters::page_of_clusters(&s, &caller, &paging, false).await?;
+    let (next, items) = clusters::page_of_clusters(&s, &caller, &paging, false, true).await?;
     let clouds = s.store.list_clouds(caller.org(), None, PageReq::first(500)).await?;
     let by_id: HashMap<_, _> = clouds.items.into_iter().map(|c| (c.id, (c.provider.as_str().to_ascii_uppercase(), c.region))).collect();
     let list: Vec<Value> = items
