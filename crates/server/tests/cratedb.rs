@@ -53,8 +53,14 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-/// `target/croud-venv/bin/croud`, installed on first use.
+/// `target/croud-venv/bin/croud`, installed on first use (once, whichever test asks first;
+/// the others wait for it).
 async fn croud_bin() -> PathBuf {
+    static INSTALLED: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    INSTALLED.get_or_init(install_croud).await.clone()
+}
+
+async fn install_croud() -> PathBuf {
     let venv = workspace().join("target/croud-venv");
     let bin = venv.join("bin/croud");
     if !bin.exists() {
