@@ -6,6 +6,7 @@
 //! [`CbJson`], [`CbQuery`]) reject with it too, so the native API and its error bodies are
 //! untouched.
 
+use super::all_pages as all;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::clusters::authorized_cluster;
@@ -18,14 +19,13 @@ use base64::Engine;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Role, Scope, Target};
 use dbcloud_core::{cluster, secret, validate, Error};
-use dbcloud_store::{BucketChange, CloudRef, NewAllowlistEntry, NewBucket, NewDbUser, NewOperation, PageReq};
+use dbcloud_store::{BucketChange, CloudRef, NewAllowlistEntry, NewBucket, NewDbUser, NewOperation};
 use dbcloud_types::{
     Access, AllowlistEntry, Bucket, Cloud, Cluster, ClusterState, CreateCluster, DatabaseUser, NodeStatus, Operation, OperationKind,
-    OperationStatus, Page, Plan, Project, Provider,
+    OperationStatus, Plan, Project, Provider,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::future::Future;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -41,24 +41,11 @@ const SERVICES: [&str; 3] = ["data", "index", "query"];
 // Errors and extractors
 // ---------------------------------------------------------------------------------------
 
-/// An error answered in the Couchbase shape `{"message","errorType"}` (spec §2.3).
-#[derive(Debug)]
-pub struct CbError(pub ApiError);
-
-impl From<ApiError> for CbError {
-    fn from(e: ApiError) -> Self {
-        CbError(e)
-    }
-}
-
-impl From<Error> for CbError {
-    fn from(e: Error) -> Self {
-        CbError(e.into())
-    }
-}
-
-/// Result of a v2 handler.
-pub type CbResult<T> = Result<T, CbError>;
+dialect_error!(
+    /// An error answered in the Couchbase shape `{"message","errorType"}` (spec §2.3).
+    CbError,
+    CbResult
+);
 
 impl CbError {
     fn not_found(what: impl Into<String>) -> Self {
@@ -126,25 +113,6 @@ fn bare(status: StatusCode, location: Option<String>) -> Response {
 
 fn ts(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
-/// Every item of a cursor-paged store list.
-async fn all<T, F, Fut>(mut f: F) -> CbResult<Vec<T>>
-where
-    F: FnMut(PageReq) -> Fut,
-    Fut: Future<Output = dbcloud_core::Result<Page<T>>>,
-{
-    let mut out = vec![];
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = crate::routes::page(cursor.as_deref(), Some(500))?;
-        let p = f(page).await?;
-        out.extend(p.items);
-        match p.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 //! same store, validation and authorization as the native API; errors use the vendor's
 //! `{"message","success":false,"errors"?}` shape, and no route sets a cookie.
 
+use super::all_pages as all;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::clusters::authorized_cluster;
@@ -16,11 +17,10 @@ use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Grant, Permission, Role, Scope, Target};
 use dbcloud_core::{cluster, validate, Error};
 use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, KeyOwner, NewOperation, PageReq};
-use dbcloud_types::{Cluster, ClusterState, CreateCluster, NodeStatus, Operation, OperationKind, Page, Plan, Project, Provider};
+use dbcloud_types::{Cluster, ClusterState, CreateCluster, NodeStatus, Operation, OperationKind, Plan, Project, Provider};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::future::Future;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -38,24 +38,11 @@ const FREE_TIER: &str = "free_tier";
 // Errors and extractors
 // ---------------------------------------------------------------------------------------
 
-/// An error answered in the CrateDB Cloud shape.
-#[derive(Debug)]
-pub struct CrError(pub ApiError);
-
-impl From<ApiError> for CrError {
-    fn from(e: ApiError) -> Self {
-        CrError(e)
-    }
-}
-
-impl From<Error> for CrError {
-    fn from(e: Error) -> Self {
-        CrError(e.into())
-    }
-}
-
-/// Result of a v2 handler.
-pub type CrResult<T> = Result<T, CrError>;
+dialect_error!(
+    /// An error answered in the CrateDB Cloud shape.
+    CrError,
+    CrResult
+);
 
 fn not_found() -> CrError {
     CrError(Error::NotFound("resource".into()).into())
@@ -105,25 +92,6 @@ fn ts(t: OffsetDateTime) -> String {
 
 fn dc(created: OffsetDateTime, modified: OffsetDateTime) -> Value {
     json!({"created": ts(created), "modified": ts(modified)})
-}
-
-/// Every item of a cursor-paged store list.
-async fn all<T, F, Fut>(mut f: F) -> CrResult<Vec<T>>
-where
-    F: FnMut(PageReq) -> Fut,
-    Fut: Future<Output = dbcloud_core::Result<Page<T>>>,
-{
-    let mut out = vec![];
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = crate::routes::page(cursor.as_deref(), Some(500))?;
-        let p = f(page).await?;
-        out.extend(p.items);
-        match p.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1228,17 +1196,7 @@ async fn my_keys(s: &AppState, caller: &Caller) -> CrResult<(Uuid, Vec<dbcloud_s
         KeyOwner::Key => (key_uid(me), None),
         owner @ (KeyOwner::User(id) | KeyOwner::ServiceAccount(id)) => (id, Some(owner)),
     };
-    // Key lists page by access key id, not by the uuid cursor `all` uses.
-    let mut keys = vec![];
-    let mut page = PageReq::first(500);
-    loop {
-        let p = s.store.list_api_keys(org, filter, page.clone()).await?;
-        keys.extend(p.items);
-        match p.next_cursor.as_deref().and_then(|c| c.strip_prefix("k1.")) {
-            Some(after) => page.after_key = Some(after.to_string()),
-            None => break,
-        }
-    }
+    let mut keys = all(|p| s.store.list_api_keys(org, filter, p)).await?;
     if caller.owner == KeyOwner::Key {
         keys.retain(|k| k.owner == KeyOwner::Key && (&k.access_key == me || k.created_by.as_ref() == Some(me)));
     }

@@ -1,6 +1,56 @@
 //! Vendor API dialects: thin adapters (routes, wire shapes, paging) over the same store and
 //! the same authorization checks as the native API.
 
+use dbcloud_store::PageReq;
+use dbcloud_types::Page;
+use std::future::Future;
+
+/// Every item of a cursor-paged store list, fetched in pages of 500 by following
+/// `next_cursor` (id cursors, and the `k1.` access-key cursors of API-key lists).
+pub async fn all_pages<T, F, Fut>(mut fetch: F) -> dbcloud_core::Result<Vec<T>>
+where
+    F: FnMut(PageReq) -> Fut,
+    Fut: Future<Output = dbcloud_core::Result<Page<T>>>,
+{
+    let mut out = vec![];
+    let mut page = PageReq::first(500);
+    loop {
+        let got = fetch(page).await?;
+        out.extend(got.items);
+        let Some(cursor) = got.next_cursor else { return Ok(out) };
+        page = match cursor.strip_prefix("k1.") {
+            Some(key) => PageReq { after: None, after_key: Some(key.to_string()), limit: 500 },
+            None => crate::routes::page(Some(&cursor), Some(500))?,
+        };
+    }
+}
+
+/// Declares a dialect's error type `$err` (the native [`crate::error::ApiError`], answered
+/// in the dialect's own shape by the `IntoResponse` the dialect writes) with its `From`
+/// conversions, and the handler result alias `$result`.
+macro_rules! dialect_error {
+    ($(#[$doc:meta])* $err:ident, $result:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $err(pub crate::error::ApiError);
+
+        impl From<crate::error::ApiError> for $err {
+            fn from(e: crate::error::ApiError) -> Self {
+                $err(e)
+            }
+        }
+
+        impl From<dbcloud_core::Error> for $err {
+            fn from(e: dbcloud_core::Error) -> Self {
+                $err(e.into())
+            }
+        }
+
+        /// Result of a handler of this dialect.
+        pub type $result<T> = Result<T, $err>;
+    };
+}
+
 
 /// Declares a dialect's extractors: the authenticated caller, a JSON body and query
 /// parameters, each the native extractor with its rejection wrapped in the dialect's error

@@ -5,53 +5,27 @@
 use super::clusters::cluster_id;
 use super::paging::{ListQuery, Paging};
 use super::{field, CCaller, CJson, CQuery, CResult};
+use crate::dialects::all_pages as all;
 use crate::auth::Caller;
 use crate::routes::children::password;
-use crate::routes::clusters::authorized_cluster;
 use crate::state::AppState;
 use crate::version::CcVersion;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use dbcloud_core::perms::Permission;
 use dbcloud_core::{secret, validate};
-use dbcloud_store::{NewAllowlistEntry, NewBucket, NewDbUser, PageReq};
-use dbcloud_types::{Access, AllowlistEntry, Bucket, Cluster, ClusterState, DatabaseUser, ErrorBody, Page};
+use dbcloud_store::{NewAllowlistEntry, NewBucket, NewDbUser};
+use dbcloud_types::{Access, AllowlistEntry, Bucket, Cluster, ClusterState, DatabaseUser, ErrorBody};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use std::future::Future;
-use uuid::Uuid;
-
-/// Every item of a store list, page by page.
-async fn all<T, F, Fut>(mut fetch: F, id: impl Fn(&T) -> Uuid) -> CResult<Vec<T>>
-where
-    F: FnMut(PageReq) -> Fut,
-    Fut: Future<Output = dbcloud_core::Result<Page<T>>>,
-{
-    let mut out = Vec::new();
-    let mut page = PageReq::first(500);
-    loop {
-        let got = fetch(page.clone()).await?;
-        let more = got.next_cursor.is_some();
-        out.extend(got.items);
-        match (more, out.last()) {
-            (true, Some(last)) => page.after = Some(id(last)),
-            _ => return Ok(out),
-        }
-    }
-}
 
 /// A cluster whose sub-resources may be read or changed: 404 once deleted.
 async fn live(s: &AppState, caller: &Caller, id: &str, p: Permission) -> CResult<Cluster> {
-    let id = cluster_id(id)?;
-    let c = authorized_cluster(s, caller, id, p).await?;
-    if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
-        return Err(dbcloud_core::Error::NotFound(format!("cluster {id}")).into());
-    }
-    Ok(c)
+    super::clusters::live(s, caller, cluster_id(id)?, p).await
 }
 
 async fn sql_user(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CResult<DatabaseUser> {
-    let users = all(|p| s.store.list_db_users(caller.org(), c.id, p), |u| u.id).await?;
+    let users = all(|p| s.store.list_db_users(caller.org(), c.id, p)).await?;
     users.into_iter().find(|u| u.name == name).ok_or_else(|| dbcloud_core::Error::NotFound(format!("SQL user {name}")).into())
 }
 
@@ -61,7 +35,7 @@ async fn sql_user(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CRe
     responses((status = 200, description = "ListSQLUsersResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_sql_users(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
-    let users = all(|p| s.store.list_db_users(caller.org(), c.id, p), |u| u.id).await?;
+    let users = all(|p| s.store.list_db_users(caller.org(), c.id, p)).await?;
     let paging = Paging::new(&q, &format!("sql-users/{}", c.id), "")?;
     let (users, next) = paging.apply(users, |u| u.name.clone(), |u| Some(u.created_at));
     let users: Vec<Value> = users.iter().map(|u| json!({"name": u.name})).collect();
@@ -129,7 +103,7 @@ fn database(b: &Bucket) -> Value {
 }
 
 async fn database_named(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CResult<Bucket> {
-    let all_dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p), |b| b.id).await?;
+    let all_dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p)).await?;
     all_dbs.into_iter().find(|b| b.name == name).ok_or_else(|| dbcloud_core::Error::NotFound(format!("database {name}")).into())
 }
 
@@ -139,7 +113,7 @@ async fn database_named(s: &AppState, caller: &Caller, c: &Cluster, name: &str) 
     responses((status = 200, description = "ApiListDatabasesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_databases(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
-    let dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p), |b| b.id).await?;
+    let dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p)).await?;
     let paging = Paging::new(&q, &format!("databases/{}", c.id), "")?;
     let (dbs, next) = paging.apply(dbs, |b| b.name.clone(), |b| Some(b.created_at));
     Ok(Json(json!({"databases": dbs.iter().map(database).collect::<Vec<_>>(), "pagination": paging.render(next, version)})))
@@ -247,7 +221,7 @@ fn key(ip: &str, mask: i64) -> CResult<String> {
 }
 
 async fn entry_at(s: &AppState, caller: &Caller, c: &Cluster, cidr: &str) -> CResult<Option<AllowlistEntry>> {
-    let entries = all(|p| s.store.list_allowlist(caller.org(), c.id, p), |e| e.id).await?;
+    let entries = all(|p| s.store.list_allowlist(caller.org(), c.id, p)).await?;
     Ok(entries.into_iter().find(|e| e.cidr == cidr))
 }
 
@@ -264,7 +238,7 @@ fn flags(ui: bool, sql: bool) -> Map<String, Value> {
     responses((status = 200, description = "ListAllowlistEntriesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
-    let entries: Vec<AllowlistEntry> = all(|p| s.store.list_allowlist(caller.org(), c.id, p), |e| e.id).await?.into_iter().filter(|e| !e.cidr.contains(':')).collect();
+    let entries: Vec<AllowlistEntry> = all(|p| s.store.list_allowlist(caller.org(), c.id, p)).await?.into_iter().filter(|e| !e.cidr.contains(':')).collect();
     let paging = Paging::new(&q, &format!("allowlist/{}", c.id), "")?;
     let sort = |e: &AllowlistEntry| {
         let (ip, mask) = e.cidr.split_once('/').unwrap_or((&e.cidr, "32"));

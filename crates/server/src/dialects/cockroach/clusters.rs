@@ -449,9 +449,10 @@ pub async fn render_one(s: &AppState, org: Uuid, c: &Cluster, version: &str) -> 
     let cloud = s.store.get_cloud(org, c.cloud_id).await.ok().map(|k| (k.provider.as_str().to_string(), k.region));
     let default = s.store.default_project(org).await.ok().map(|p| p.id);
     let mut v = render(c, cloud.as_ref(), version, default);
+    // The running operation, if any, is the cluster's newest (one runs at a time).
     if c.state == ClusterState::Updating
-        && let Ok(ops) = s.store.list_operations(org, c.id, PageReq::first(500)).await
-        && ops.items.iter().rev().any(|o| o.status.is_active() && o.kind == OperationKind::Upgrade)
+        && let Ok(newest) = s.store.latest_operations(org, &[c.id]).await
+        && newest.iter().any(|o| o.status.is_active() && o.kind == OperationKind::Upgrade)
     {
         v["operation_status"] = json!("CRDB_MAJOR_UPGRADE_RUNNING");
         v["upgrade_status"] = json!("MAJOR_UPGRADE_RUNNING");
@@ -472,12 +473,18 @@ pub fn locked(c: &Cluster) -> Option<CrdbError> {
     Some(CrdbError(e))
 }
 
-/// Loads a cluster for a change: deleted → 404, busy → 503.
-pub async fn changeable(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> CResult<Cluster> {
+/// Loads a cluster the caller holds `p` on that is not deleted (404 once it is).
+pub async fn live(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> CResult<Cluster> {
     let c = authorized_cluster(s, caller, id, p).await?;
     if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
         return Err(dbcloud_core::Error::NotFound(format!("cluster {id}")).into());
     }
+    Ok(c)
+}
+
+/// Loads a cluster for a change: deleted → 404, busy → 503.
+pub async fn changeable(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> CResult<Cluster> {
+    let c = live(s, caller, id, p).await?;
     match locked(&c) {
         Some(e) => Err(e),
         None => Ok(c),
@@ -775,7 +782,7 @@ pub async fn create(s: &AppState, caller: &Caller, version: &str, key: IdemKey, 
     let cloud = CloudRef::ProviderRegion(provider, region.unwrap_or_default());
     let request = json!({"name": body.name, "attributes": attrs, "project": project, "core": core_req});
     let runner = s.runner.clone();
-    let res = idem::create(&s, &caller, key, "POST /api/v1/clusters", &request, StatusCode::OK,
+    let res = idem::create(s, caller, key, "POST /api/v1/clusters", &request, StatusCode::OK,
         |ctx| {
             let (s, caller) = (s.clone(), caller.clone());
             async move { provision(&s, &caller, ctx, checked, project, cloud, attrs).await }
@@ -1081,8 +1088,8 @@ pub async fn list_clusters(
     let filter = format!("{}{}", if inactive { "inactive" } else { "" }, if by_name { "" } else { "/created" });
     let paging = Paging::new(&q, "clusters", &filter)?;
     let (next, items) = page_of_clusters(&s, &caller, &paging, inactive, by_name).await?;
-    let clouds = s.store.list_clouds(caller.org(), None, PageReq::first(500)).await?;
-    let by_id: HashMap<_, _> = clouds.items.into_iter().map(|c| (c.id, (c.provider.as_str().to_string(), c.region))).collect();
+    let clouds = crate::dialects::all_pages(|p| s.store.list_clouds(caller.org(), None, p)).await?;
+    let by_id: HashMap<_, _> = clouds.into_iter().map(|c| (c.id, (c.provider.as_str().to_string(), c.region))).collect();
     let default = s.store.default_project(caller.org()).await.ok().map(|p| p.id);
     let clusters: Vec<ClusterOut> = items.iter().map(|c| shape(c, by_id.get(&c.cloud_id), version, default)).collect();
     Ok(Json(ListOut { clusters, pagination: paging.render(next, version) }).into_response())

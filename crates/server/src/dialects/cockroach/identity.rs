@@ -5,6 +5,7 @@
 use super::paging::{ListQuery, Paging};
 use super::{field, rfc3339, CCaller, CJson, CQuery, CResult};
 use crate::auth::Caller;
+use crate::dialects::all_pages;
 use crate::extract::{ApiJson, ApiPath};
 use crate::idem::IdemKey;
 use crate::routes::{accounts, api_keys, grants};
@@ -68,17 +69,7 @@ pub async fn list_api_keys(State(s): State<AppState>, CCaller(caller): CCaller, 
         Some(id) => Some(KeyOwner::ServiceAccount(uuid("service_account_id", id)?)),
         None => None,
     };
-    let mut keys = Vec::new();
-    let mut page = PageReq::first(500);
-    loop {
-        let got = s.store.list_api_keys(caller.org(), owner, page.clone()).await?;
-        let more = got.next_cursor.is_some();
-        page.after_key = got.items.last().map(|k| k.access_key.clone());
-        keys.extend(got.items.iter().map(api_keys::render));
-        if !more {
-            break;
-        }
-    }
+    let keys: Vec<ApiKey> = all_pages(|p| s.store.list_api_keys(caller.org(), owner, p)).await?.iter().map(api_keys::render).collect();
     let paging = Paging::new(&q, "api-keys", q.service_account_id.as_deref().unwrap_or(""))?;
     let (keys, next) = paging.apply(keys, |k| format!("{}/{}", rfc3339(k.created_at), k.id), |k| Some(k.created_at));
     Ok(Json(json!({"api_keys": keys.iter().map(key).collect::<Vec<_>>(), "pagination": paging.render(next, version)})))
@@ -155,17 +146,7 @@ pub async fn delete_api_key(State(s): State<AppState>, CCaller(caller): CCaller,
     responses((status = 200, description = "ListServiceAccountsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_service_accounts(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
     caller.require(Permission::ServiceaccountManage, Target::Organization).await?;
-    let mut all = Vec::new();
-    let mut page = PageReq::first(500);
-    loop {
-        let got = s.store.list_service_accounts(caller.org(), page.clone()).await?;
-        let more = got.next_cursor.is_some();
-        page.after = got.items.last().map(|a| a.id);
-        all.extend(got.items);
-        if !more {
-            break;
-        }
-    }
+    let all = all_pages(|p| s.store.list_service_accounts(caller.org(), p)).await?;
     let paging = Paging::new(&q, "service-accounts", "")?;
     let (accounts, next) = paging.apply(all, |a| format!("{}/{}", a.name, a.id), |a| Some(a.created_at));
     Ok(Json(json!({"service_accounts": accounts.iter().map(account).collect::<Vec<_>>(), "pagination": paging.render(next, version)})))
@@ -260,17 +241,7 @@ pub async fn delete_service_account(State(s): State<AppState>, CCaller(caller): 
 
 /// Every grant of the organization (or of one principal).
 async fn all_grants(s: &AppState, caller: &Caller, principal: Option<&PrincipalRef>) -> CResult<Vec<RoleGrant>> {
-    let mut out = Vec::new();
-    let mut page = PageReq::first(500);
-    loop {
-        let got = s.store.list_grants(caller.org(), principal, page.clone()).await?;
-        let more = got.next_cursor.is_some();
-        page.after = got.items.last().map(|g| g.id);
-        out.extend(got.items);
-        if !more {
-            return Ok(out);
-        }
-    }
+    Ok(all_pages(|p| s.store.list_grants(caller.org(), principal, p)).await?)
 }
 
 /// List every principal's roles.

@@ -12,7 +12,6 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use dbcloud_core::perms::Permission;
-use dbcloud_store::PageReq;
 use dbcloud_types::{Cluster, ClusterState, ErrorBody, Plan};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -116,8 +115,8 @@ pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, 
     caller.require_somewhere(Permission::ClusterRead).await?;
     let paging = Paging::new(&q, "orgs/clusters", "")?;
     let (next, items) = clusters::page_of_clusters(&s, &caller, &paging, false, true).await?;
-    let clouds = s.store.list_clouds(caller.org(), None, PageReq::first(500)).await?;
-    let by_id: HashMap<_, _> = clouds.items.into_iter().map(|c| (c.id, (c.provider.as_str().to_ascii_uppercase(), c.region))).collect();
+    let clouds = crate::dialects::all_pages(|p| s.store.list_clouds(caller.org(), None, p)).await?;
+    let by_id: HashMap<_, _> = clouds.into_iter().map(|c| (c.id, (c.provider.as_str().to_ascii_uppercase(), c.region))).collect();
     let list: Vec<Value> = items
         .iter()
         .map(|c| {

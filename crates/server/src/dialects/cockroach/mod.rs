@@ -19,25 +19,12 @@ use axum::response::{IntoResponse, Response};
 use dbcloud_types::Code;
 use serde_json::json;
 
-/// An error in the vendor's `Status` shape: `{code, message, details}` where validation
-/// errors carry one `google.rpc.BadRequest` detail, and FAILED_PRECONDITION is a 400.
-#[derive(Debug)]
-pub struct CrdbError(pub ApiError);
-
-/// Result of a handler of this dialect.
-pub type CResult<T> = Result<T, CrdbError>;
-
-impl From<ApiError> for CrdbError {
-    fn from(e: ApiError) -> Self {
-        CrdbError(e)
-    }
-}
-
-impl From<dbcloud_core::Error> for CrdbError {
-    fn from(e: dbcloud_core::Error) -> Self {
-        CrdbError(e.into())
-    }
-}
+dialect_error!(
+    /// An error in the vendor's `Status` shape: `{code, message, details}` where validation
+    /// errors carry one `google.rpc.BadRequest` detail, and FAILED_PRECONDITION is a 400.
+    CrdbError,
+    CResult
+);
 
 impl IntoResponse for CrdbError {
     fn into_response(self) -> Response {
