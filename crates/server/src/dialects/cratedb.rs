@@ -970,12 +970,8 @@ pub async fn upgrade_cluster(State(s): State<AppState>, CrCaller(caller): CrCall
         return Err(Error::field("crate_version", "required").into());
     };
     let version = cluster::check_upgrade(&c, &wanted).map_err(|e| busy(rename_fields(e, &[("version", "crate_version")])))?;
-    let params = json!({"version": version, "current_version": c.version, "target_version": version});
-    let op = NewOperation::new(OperationKind::Upgrade, params);
-    let change = s.store.start_operation(&caller.ctx(None), c.id, &op, "cluster.upgrade").await;
-    s.clusters.invalidate(c.id);
-    let change = change.map_err(busy)?;
-    s.runner.wake();
+    let op = crate::routes::clusters::upgrade_operation(&c, &version);
+    let change = crate::routes::clusters::start_operation(&s, &caller, c.id, &op, "cluster.upgrade").await.map_err(busy)?;
     Ok(Json(cluster_value(&s, &change.cluster).await?))
 }
 
@@ -999,10 +995,7 @@ pub async fn suspend_cluster(State(s): State<AppState>, CrCaller(caller): CrCall
     let kind = cluster::check_suspend(&c, suspend).map_err(busy)?;
     let op = NewOperation::new(kind, json!({"current_suspended": !suspend, "target_suspended": suspend}));
     let action = if suspend { "cluster.suspend" } else { "cluster.resume" };
-    let change = s.store.start_operation(&caller.ctx(None), c.id, &op, action).await;
-    s.clusters.invalidate(c.id);
-    let change = change.map_err(busy)?;
-    s.runner.wake();
+    let change = crate::routes::clusters::start_operation(&s, &caller, c.id, &op, action).await.map_err(busy)?;
     Ok(Json(cluster_value(&s, &change.cluster).await?))
 }
 

@@ -64,6 +64,21 @@ pub async fn provision(
     Ok(change)
 }
 
+/// Starts `op` on a cluster through the store (which refuses a busy one), dropping the
+/// cluster's cached copy whatever the outcome and waking the runner once it started.
+pub async fn start_operation(s: &AppState, caller: &Caller, id: Uuid, op: &NewOperation, action: &str) -> dbcloud_core::Result<ClusterChange> {
+    let change = s.store.start_operation(&caller.ctx(None), id, op, action).await;
+    s.clusters.invalidate(id);
+    let change = change?;
+    s.runner.wake();
+    Ok(change)
+}
+
+/// The operation upgrading `c` to `version` (checked with `cluster::check_upgrade`).
+pub fn upgrade_operation(c: &Cluster, version: &str) -> NewOperation {
+    NewOperation::new(OperationKind::Upgrade, serde_json::json!({"version": version, "current_version": c.version, "target_version": version}))
+}
+
 fn accepted(change: ClusterChange) -> Response {
     let location = format!("/v1/clusters/{}", change.cluster.id);
     (StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(change)).into_response()

@@ -838,11 +838,8 @@ pub async fn update_cluster(
                     dbcloud_core::Error::InvalidArgument { .. } => field("cockroach_version", "must be a version such as v24.3, not older than the cluster's"),
                     other => busy(&c, other),
                 })?;
-                let op = NewOperation::new(OperationKind::Upgrade, json!({"version": version, "current_version": c.version, "target_version": version}));
-                let change = s.store.start_operation(&caller.ctx(None), c.id, &op, "cluster.upgrade").await;
-                s.clusters.invalidate(id);
-                let change = change.map_err(|e| busy(&c, e))?;
-                s.runner.wake();
+                let op = crate::routes::clusters::upgrade_operation(&c, &version);
+                let change = crate::routes::clusters::start_operation(&s, &caller, c.id, &op, "cluster.upgrade").await.map_err(|e| busy(&c, e))?;
                 return Ok(Json(render_one(&s, caller.org(), &change.cluster, cc).await));
             }
         } else if let Some(st) = &body.upgrade_status {
