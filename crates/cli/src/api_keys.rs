@@ -10,9 +10,7 @@ use serde_json::json;
 #[derive(Debug, Subcommand)]
 pub enum ApiKeysCommand {
     /// Create a key; its secret is shown once.
-    #[command(
-        after_help = "Example:\n  dbcloud api-keys create --name ci --org-role organizationMember --allowed-cidr 10.0.0.0/8 --expiry 30"
-    )]
+    #[command(after_help = "Example:\n  dbcloud api-keys create --name ci --org-role organizationMember --allowed-cidr 10.0.0.0/8 --expiry 30")]
     Create {
         /// Name.
         #[arg(long)]
@@ -77,17 +75,8 @@ pub enum ApiKeysCommand {
 /// Runs an API key command.
 pub async fn run(c: &Client, out: Format, cmd: ApiKeysCommand) -> Result<()> {
     match cmd {
-        ApiKeysCommand::Create {
-            name,
-            description,
-            expiry,
-            org_roles,
-            allowed_cidrs,
-            service_account,
-            rate_limit,
-        } => {
-            let mut body =
-                json!({"name": name, "description": description, "allowedCIDRs": allowed_cidrs});
+        ApiKeysCommand::Create { name, description, expiry, org_roles, allowed_cidrs, service_account, rate_limit } => {
+            let mut body = json!({"name": name, "description": description, "allowedCIDRs": allowed_cidrs});
             if let Some(e) = expiry {
                 body["expiry"] = json!(e);
             }
@@ -120,35 +109,15 @@ pub async fn run(c: &Client, out: Format, cmd: ApiKeysCommand) -> Result<()> {
                 ],
             )
         }
-        ApiKeysCommand::Get { id } => {
-            output::print_object(out, &c.get(&format!("/v1/api-keys/{id}")).await?)
-        }
-        ApiKeysCommand::Rename {
-            id,
-            name,
-            description,
-        } => {
+        ApiKeysCommand::Get { id } => output::print_object(out, &c.get(&format!("/v1/api-keys/{id}")).await?),
+        ApiKeysCommand::Rename { id, name, description } => {
             if name.is_none() && description.is_none() {
-                return Err(CliError::Usage(
-                    "nothing to change: give --name or --description".into(),
-                ));
+                return Err(CliError::Usage("nothing to change: give --name or --description".into()));
             }
-            output::print_object(
-                out,
-                &c.patch(
-                    &format!("/v1/api-keys/{id}"),
-                    &json!({"name": name, "description": description}),
-                )
-                .await?,
-            )
+            output::print_object(out, &c.patch(&format!("/v1/api-keys/{id}"), &json!({"name": name, "description": description})).await?)
         }
         ApiKeysCommand::Rotate { id, grace_period } => {
-            let v = c
-                .post(
-                    &format!("/v1/api-keys/{id}/rotate"),
-                    &json!({"gracePeriodSeconds": grace_period}),
-                )
-                .await?;
+            let v = c.post(&format!("/v1/api-keys/{id}/rotate"), &json!({"gracePeriodSeconds": grace_period})).await?;
             if out == Format::Table {
                 eprintln!("note: the new secret is shown only now");
             }

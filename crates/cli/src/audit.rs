@@ -10,9 +10,7 @@ use serde_json::Value;
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// List audit events, newest first.
-    #[command(
-        after_help = "Example:\n  dbcloud audit list --action apikey. --since 2026-01-01T00:00:00Z --limit 50"
-    )]
+    #[command(after_help = "Example:\n  dbcloud audit list --action apikey. --since 2026-01-01T00:00:00Z --limit 50")]
     List {
         /// Only events at or after this time (RFC 3339).
         #[arg(long)]
@@ -35,22 +33,8 @@ pub enum AuditCommand {
 /// Runs an audit command.
 pub async fn run(c: &Client, out: Format, cmd: AuditCommand) -> Result<()> {
     match cmd {
-        AuditCommand::List {
-            since,
-            until,
-            actor,
-            action,
-            limit,
-        } => {
-            let path = with_query(
-                "/v1/audit-events",
-                &[
-                    ("since", since),
-                    ("until", until),
-                    ("actor", actor),
-                    ("action", action),
-                ],
-            );
+        AuditCommand::List { since, until, actor, action, limit } => {
+            let path = with_query("/v1/audit-events", &[("since", since), ("until", until), ("actor", actor), ("action", action)]);
             let sep = if path.contains('?') { '&' } else { '?' };
             let mut items: Vec<Value> = vec![];
             let mut cursor: Option<String> = None;

@@ -60,60 +60,30 @@ impl Client {
             Err(_) => Default::default(),
         };
         let profile = match &g.profile {
-            Some(name) => Some(
-                cfg.profiles
-                    .get(name)
-                    .ok_or_else(|| {
-                        CliError::Usage(format!(
-                            "no profile named `{name}` (see `dbcloud profile list`)"
-                        ))
-                    })?
-                    .clone(),
-            ),
+            Some(name) => {
+                Some(cfg.profiles.get(name).ok_or_else(|| CliError::Usage(format!("no profile named `{name}` (see `dbcloud profile list`)")))?.clone())
+            }
             None => cfg
                 .default_profile
                 .as_ref()
                 .and_then(|n| cfg.profiles.get(n))
-                .or_else(|| {
-                    (cfg.profiles.len() == 1)
-                        .then(|| cfg.profiles.values().next())
-                        .flatten()
-                })
+                .or_else(|| (cfg.profiles.len() == 1).then(|| cfg.profiles.values().next()).flatten())
                 .cloned(),
         };
-        let url = g
-            .url
-            .clone()
-            .or_else(|| profile.as_ref().map(|p| p.url.clone()))
-            .filter(|u| !u.is_empty());
-        let access_key = g
-            .access_key
-            .clone()
-            .or_else(|| profile.as_ref().map(|p| p.access_key.clone()))
-            .filter(|u| !u.is_empty());
-        let secret = g
-            .secret_value()
-            .or_else(|| profile.as_ref().map(|p| p.secret.clone()))
-            .filter(|u| !u.is_empty());
+        let url = g.url.clone().or_else(|| profile.as_ref().map(|p| p.url.clone())).filter(|u| !u.is_empty());
+        let access_key = g.access_key.clone().or_else(|| profile.as_ref().map(|p| p.access_key.clone())).filter(|u| !u.is_empty());
+        let secret = g.secret_value().or_else(|| profile.as_ref().map(|p| p.secret.clone())).filter(|u| !u.is_empty());
         let auth = match g.auth {
             Some(a) => a,
             None => match profile.as_ref().map(|p| p.auth.as_str()) {
-                Some(s) => AuthMode::parse(s).ok_or_else(|| {
-                    CliError::Usage(format!(
-                        "profile: unknown auth `{s}` (bearer, hmac or basic)"
-                    ))
-                })?,
+                Some(s) => AuthMode::parse(s).ok_or_else(|| CliError::Usage(format!("profile: unknown auth `{s}` (bearer, hmac or basic)")))?,
                 None => AuthMode::Bearer,
             },
         };
-        let missing = |what: &str, flag: &str, env: &str| {
-            CliError::Usage(format!(
-                "no {what}: give {flag}, set {env}, or add a profile (`dbcloud profile add`)"
-            ))
-        };
+        let missing =
+            |what: &str, flag: &str, env: &str| CliError::Usage(format!("no {what}: give {flag}, set {env}, or add a profile (`dbcloud profile add`)"));
         let url = url.ok_or_else(|| missing("server URL", "--url", "DBCLOUD_URL"))?;
-        let access_key = access_key
-            .ok_or_else(|| missing("access key", "--access-key", "DBCLOUD_ACCESS_KEY"))?;
+        let access_key = access_key.ok_or_else(|| missing("access key", "--access-key", "DBCLOUD_ACCESS_KEY"))?;
         let secret = secret.ok_or_else(|| missing("secret", "--secret", "DBCLOUD_SECRET"))?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("dbcloud-cli/", env!("CARGO_PKG_VERSION")))
@@ -121,13 +91,7 @@ impl Client {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| CliError::Network(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client {
-            http,
-            base: url.trim_end_matches('/').to_string(),
-            access_key,
-            secret,
-            auth,
-        })
+        Ok(Client { http, base: url.trim_end_matches('/').to_string(), access_key, secret, auth })
     }
 
     /// Sends a request; `path` starts with `/` and may carry a query. Returns the JSON body
@@ -135,64 +99,32 @@ impl Client {
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
         let mut attempt = 0;
         loop {
-            let mut rb = self
-                .http
-                .request(method.clone(), format!("{}{}", self.base, path));
+            let mut rb = self.http.request(method.clone(), format!("{}{}", self.base, path));
             rb = match self.auth {
-                AuthMode::Bearer => rb.bearer_auth(dbcloud_core::keys::bearer_token(
-                    &self.access_key,
-                    &self.secret,
-                )),
+                AuthMode::Bearer => rb.bearer_auth(dbcloud_core::keys::bearer_token(&self.access_key, &self.secret)),
                 AuthMode::Basic => rb.basic_auth(&self.access_key, Some(&self.secret)),
                 AuthMode::Hmac => {
-                    let ts = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_millis())
-                        .unwrap_or_default()
-                        .to_string();
+                    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default().to_string();
                     let sig = dbcloud_core::signing::sign(&self.secret, method.as_str(), path, &ts);
-                    rb.header("Authorization", format!("Bearer {}:{sig}", self.access_key))
-                        .header("Couchbase-Timestamp", ts)
+                    rb.header("Authorization", format!("Bearer {}:{sig}", self.access_key)).header("Couchbase-Timestamp", ts)
                 }
             };
             if let Some(b) = body {
                 rb = rb.json(b);
             }
-            let resp = rb.send().await.map_err(|e| {
-                CliError::Network(format!("cannot reach {}: {}", self.base, root_cause(&e)))
-            })?;
+            let resp = rb.send().await.map_err(|e| CliError::Network(format!("cannot reach {}: {}", self.base, root_cause(&e))))?;
             let status = resp.status().as_u16();
-            let request_id = resp
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
+            let request_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
             if status == 429 && method == Method::GET && attempt < MAX_RETRIES {
-                let wait = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .unwrap_or(1)
-                    .clamp(1, 60);
+                let wait = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1).clamp(1, 60);
                 attempt += 1;
                 tokio::time::sleep(Duration::from_secs(wait)).await;
                 continue;
             }
-            let bytes = resp.bytes().await.map_err(|e| {
-                CliError::Network(format!("reading the response: {}", root_cause(&e)))
-            })?;
-            let value: Option<Value> = if bytes.is_empty() {
-                Some(Value::Null)
-            } else {
-                serde_json::from_slice(&bytes).ok()
-            };
+            let bytes = resp.bytes().await.map_err(|e| CliError::Network(format!("reading the response: {}", root_cause(&e))))?;
+            let value: Option<Value> = if bytes.is_empty() { Some(Value::Null) } else { serde_json::from_slice(&bytes).ok() };
             if (200..300).contains(&status) {
-                return value.ok_or_else(|| {
-                    CliError::Network(format!(
-                        "the server answered {status} with a body that is not JSON"
-                    ))
-                });
+                return value.ok_or_else(|| CliError::Network(format!("the server answered {status} with a body that is not JSON")));
             }
             let message = value
                 .as_ref()
@@ -200,11 +132,7 @@ impl Client {
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("the server answered HTTP {status}"));
-            return Err(CliError::Api {
-                status,
-                message,
-                request_id,
-            });
+            return Err(CliError::Api { status, message, request_id });
         }
     }
 
@@ -242,9 +170,7 @@ impl Client {
             match page.get("items").and_then(Value::as_array) {
                 Some(a) => items.extend(a.iter().cloned()),
                 None => {
-                    return Err(CliError::Network(
-                        "the server answered a list without `items`".into(),
-                    ));
+                    return Err(CliError::Network("the server answered a list without `items`".into()));
                 }
             }
             match page.get("next_cursor").and_then(Value::as_str) {
@@ -280,13 +206,6 @@ pub fn encode(s: &str) -> String {
 
 /// Builds `path?k=v&…` from optional parameters.
 pub fn with_query(path: &str, params: &[(&str, Option<String>)]) -> String {
-    let q: Vec<String> = params
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
-        .collect();
-    if q.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{}", q.join("&"))
-    }
+    let q: Vec<String> = params.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
+    if q.is_empty() { path.to_string() } else { format!("{path}?{}", q.join("&")) }
 }

@@ -19,9 +19,7 @@ pub enum CloudsCommand {
         id: String,
     },
     /// Create a cloud.
-    #[command(
-        after_help = "Example:\n  dbcloud clouds create --name aws-east --provider aws --region us-east-1 --cidr 10.10.0.0/16"
-    )]
+    #[command(after_help = "Example:\n  dbcloud clouds create --name aws-east --provider aws --region us-east-1 --cidr 10.10.0.0/16")]
     Create {
         /// Name.
         #[arg(long)]
@@ -49,27 +47,13 @@ pub async fn run(c: &Client, out: Format, cmd: CloudsCommand) -> Result<()> {
     match cmd {
         CloudsCommand::List => {
             let items = c.list_all("/v1/clouds").await?;
-            output::print_list(
-                out,
-                &items,
-                &[
-                    ("Name", &field("name")),
-                    ("ID", &field("id")),
-                    ("Provider", &field("provider")),
-                    ("Region", &field("region")),
-                ],
-            )
+            output::print_list(out, &items, &[("Name", &field("name")), ("ID", &field("id")), ("Provider", &field("provider")), ("Region", &field("region"))])
         }
         CloudsCommand::Get { id } => {
             let id = crate::resolve(c, "/v1/clouds", "cloud", &id).await?;
             output::print_object(out, &c.get(&format!("/v1/clouds/{id}")).await?)
         }
-        CloudsCommand::Create {
-            name,
-            provider,
-            region,
-            cidr,
-        } => {
+        CloudsCommand::Create { name, provider, region, cidr } => {
             let mut body = json!({"name": name, "provider": provider, "region": region});
             if let Some(cidr) = cidr {
                 body["virtual_network_cidr"] = json!(cidr);
@@ -79,15 +63,7 @@ pub async fn run(c: &Client, out: Format, cmd: CloudsCommand) -> Result<()> {
         CloudsCommand::Delete { id } => {
             let id = crate::resolve(c, "/v1/clouds", "cloud", &id).await?;
             let v = c.delete(&format!("/v1/clouds/{id}")).await?;
-            output::print_done(
-                out,
-                &format!("cloud {id} deleted"),
-                &if v.is_null() {
-                    json!({"id": id, "deleted": true})
-                } else {
-                    v
-                },
-            )
+            output::print_done(out, &format!("cloud {id} deleted"), &if v.is_null() { json!({"id": id, "deleted": true}) } else { v })
         }
     }
 }

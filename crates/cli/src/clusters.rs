@@ -63,22 +63,13 @@ pub enum ClustersCommand {
         wait: WaitArgs,
     },
     /// A cluster's buckets.
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud clusters buckets add orders travel-sample --memory-quota-mb 256"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud clusters buckets add orders travel-sample --memory-quota-mb 256")]
     Buckets(BucketsCommand),
     /// A cluster's database users.
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud clusters users add orders --name app --access readwrite"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud clusters users add orders --name app --access readwrite")]
     Users(UsersCommand),
     /// A cluster's allow list.
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud clusters allowlist add orders 203.0.113.0/24 --comment office"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud clusters allowlist add orders 203.0.113.0/24 --comment office")]
     Allowlist(AllowlistCommand),
     /// A cluster's operations, oldest first.
     #[command(after_help = "Example:\n  dbcloud clusters operations orders")]
@@ -137,9 +128,7 @@ pub enum BucketsCommand {
         cluster: String,
     },
     /// Add a bucket.
-    #[command(
-        after_help = "Example:\n  dbcloud clusters buckets add orders travel-sample --memory-quota-mb 256 --replicas 1"
-    )]
+    #[command(after_help = "Example:\n  dbcloud clusters buckets add orders travel-sample --memory-quota-mb 256 --replicas 1")]
     Add {
         /// Cluster id or name.
         cluster: String,
@@ -166,9 +155,7 @@ pub enum BucketsCommand {
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
     /// Add a database user; the password (generated unless given) is shown once.
-    #[command(
-        after_help = "Example:\n  dbcloud clusters users add orders --name app --access readwrite"
-    )]
+    #[command(after_help = "Example:\n  dbcloud clusters users add orders --name app --access readwrite")]
     Add {
         /// Cluster id or name.
         cluster: String,
@@ -216,9 +203,7 @@ pub enum UsersCommand {
 #[derive(Debug, Subcommand)]
 pub enum AllowlistCommand {
     /// Allow a network (CIDR or address).
-    #[command(
-        after_help = "Example:\n  dbcloud clusters allowlist add orders 203.0.113.0/24 --comment office"
-    )]
+    #[command(after_help = "Example:\n  dbcloud clusters allowlist add orders 203.0.113.0/24 --comment office")]
     Add {
         /// Cluster id or name.
         cluster: String,
@@ -249,12 +234,7 @@ pub async fn resolve_cluster(c: &Client, id_or_name: &str) -> Result<String> {
     if crate::is_uuid(id_or_name) {
         return Ok(id_or_name.to_string());
     }
-    let items = c
-        .list_all(&with_query(
-            "/v1/clusters",
-            &[("name", Some(id_or_name.to_string()))],
-        ))
-        .await?;
+    let items = c.list_all(&with_query("/v1/clusters", &[("name", Some(id_or_name.to_string()))])).await?;
     items
         .iter()
         .find(|i| i["name"].as_str() == Some(id_or_name))
@@ -275,15 +255,7 @@ async fn resolve_child(c: &Client, list: &str, key: &str, what: &str, v: &str) -
 }
 
 fn names(items: &[Value]) -> HashMap<String, String> {
-    items
-        .iter()
-        .filter_map(|i| {
-            Some((
-                i["id"].as_str()?.to_string(),
-                i["name"].as_str()?.to_string(),
-            ))
-        })
-        .collect()
+    items.iter().filter_map(|i| Some((i["id"].as_str()?.to_string(), i["name"].as_str()?.to_string()))).collect()
 }
 
 fn lookup(map: &HashMap<String, String>, v: &Value, key: &str) -> String {
@@ -292,25 +264,13 @@ fn lookup(map: &HashMap<String, String>, v: &Value, key: &str) -> String {
 }
 
 fn deleted(out: Format, what: &str, id: &str, v: Value) -> Result<()> {
-    output::print_done(
-        out,
-        &format!("{what} {id} deleted"),
-        &if v.is_null() {
-            json!({"id": id, "deleted": true})
-        } else {
-            v
-        },
-    )
+    output::print_done(out, &format!("{what} {id} deleted"), &if v.is_null() { json!({"id": id, "deleted": true}) } else { v })
 }
 
 /// Runs a cluster command.
 pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
     match cmd {
-        ClustersCommand::List {
-            project,
-            cloud,
-            state,
-        } => {
+        ClustersCommand::List { project, cloud, state } => {
             let project = match project {
                 Some(p) => Some(crate::resolve(c, "/v1/projects", "project", &p).await?),
                 None => None,
@@ -319,35 +279,18 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
                 Some(p) => Some(crate::resolve(c, "/v1/clouds", "cloud", &p).await?),
                 None => None,
             };
-            let path = with_query(
-                "/v1/clusters",
-                &[
-                    ("project_id", project),
-                    ("cloud_id", cloud),
-                    ("state", state),
-                ],
-            );
+            let path = with_query("/v1/clusters", &[("project_id", project), ("cloud_id", cloud), ("state", state)]);
             if out != Format::Table {
                 return output::print_list(out, &c.list_all(&path).await?, &[]);
             }
-            let (items, projects, clouds) = tokio::try_join!(
-                c.list_all(&path),
-                c.list_all("/v1/projects"),
-                c.list_all("/v1/clouds")
-            )?;
+            let (items, projects, clouds) = tokio::try_join!(c.list_all(&path), c.list_all("/v1/projects"), c.list_all("/v1/clouds"))?;
             let (projects, clouds) = (names(&projects), names(&clouds));
             let p = |v: &Value| lookup(&projects, v, "project_id");
             let cl = |v: &Value| lookup(&clouds, v, "cloud_id");
             output::print_list(
                 out,
                 &items,
-                &[
-                    ("Name", &field("name")),
-                    ("ID", &field("id")),
-                    ("Project", &p),
-                    ("Cloud", &cl),
-                    ("Buckets", &field("bucket_count")),
-                ],
+                &[("Name", &field("name")), ("ID", &field("id")), ("Project", &p), ("Cloud", &cl), ("Buckets", &field("bucket_count"))],
             )
         }
         ClustersCommand::Get { id } => {
@@ -376,28 +319,13 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
             }
             let change = c.post("/v1/clusters", &body).await?;
             if !a.wait.wait {
-                return output::print_object(
-                    out,
-                    if out == Format::Table {
-                        &change["cluster"]
-                    } else {
-                        &change
-                    },
-                );
+                return output::print_object(out, if out == Format::Table { &change["cluster"] } else { &change });
             }
-            let id = change["cluster"]["id"]
-                .as_str()
-                .ok_or_else(|| CliError::Network("the answer has no cluster id".into()))?
-                .to_string();
+            let id = change["cluster"]["id"].as_str().ok_or_else(|| CliError::Network("the answer has no cluster id".into()))?.to_string();
             let cluster = wait_for(c, out, &id, "CREATED", a.wait.timeout).await?;
             output::print_object(out, &cluster)
         }
-        ClustersCommand::Update {
-            id,
-            name,
-            nodes,
-            spend_limit,
-        } => {
+        ClustersCommand::Update { id, name, nodes, spend_limit } => {
             let id = resolve_cluster(c, &id).await?;
             let mut body = json!({});
             if let Some(n) = name {
@@ -410,19 +338,10 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
                 body["spend_limit"] = json!(s);
             }
             if body.as_object().is_some_and(|o| o.is_empty()) {
-                return Err(CliError::Usage(
-                    "nothing to change: give --name, --nodes or --spend-limit".into(),
-                ));
+                return Err(CliError::Usage("nothing to change: give --name, --nodes or --spend-limit".into()));
             }
             let change = c.patch(&format!("/v1/clusters/{id}"), &body).await?;
-            output::print_object(
-                out,
-                if out == Format::Table {
-                    &change["cluster"]
-                } else {
-                    &change
-                },
-            )
+            output::print_object(out, if out == Format::Table { &change["cluster"] } else { &change })
         }
         ClustersCommand::Delete { id, yes, wait } => {
             let id = resolve_cluster(c, &id).await?;
@@ -463,24 +382,13 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
 /// Asks the user to type the cluster's name. Refuses when stdin is not a terminal.
 fn confirm(name: &str) -> Result<()> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(format!(
-            "refusing to delete cluster `{name}` without confirmation: stdin is not a terminal; pass --yes"
-        )));
+        return Err(CliError::Usage(format!("refusing to delete cluster `{name}` without confirmation: stdin is not a terminal; pass --yes")));
     }
     eprint!("This deletes cluster `{name}` and its data. Type the cluster's name to confirm: ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::Usage(format!("reading the confirmation: {e}")))?;
-    if line.trim() == name {
-        Ok(())
-    } else {
-        Err(CliError::Usage(format!(
-            "confirmation did not match `{name}`; nothing was deleted"
-        )))
-    }
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError::Usage(format!("reading the confirmation: {e}")))?;
+    if line.trim() == name { Ok(()) } else { Err(CliError::Usage(format!("confirmation did not match `{name}`; nothing was deleted"))) }
 }
 
 /// Polls the cluster until it reaches `target`, showing the current operation step on a
@@ -510,10 +418,10 @@ async fn wait_for(c: &Client, out: Format, id: &str, target: &str, timeout: u64)
             if let Some(pb) = &spinner
                 && let Ok(ops) = c.get(&format!("/v1/clusters/{id}/operations?limit=500")).await
             {
-                    let items = ops["items"].as_array().cloned().unwrap_or_default();
-                    if let Some(op) = items.iter().rev().find(|o| matches!(o["status"].as_str(), Some("SENT" | "IN_PROGRESS"))).or(items.last()) {
-                        pb.set_message(format!("{state}: {} ({}%)", op["step"].as_str().unwrap_or(""), op["progress"]));
-                    }
+                let items = ops["items"].as_array().cloned().unwrap_or_default();
+                if let Some(op) = items.iter().rev().find(|o| matches!(o["status"].as_str(), Some("SENT" | "IN_PROGRESS"))).or(items.last()) {
+                    pb.set_message(format!("{state}: {} ({}%)", op["step"].as_str().unwrap_or(""), op["progress"]));
+                }
             }
             if Instant::now() >= deadline {
                 return Err(CliError::Timeout(format!("timed out after {timeout} s waiting for cluster {id} to be {target} (now {state})")));
@@ -536,60 +444,27 @@ async fn buckets(c: &Client, out: Format, cmd: BucketsCommand) -> Result<()> {
             output::print_list(
                 out,
                 &items,
-                &[
-                    ("Name", &field("name")),
-                    ("ID", &field("id")),
-                    ("Memory (MiB)", &field("memory_quota_mb")),
-                    ("Replicas", &field("replicas")),
-                ],
+                &[("Name", &field("name")), ("ID", &field("id")), ("Memory (MiB)", &field("memory_quota_mb")), ("Replicas", &field("replicas"))],
             )
         }
-        BucketsCommand::Add {
-            cluster,
-            name,
-            memory_quota_mb,
-            replicas,
-        } => {
+        BucketsCommand::Add { cluster, name, memory_quota_mb, replicas } => {
             let id = resolve_cluster(c, &cluster).await?;
-            let body =
-                json!({"name": name, "memory_quota_mb": memory_quota_mb, "replicas": replicas});
-            output::print_object(
-                out,
-                &c.post(&format!("/v1/clusters/{id}/buckets"), &body).await?,
-            )
+            let body = json!({"name": name, "memory_quota_mb": memory_quota_mb, "replicas": replicas});
+            output::print_object(out, &c.post(&format!("/v1/clusters/{id}/buckets"), &body).await?)
         }
         BucketsCommand::Remove { cluster, bucket } => {
             let id = resolve_cluster(c, &cluster).await?;
-            let b = resolve_child(
-                c,
-                &format!("/v1/clusters/{id}/buckets"),
-                "name",
-                "bucket",
-                &bucket,
-            )
-            .await?;
-            deleted(
-                out,
-                "bucket",
-                &b,
-                c.delete(&format!("/v1/clusters/{id}/buckets/{b}")).await?,
-            )
+            let b = resolve_child(c, &format!("/v1/clusters/{id}/buckets"), "name", "bucket", &bucket).await?;
+            deleted(out, "bucket", &b, c.delete(&format!("/v1/clusters/{id}/buckets/{b}")).await?)
         }
     }
 }
 
 async fn users(c: &Client, out: Format, cmd: UsersCommand) -> Result<()> {
     match cmd {
-        UsersCommand::Add {
-            cluster,
-            name,
-            access,
-            scope,
-            password,
-        } => {
+        UsersCommand::Add { cluster, name, access, scope, password } => {
             let id = resolve_cluster(c, &cluster).await?;
-            let body =
-                json!({"name": name, "access": access, "scope": scope, "password": password});
+            let body = json!({"name": name, "access": access, "scope": scope, "password": password});
             let v = c.post(&format!("/v1/clusters/{id}/users"), &body).await?;
             if out == Format::Table {
                 eprintln!("note: the password is shown only now");
@@ -599,55 +474,17 @@ async fn users(c: &Client, out: Format, cmd: UsersCommand) -> Result<()> {
         UsersCommand::List { cluster } => {
             let id = resolve_cluster(c, &cluster).await?;
             let items = c.list_all(&format!("/v1/clusters/{id}/users")).await?;
-            output::print_list(
-                out,
-                &items,
-                &[
-                    ("Name", &field("name")),
-                    ("ID", &field("id")),
-                    ("Access", &field("access")),
-                    ("Scope", &field("scope")),
-                ],
-            )
+            output::print_list(out, &items, &[("Name", &field("name")), ("ID", &field("id")), ("Access", &field("access")), ("Scope", &field("scope"))])
         }
         UsersCommand::Delete { cluster, user } => {
             let id = resolve_cluster(c, &cluster).await?;
-            let u = resolve_child(
-                c,
-                &format!("/v1/clusters/{id}/users"),
-                "name",
-                "user",
-                &user,
-            )
-            .await?;
-            deleted(
-                out,
-                "user",
-                &u,
-                c.delete(&format!("/v1/clusters/{id}/users/{u}")).await?,
-            )
+            let u = resolve_child(c, &format!("/v1/clusters/{id}/users"), "name", "user", &user).await?;
+            deleted(out, "user", &u, c.delete(&format!("/v1/clusters/{id}/users/{u}")).await?)
         }
-        UsersCommand::Password {
-            cluster,
-            user,
-            password,
-        } => {
+        UsersCommand::Password { cluster, user, password } => {
             let id = resolve_cluster(c, &cluster).await?;
-            let u = resolve_child(
-                c,
-                &format!("/v1/clusters/{id}/users"),
-                "name",
-                "user",
-                &user,
-            )
-            .await?;
-            let v = c
-                .request(
-                    reqwest::Method::PUT,
-                    &format!("/v1/clusters/{id}/users/{u}/password"),
-                    Some(&json!({"password": password})),
-                )
-                .await?;
+            let u = resolve_child(c, &format!("/v1/clusters/{id}/users"), "name", "user", &user).await?;
+            let v = c.request(reqwest::Method::PUT, &format!("/v1/clusters/{id}/users/{u}/password"), Some(&json!({"password": password}))).await?;
             output::print_object(out, &v)
         }
     }
@@ -655,21 +492,13 @@ async fn users(c: &Client, out: Format, cmd: UsersCommand) -> Result<()> {
 
 async fn allowlist(c: &Client, out: Format, cmd: AllowlistCommand) -> Result<()> {
     match cmd {
-        AllowlistCommand::Add {
-            cluster,
-            cidr,
-            comment,
-        } => {
+        AllowlistCommand::Add { cluster, cidr, comment } => {
             let id = resolve_cluster(c, &cluster).await?;
             let mut body = json!({"cidr": cidr});
             if let Some(cm) = comment {
                 body["comment"] = json!(cm);
             }
-            output::print_object(
-                out,
-                &c.post(&format!("/v1/clusters/{id}/allowlist"), &body)
-                    .await?,
-            )
+            output::print_object(out, &c.post(&format!("/v1/clusters/{id}/allowlist"), &body).await?)
         }
         AllowlistCommand::List { cluster } => {
             let id = resolve_cluster(c, &cluster).await?;
@@ -677,31 +506,13 @@ async fn allowlist(c: &Client, out: Format, cmd: AllowlistCommand) -> Result<()>
             output::print_list(
                 out,
                 &items,
-                &[
-                    ("CIDR", &field("cidr")),
-                    ("ID", &field("id")),
-                    ("Comment", &field("comment")),
-                    ("Expires", &field("expires_at")),
-                ],
+                &[("CIDR", &field("cidr")), ("ID", &field("id")), ("Comment", &field("comment")), ("Expires", &field("expires_at"))],
             )
         }
         AllowlistCommand::Remove { cluster, entry } => {
             let id = resolve_cluster(c, &cluster).await?;
-            let e = resolve_child(
-                c,
-                &format!("/v1/clusters/{id}/allowlist"),
-                "cidr",
-                "allow-list entry",
-                &entry,
-            )
-            .await?;
-            deleted(
-                out,
-                "allow-list entry",
-                &e,
-                c.delete(&format!("/v1/clusters/{id}/allowlist/{e}"))
-                    .await?,
-            )
+            let e = resolve_child(c, &format!("/v1/clusters/{id}/allowlist"), "cidr", "allow-list entry", &entry).await?;
+            deleted(out, "allow-list entry", &e, c.delete(&format!("/v1/clusters/{id}/allowlist/{e}")).await?)
         }
     }
 }

@@ -53,11 +53,7 @@ impl CliError {
 
     /// A not-found error without a server response (e.g. a name that resolves to nothing).
     pub fn not_found(message: impl Into<String>) -> Self {
-        CliError::Api {
-            status: 404,
-            message: message.into(),
-            request_id: None,
-        }
+        CliError::Api { status: 404, message: message.into(), request_id: None }
     }
 }
 
@@ -65,16 +61,8 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Usage(m) | CliError::Timeout(m) | CliError::Network(m) => f.write_str(m),
-            CliError::Api {
-                message,
-                request_id: Some(id),
-                ..
-            } => write!(f, "{message} (request id {id})"),
-            CliError::Api {
-                message,
-                request_id: None,
-                ..
-            } => f.write_str(message),
+            CliError::Api { message, request_id: Some(id), .. } => write!(f, "{message} (request id {id})"),
+            CliError::Api { message, request_id: None, .. } => f.write_str(message),
         }
     }
 }

@@ -54,17 +54,13 @@ impl GlobalArgs {
         if let Some(s) = &self.secret {
             return Some(s.clone());
         }
-        std::env::var("DBCLOUD_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty())
+        std::env::var("DBCLOUD_SECRET").ok().filter(|s| !s.is_empty())
     }
 
     /// Prints the warning about a secret given on the command line.
     fn warn_plain_secret(&self) {
         if self.secret.is_some() {
-            eprintln!(
-                "warning: --secret on the command line is visible to other users; prefer DBCLOUD_SECRET or a profile"
-            );
+            eprintln!("warning: --secret on the command line is visible to other users; prefer DBCLOUD_SECRET or a profile");
         }
     }
 }
@@ -73,22 +69,13 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Manage connection profiles (config.toml).
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud profile add prod --url https://dbcloud.example.com --access-key dbc_…\n  dbcloud profile use prod"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud profile add prod --url https://dbcloud.example.com --access-key dbc_…\n  dbcloud profile use prod")]
     Profile(profile::ProfileCommand),
     /// Cloud connections clusters are deployed into.
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud clouds list\n  dbcloud clouds create --name aws-east --provider aws --region us-east-1"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud clouds list\n  dbcloud clouds create --name aws-east --provider aws --region us-east-1")]
     Clouds(clouds::CloudsCommand),
     /// Projects (groups of clusters).
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud projects create --name shop --description 'web shop'"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud projects create --name shop --description 'web shop'")]
     Projects(projects::ProjectsCommand),
     /// Database clusters, their buckets, users, allow list and operations.
     #[command(
@@ -97,46 +84,25 @@ pub enum Command {
     )]
     Clusters(clusters::ClustersCommand),
     /// The region catalogue.
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud regions list --provider aws"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud regions list --provider aws")]
     Regions(regions::RegionsCommand),
     /// API keys.
-    #[command(
-        subcommand,
-        name = "api-keys",
-        after_help = "Example:\n  dbcloud api-keys create --name ci --org-role organizationMember"
-    )]
+    #[command(subcommand, name = "api-keys", after_help = "Example:\n  dbcloud api-keys create --name ci --org-role organizationMember")]
     ApiKeys(api_keys::ApiKeysCommand),
     /// Service accounts.
-    #[command(
-        subcommand,
-        name = "service-accounts",
-        after_help = "Example:\n  dbcloud service-accounts create --name deployer --role READ"
-    )]
+    #[command(subcommand, name = "service-accounts", after_help = "Example:\n  dbcloud service-accounts create --name deployer --role READ")]
     ServiceAccounts(service_accounts::ServiceAccountsCommand),
     /// Role grants.
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud roles list --principal-type api_key"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud roles list --principal-type api_key")]
     Roles(roles::RolesCommand),
     /// The audit log.
-    #[command(
-        subcommand,
-        after_help = "Example:\n  dbcloud audit list --action cluster. --limit 20"
-    )]
+    #[command(subcommand, after_help = "Example:\n  dbcloud audit list --action cluster. --limit 20")]
     Audit(audit::AuditCommand),
     /// Send a raw request and print the JSON response.
-    #[command(
-        after_help = "Example:\n  dbcloud api GET /v1/organization\n  echo '{\"name\":\"x\"}' | dbcloud api POST /v1/projects -"
-    )]
+    #[command(after_help = "Example:\n  dbcloud api GET /v1/organization\n  echo '{\"name\":\"x\"}' | dbcloud api POST /v1/projects -")]
     Api(raw::ApiArgs),
     /// Print a shell completion script.
-    #[command(
-        after_help = "Example:\n  dbcloud completions bash > /etc/bash_completion.d/dbcloud\n  dbcloud completions zsh > \"${fpath[1]}/_dbcloud\""
-    )]
+    #[command(after_help = "Example:\n  dbcloud completions bash > /etc/bash_completion.d/dbcloud\n  dbcloud completions zsh > \"${fpath[1]}/_dbcloud\"")]
     Completions {
         /// Shell.
         #[arg(value_enum)]
@@ -157,11 +123,7 @@ pub async fn run(global: GlobalArgs, command: Command, root: impl FnOnce() -> cl
     }
 }
 
-async fn dispatch(
-    g: &GlobalArgs,
-    command: Command,
-    root: impl FnOnce() -> clap::Command,
-) -> Result<()> {
+async fn dispatch(g: &GlobalArgs, command: Command, root: impl FnOnce() -> clap::Command) -> Result<()> {
     let client = || Client::from_args(g);
     match command {
         Command::Profile(c) => profile::run(g, c),
@@ -191,12 +153,7 @@ pub fn is_uuid(s: &str) -> bool {
 }
 
 /// Resolves an id or a name among the items of a list endpoint.
-pub async fn resolve(
-    client: &Client,
-    list_path: &str,
-    what: &str,
-    id_or_name: &str,
-) -> Result<String> {
+pub async fn resolve(client: &Client, list_path: &str, what: &str, id_or_name: &str) -> Result<String> {
     if is_uuid(id_or_name) {
         return Ok(id_or_name.to_string());
     }

@@ -18,8 +18,7 @@ pub enum Format {
 
 fn new_table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     if !header.is_empty() {
         t.set_header(header.to_vec());
     }
@@ -32,9 +31,7 @@ pub fn cell(v: &Value) -> String {
         Value::Null => "-".into(),
         Value::String(s) => s.clone(),
         Value::Array(a) if a.is_empty() => "-".into(),
-        Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => {
-            a.iter().map(cell).collect::<Vec<_>>().join(", ")
-        }
+        Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => a.iter().map(cell).collect::<Vec<_>>().join(", "),
         Value::Array(a) => a.iter().map(object_line).collect::<Vec<_>>().join("\n"),
         other => other.to_string(),
     }
@@ -42,11 +39,7 @@ pub fn cell(v: &Value) -> String {
 
 fn object_line(v: &Value) -> String {
     match v.as_object() {
-        Some(o) => o
-            .iter()
-            .map(|(k, x)| format!("{k}={}", cell(x)))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Some(o) => o.iter().map(|(k, x)| format!("{k}={}", cell(x))).collect::<Vec<_>>().join(" "),
         None => v.to_string(),
     }
 }
@@ -61,13 +54,8 @@ pub fn emit(text: &str) {
 /// Prints structured data as JSON or YAML (pretty).
 pub fn print_data(format: Format, v: &Value) -> Result<()> {
     let text = match format {
-        Format::Yaml => serde_norway::to_string(v)
-            .map_err(|e| CliError::Network(format!("rendering YAML: {e}")))?,
-        _ => {
-            serde_json::to_string_pretty(v)
-                .map_err(|e| CliError::Network(format!("rendering JSON: {e}")))?
-                + "\n"
-        }
+        Format::Yaml => serde_norway::to_string(v).map_err(|e| CliError::Network(format!("rendering YAML: {e}")))?,
+        _ => serde_json::to_string_pretty(v).map_err(|e| CliError::Network(format!("rendering JSON: {e}")))? + "\n",
     };
     emit(&text);
     Ok(())

@@ -14,9 +14,7 @@ use std::io::IsTerminal;
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// Add or replace a profile (the secret is prompted for when not given and the terminal is interactive).
-    #[command(
-        after_help = "Example:\n  dbcloud profile add prod --url https://dbcloud.example.com --access-key dbc_abc --auth hmac"
-    )]
+    #[command(after_help = "Example:\n  dbcloud profile add prod --url https://dbcloud.example.com --access-key dbc_abc --auth hmac")]
     Add {
         /// Profile name.
         name: String,
@@ -48,33 +46,20 @@ pub fn run(g: &GlobalArgs, cmd: ProfileCommand) -> Result<()> {
     let mut cfg = config::load(&path)?;
     match cmd {
         ProfileCommand::Add { name } => {
-            let url = g
-                .url
-                .clone()
-                .ok_or_else(|| CliError::Usage("profile add needs --url".into()))?;
-            let access_key = g
-                .access_key
-                .clone()
-                .ok_or_else(|| CliError::Usage("profile add needs --access-key".into()))?;
+            let url = g.url.clone().ok_or_else(|| CliError::Usage("profile add needs --url".into()))?;
+            let access_key = g.access_key.clone().ok_or_else(|| CliError::Usage("profile add needs --access-key".into()))?;
             let secret = match g.secret_value() {
                 Some(s) => s,
-                None if std::io::stdin().is_terminal() => rpassword::prompt_password(format!("Secret for {access_key}: "))
-                    .map_err(|e| CliError::Usage(format!("reading the secret: {e}")))?,
+                None if std::io::stdin().is_terminal() => {
+                    rpassword::prompt_password(format!("Secret for {access_key}: ")).map_err(|e| CliError::Usage(format!("reading the secret: {e}")))?
+                }
                 None => return Err(CliError::Usage("no secret: give DBCLOUD_SECRET or --secret, or run interactively to be prompted".into())),
             };
             if secret.trim().is_empty() {
                 return Err(CliError::Usage("the secret is empty".into()));
             }
             let auth = g.auth.unwrap_or(AuthMode::Bearer).as_str().to_string();
-            cfg.profiles.insert(
-                name.clone(),
-                Profile {
-                    url,
-                    access_key,
-                    secret: secret.trim().to_string(),
-                    auth,
-                },
-            );
+            cfg.profiles.insert(name.clone(), Profile { url, access_key, secret: secret.trim().to_string(), auth });
             if cfg.default_profile.is_none() {
                 cfg.default_profile = Some(name.clone());
             }
@@ -92,24 +77,12 @@ pub fn run(g: &GlobalArgs, cmd: ProfileCommand) -> Result<()> {
             }
             cfg.default_profile = Some(name.clone());
             config::save(&path, &cfg)?;
-            output::print_done(
-                g.output,
-                &format!("default profile is now `{name}`"),
-                &json!({"default_profile": name}),
-            )
+            output::print_done(g.output, &format!("default profile is now `{name}`"), &json!({"default_profile": name}))
         }
         ProfileCommand::List => {
-            let items: Vec<Value> = cfg
-                .profiles
-                .iter()
-                .map(|(n, p)| public(n, p, cfg.default_profile.as_deref() == Some(n.as_str())))
-                .collect();
+            let items: Vec<Value> = cfg.profiles.iter().map(|(n, p)| public(n, p, cfg.default_profile.as_deref() == Some(n.as_str()))).collect();
             let default = |v: &Value| {
-                if v["default"] == json!(true) {
-                    "*".to_string()
-                } else {
-                    String::new()
-                }
+                if v["default"] == json!(true) { "*".to_string() } else { String::new() }
             };
             output::print_list(
                 g.output,
@@ -128,18 +101,8 @@ pub fn run(g: &GlobalArgs, cmd: ProfileCommand) -> Result<()> {
                 .or_else(|| g.profile.clone())
                 .or_else(|| cfg.default_profile.clone())
                 .ok_or_else(|| CliError::Usage("no default profile; name one".into()))?;
-            let p = cfg
-                .profiles
-                .get(&name)
-                .ok_or_else(|| CliError::Usage(format!("no profile named `{name}`")))?;
-            output::print_object(
-                g.output,
-                &public(
-                    &name,
-                    p,
-                    cfg.default_profile.as_deref() == Some(name.as_str()),
-                ),
-            )
+            let p = cfg.profiles.get(&name).ok_or_else(|| CliError::Usage(format!("no profile named `{name}`")))?;
+            output::print_object(g.output, &public(&name, p, cfg.default_profile.as_deref() == Some(name.as_str())))
         }
     }
 }

@@ -19,9 +19,7 @@ pub enum ProjectsCommand {
         id: String,
     },
     /// Create a project.
-    #[command(
-        after_help = "Example:\n  dbcloud projects create --name shop --description 'web shop'"
-    )]
+    #[command(after_help = "Example:\n  dbcloud projects create --name shop --description 'web shop'")]
     Create {
         /// Name.
         #[arg(long)]
@@ -43,36 +41,19 @@ pub async fn run(c: &Client, out: Format, cmd: ProjectsCommand) -> Result<()> {
     match cmd {
         ProjectsCommand::List => {
             let items = c.list_all("/v1/projects").await?;
-            output::print_list(
-                out,
-                &items,
-                &[("Name", &field("name")), ("ID", &field("id"))],
-            )
+            output::print_list(out, &items, &[("Name", &field("name")), ("ID", &field("id"))])
         }
         ProjectsCommand::Get { id } => {
             let id = crate::resolve(c, "/v1/projects", "project", &id).await?;
             output::print_object(out, &c.get(&format!("/v1/projects/{id}")).await?)
         }
-        ProjectsCommand::Create { name, description } => output::print_object(
-            out,
-            &c.post(
-                "/v1/projects",
-                &json!({"name": name, "description": description}),
-            )
-            .await?,
-        ),
+        ProjectsCommand::Create { name, description } => {
+            output::print_object(out, &c.post("/v1/projects", &json!({"name": name, "description": description})).await?)
+        }
         ProjectsCommand::Delete { id } => {
             let id = crate::resolve(c, "/v1/projects", "project", &id).await?;
             let v = c.delete(&format!("/v1/projects/{id}")).await?;
-            output::print_done(
-                out,
-                &format!("project {id} deleted"),
-                &if v.is_null() {
-                    json!({"id": id, "deleted": true})
-                } else {
-                    v
-                },
-            )
+            output::print_done(out, &format!("project {id} deleted"), &if v.is_null() { json!({"id": id, "deleted": true}) } else { v })
         }
     }
 }

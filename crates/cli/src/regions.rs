@@ -22,25 +22,13 @@ pub enum RegionsCommand {
 pub async fn run(c: &Client, out: Format, cmd: RegionsCommand) -> Result<()> {
     match cmd {
         RegionsCommand::List { provider } => {
-            let v = c
-                .get(&with_query("/v1/regions", &[("provider", provider)]))
-                .await?;
+            let v = c.get(&with_query("/v1/regions", &[("provider", provider)])).await?;
             let items = match v {
                 Value::Array(a) => a,
-                Value::Object(ref o) if o.contains_key("items") => {
-                    o["items"].as_array().cloned().unwrap_or_default()
-                }
+                Value::Object(ref o) if o.contains_key("items") => o["items"].as_array().cloned().unwrap_or_default(),
                 other => vec![other],
             };
-            output::print_list(
-                out,
-                &items,
-                &[
-                    ("Provider", &field("provider")),
-                    ("Name", &field("name")),
-                    ("Location", &field("location")),
-                ],
-            )
+            output::print_list(out, &items, &[("Provider", &field("provider")), ("Name", &field("name")), ("Location", &field("location"))])
         }
     }
 }

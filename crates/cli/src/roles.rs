@@ -37,9 +37,7 @@ pub enum RolesCommand {
         id: String,
     },
     /// List grants.
-    #[command(
-        after_help = "Example:\n  dbcloud roles list --principal-type api_key --principal-id dbc_abc"
-    )]
+    #[command(after_help = "Example:\n  dbcloud roles list --principal-type api_key --principal-id dbc_abc")]
     List {
         /// Only this principal type.
         #[arg(long)]
@@ -53,13 +51,7 @@ pub enum RolesCommand {
 /// Runs a role grant command.
 pub async fn run(c: &Client, out: Format, cmd: RolesCommand) -> Result<()> {
     match cmd {
-        RolesCommand::Grant {
-            principal_type,
-            principal_id,
-            role,
-            scope_type,
-            scope_id,
-        } => {
+        RolesCommand::Grant { principal_type, principal_id, role, scope_type, scope_id } => {
             let mut body = json!({"principal_type": principal_type, "principal_id": principal_id, "role": role});
             if scope_type.is_some() || scope_id.is_some() {
                 body["scope"] = json!({"type": scope_type.unwrap_or_else(|| "organization".into()), "id": scope_id});
@@ -70,19 +62,8 @@ pub async fn run(c: &Client, out: Format, cmd: RolesCommand) -> Result<()> {
             let v = c.delete(&format!("/v1/role-grants/{id}")).await?;
             output::print_done(out, &format!("grant {id} revoked"), &v)
         }
-        RolesCommand::List {
-            principal_type,
-            principal_id,
-        } => {
-            let items = c
-                .list_all(&with_query(
-                    "/v1/role-grants",
-                    &[
-                        ("principal_type", principal_type),
-                        ("principal_id", principal_id),
-                    ],
-                ))
-                .await?;
+        RolesCommand::List { principal_type, principal_id } => {
+            let items = c.list_all(&with_query("/v1/role-grants", &[("principal_type", principal_type), ("principal_id", principal_id)])).await?;
             let scope = |v: &Value| match v["scope"]["id"].as_str() {
                 Some(id) => format!("{} {id}", v["scope"]["type"].as_str().unwrap_or_default()),
                 None => v["scope"]["type"].as_str().unwrap_or_default().to_string(),

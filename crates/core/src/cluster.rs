@@ -1,7 +1,7 @@
 //! Cluster rules: the state machine, defaults and the checks of create and update requests.
 
 use crate::error::Violations;
-use crate::{validate, Error, Result};
+use crate::{Error, Result, validate};
 use dbcloud_types::{Cluster, ClusterState, CreateCluster, OperationKind, Plan, UpdateCluster};
 
 /// The version a cluster gets when the request names none.
@@ -141,10 +141,7 @@ pub fn check_update(c: &Cluster, req: &UpdateCluster) -> Result<UpdatePlan> {
         return Err(Error::FailedPrecondition(format!("cluster {} is suspended; resume it before scaling", c.id)));
     }
     if scale_to.is_some() && c.state != ClusterState::Created {
-        return Err(Error::FailedPrecondition(format!(
-            "cluster {} is {}; it can be scaled only when CREATED",
-            c.id, c.state
-        )));
+        return Err(Error::FailedPrecondition(format!("cluster {} is {}; it can be scaled only when CREATED", c.id, c.state)));
     }
     Ok(UpdatePlan { name, spend_limit, scale_to })
 }
@@ -226,9 +223,7 @@ pub fn check_delete(c: &Cluster) -> Result<()> {
     }
     match c.state {
         ClusterState::Created | ClusterState::CreationFailed => Ok(()),
-        ClusterState::Deleting | ClusterState::Deleted => {
-            Err(Error::FailedPrecondition(format!("cluster {} is already {}", c.id, c.state)))
-        }
+        ClusterState::Deleting | ClusterState::Deleted => Err(Error::FailedPrecondition(format!("cluster {} is already {}", c.id, c.state))),
         s => Err(Error::Aborted(format!("cluster {} is busy ({s}); retry when the running operation ends", c.id))),
     }
 }
@@ -236,9 +231,7 @@ pub fn check_delete(c: &Cluster) -> Result<()> {
 /// Checks that a cluster accepts changes to its buckets, users or allow list.
 pub fn check_accepts_children(c: &Cluster) -> Result<()> {
     match c.state {
-        ClusterState::Deleting | ClusterState::Deleted => {
-            Err(Error::FailedPrecondition(format!("cluster {} is {}", c.id, c.state)))
-        }
+        ClusterState::Deleting | ClusterState::Deleted => Err(Error::FailedPrecondition(format!("cluster {} is {}", c.id, c.state))),
         _ => Ok(()),
     }
 }
@@ -270,10 +263,25 @@ mod tests {
     fn upgrade_and_suspend_rules() {
         let t = time::OffsetDateTime::UNIX_EPOCH;
         let mut c = Cluster {
-            id: uuid::Uuid::nil(), organization_id: uuid::Uuid::nil(), project_id: uuid::Uuid::nil(), cloud_id: uuid::Uuid::nil(),
-            name: "c1x".into(), plan: Plan::Dedicated, version: "5.9.2".into(), node_count: 3, node_size: "m".into(),
-            spend_limit: None, state: ClusterState::Created, failure_reason: None, nodes: vec![], endpoints: vec![],
-            bucket_count: 0, attributes: Default::default(), created_by: "k".into(), created_at: t, updated_at: t,
+            id: uuid::Uuid::nil(),
+            organization_id: uuid::Uuid::nil(),
+            project_id: uuid::Uuid::nil(),
+            cloud_id: uuid::Uuid::nil(),
+            name: "c1x".into(),
+            plan: Plan::Dedicated,
+            version: "5.9.2".into(),
+            node_count: 3,
+            node_size: "m".into(),
+            spend_limit: None,
+            state: ClusterState::Created,
+            failure_reason: None,
+            nodes: vec![],
+            endpoints: vec![],
+            bucket_count: 0,
+            attributes: Default::default(),
+            created_by: "k".into(),
+            created_at: t,
+            updated_at: t,
         };
         assert_eq!(check_upgrade(&c, "5.10.1").unwrap(), "5.10.1");
         assert_eq!(check_upgrade(&c, "5.9.2").unwrap(), "5.9.2");

@@ -55,10 +55,7 @@ impl Error {
     pub fn field(field: impl Into<String>, description: impl Into<String>) -> Self {
         let field = field.into();
         let description = description.into();
-        Error::InvalidArgument {
-            message: format!("invalid argument: {field}: {description}"),
-            violations: vec![FieldViolation { field, description }],
-        }
+        Error::InvalidArgument { message: format!("invalid argument: {field}: {description}"), violations: vec![FieldViolation { field, description }] }
     }
 
     /// A validation error that is not about one field (e.g. a malformed body).

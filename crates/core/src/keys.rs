@@ -61,17 +61,12 @@ pub fn bearer_token(access_key: &str, secret: &str) -> String {
 /// not of the dbcloud form.
 pub fn split_bearer_token(token: &str) -> Option<(&str, &str)> {
     let (id, secret) = token.rsplit_once('_')?;
-    if is_access_key(id) && !secret.is_empty() && secret.len() <= 128 {
-        Some((id, secret))
-    } else {
-        None
-    }
+    if is_access_key(id) && !secret.is_empty() && secret.len() <= 128 { Some((id, secret)) } else { None }
 }
 
 /// Whether `s` has the shape of an access key id.
 pub fn is_access_key(s: &str) -> bool {
-    s.strip_prefix(KEY_PREFIX)
-        .is_some_and(|rest| rest.len() == ID_LEN && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+    s.strip_prefix(KEY_PREFIX).is_some_and(|rest| rest.len() == ID_LEN && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Hex SHA-256 of a secret.

@@ -34,6 +34,5 @@ pub fn time_to_ms(t: time::OffsetDateTime) -> i64 {
 
 /// The time `ms` milliseconds after the Unix epoch (saturating at the representable range).
 pub fn ms_to_time(ms: i64) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }

@@ -140,26 +140,40 @@ impl Role {
             Role::ProjectCreator => vec![P::OrgRead, P::ProjectCreate, P::CloudRead],
             // A project owner also mints keys with roles in its project (never beyond it).
             Role::ProjectOwner => vec![
-                P::ProjectRead, P::ProjectUpdate, P::ProjectDelete, P::CloudRead, P::ClusterCreate, P::ClusterRead,
-                P::ClusterUpdate, P::ClusterDelete, P::DbuserManage, P::AllowlistManage, P::DataRead, P::DataWrite,
+                P::ProjectRead,
+                P::ProjectUpdate,
+                P::ProjectDelete,
+                P::CloudRead,
+                P::ClusterCreate,
+                P::ClusterRead,
+                P::ClusterUpdate,
+                P::ClusterDelete,
+                P::DbuserManage,
+                P::AllowlistManage,
+                P::DataRead,
+                P::DataWrite,
                 P::ApikeyManage,
             ],
             Role::ProjectManager => vec![
-                P::ProjectRead, P::CloudRead, P::ClusterCreate, P::ClusterRead, P::ClusterUpdate, P::ClusterDelete,
-                P::DbuserManage, P::AllowlistManage, P::DataRead, P::DataWrite,
+                P::ProjectRead,
+                P::CloudRead,
+                P::ClusterCreate,
+                P::ClusterRead,
+                P::ClusterUpdate,
+                P::ClusterDelete,
+                P::DbuserManage,
+                P::AllowlistManage,
+                P::DataRead,
+                P::DataWrite,
             ],
             Role::ProjectViewer => PROJECT_READS.to_vec(),
             Role::ProjectDataReaderWriter => [PROJECT_READS, &[P::DataRead, P::DataWrite]].concat(),
             Role::ProjectDataReader => [PROJECT_READS, &[P::DataRead]].concat(),
             Role::BillingCoordinator | Role::BillingViewer => vec![P::OrgRead, P::BillingRead],
-            Role::ClusterAdmin => [
-                READS,
-                &[
-                    P::ClusterCreate, P::ClusterUpdate, P::ClusterDelete, P::DbuserManage, P::AllowlistManage,
-                    P::BillingRead, P::DataRead, P::DataWrite,
-                ],
-            ]
-            .concat(),
+            Role::ClusterAdmin => {
+                [READS, &[P::ClusterCreate, P::ClusterUpdate, P::ClusterDelete, P::DbuserManage, P::AllowlistManage, P::BillingRead, P::DataRead, P::DataWrite]]
+                    .concat()
+            }
             Role::ClusterCreator => [READS, &[P::ClusterCreate, P::ClusterDelete]].concat(),
             Role::ClusterDeveloper => [READS, &[P::ClusterUpdate, P::DbuserManage, P::AllowlistManage]].concat(),
             Role::ClusterOperatorWriter => [READS, &[P::ClusterUpdate, P::AllowlistManage]].concat(),

@@ -107,10 +107,7 @@ mod tests {
     fn worked_example_of_the_dialect_document() {
         let s = "s3cr3t-example-key";
         assert_eq!(sign(s, "GET", "/v2/clouds?page=2&perPage=5", "1700000000000"), "qRFGXR6psVBQ7lDAOfw8anNnP4dZY4SfTFhSIFA1xSw=");
-        assert_eq!(
-            sign(s, "GET", "http://127.0.0.1:8080/v2/clouds?page=2&perPage=5", "1700000000000"),
-            "T7yQho7UChBgICOfwQEv+UYTnwiuRlsxSSMQgRuaPus="
-        );
+        assert_eq!(sign(s, "GET", "http://127.0.0.1:8080/v2/clouds?page=2&perPage=5", "1700000000000"), "T7yQho7UChBgICOfwQEv+UYTnwiuRlsxSSMQgRuaPus=");
     }
 
     #[test]

@@ -86,8 +86,7 @@ pub fn vpc_cidr(s: &str) -> Result<String, String> {
 /// A database version: one to three dot-separated numbers.
 pub fn version(s: &str) -> Result<String, String> {
     let parts: Vec<&str> = s.split('.').collect();
-    let ok = (1..=3).contains(&parts.len())
-        && parts.iter().all(|p| !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit()));
+    let ok = (1..=3).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit()));
     if ok { Ok(s.to_string()) } else { Err("must look like `7.6` or `7.6.2`".into()) }
 }
 

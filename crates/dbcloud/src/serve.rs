@@ -6,7 +6,7 @@ use clap::Args;
 use dbcloud_provision::runner::RunnerConfig;
 use dbcloud_provision::simulated::SimulatedConfig;
 use dbcloud_server::auth::AuthConfig;
-use dbcloud_server::{bootstrap, ServerConfig};
+use dbcloud_server::{ServerConfig, bootstrap};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -95,8 +95,8 @@ impl ServeArgs {
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DBCLOUD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("DBCLOUD_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "text" {
         builder.init();
@@ -164,10 +164,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let cfg = ServerConfig {
         auth,
-        provisioner: SimulatedConfig {
-            step_delay: Duration::from_millis(args.provision_step_ms.unwrap_or(2000)),
-            failure_rate,
-        },
+        provisioner: SimulatedConfig { step_delay: Duration::from_millis(args.provision_step_ms.unwrap_or(2000)), failure_rate },
         runner: RunnerConfig {
             lease: Duration::from_secs(args.lease_seconds.unwrap_or(15).max(1)),
             poll_interval: Duration::from_millis(args.poll_ms.unwrap_or(500).max(10)),

@@ -22,17 +22,12 @@ struct Run {
 
 impl Run {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
 }
 
 fn run_of(o: Output) -> Run {
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into(),
-        stderr: String::from_utf8_lossy(&o.stderr).into(),
-    }
+    Run { code: o.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&o.stdout).into(), stderr: String::from_utf8_lossy(&o.stderr).into() }
 }
 
 fn bin() -> &'static str {
@@ -45,20 +40,9 @@ impl Env {
         let data = tempfile::tempdir().unwrap();
         let cfg = tempfile::tempdir().unwrap();
         let cfg_s = cfg.path().to_str().unwrap().to_string();
-        let server = Proc::spawn(
-            data.path(),
-            None,
-            &[
-                ("DBCLOUD_PROVISION_STEP_MS", step_ms),
-                ("DBCLOUD_NO_CLIENT_PROFILE", "false"),
-                ("DBCLOUD_CONFIG_DIR", &cfg_s),
-            ],
-        );
-        Env {
-            data,
-            cfg,
-            server: Some(server),
-        }
+        let server =
+            Proc::spawn(data.path(), None, &[("DBCLOUD_PROVISION_STEP_MS", step_ms), ("DBCLOUD_NO_CLIENT_PROFILE", "false"), ("DBCLOUD_CONFIG_DIR", &cfg_s)]);
+        Env { data, cfg, server: Some(server) }
     }
 
     fn url(&self) -> String {
@@ -67,15 +51,8 @@ impl Env {
 
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.args(args)
-            .env("DBCLOUD_CONFIG_DIR", self.cfg.path())
-            .env("COLUMNS", "200");
-        for v in [
-            "DBCLOUD_URL",
-            "DBCLOUD_PROFILE",
-            "DBCLOUD_ACCESS_KEY",
-            "DBCLOUD_SECRET",
-        ] {
+        c.args(args).env("DBCLOUD_CONFIG_DIR", self.cfg.path()).env("COLUMNS", "200");
+        for v in ["DBCLOUD_URL", "DBCLOUD_PROFILE", "DBCLOUD_ACCESS_KEY", "DBCLOUD_SECRET"] {
             c.env_remove(v);
         }
         c
@@ -92,19 +69,8 @@ impl Env {
     }
 
     fn run_stdin(&self, args: &[&str], input: &str) -> Run {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        let mut child = self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
         run_of(child.wait_with_output().unwrap())
     }
 
@@ -123,47 +89,19 @@ impl Drop for Env {
 
 /// The header row and the data rows of a table, as trimmed cells.
 fn table(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .filter(|l| l.contains('│'))
-        .map(|l| {
-            l.trim_matches('│')
-                .split(['┆', '│'])
-                .map(|c| c.trim().to_string())
-                .collect()
-        })
-        .collect()
+    text.lines().filter(|l| l.contains('│')).map(|l| l.trim_matches('│').split(['┆', '│']).map(|c| c.trim().to_string()).collect()).collect()
 }
 
 fn row<'a>(rows: &'a [Vec<String>], first: &str) -> &'a Vec<String> {
-    rows.iter()
-        .find(|r| r.first().map(String::as_str) == Some(first))
-        .unwrap_or_else(|| panic!("no row {first} in {rows:?}"))
+    rows.iter().find(|r| r.first().map(String::as_str) == Some(first)).unwrap_or_else(|| panic!("no row {first} in {rows:?}"))
 }
 
 #[test]
 fn seed_000_tasks_through_the_cli() {
     let env = Env::start("0");
     assert!(env.config_file().exists(), "bootstrap wrote the profile");
-    env.ok(&[
-        "clouds",
-        "create",
-        "--name",
-        "aws-east",
-        "--provider",
-        "aws",
-        "--region",
-        "us-east-1",
-        "--cidr",
-        "10.10.0.0/16",
-    ]);
-    env.ok(&[
-        "projects",
-        "create",
-        "--name",
-        "shop",
-        "--description",
-        "web shop",
-    ]);
+    env.ok(&["clouds", "create", "--name", "aws-east", "--provider", "aws", "--region", "us-east-1", "--cidr", "10.10.0.0/16"]);
+    env.ok(&["projects", "create", "--name", "shop", "--description", "web shop"]);
 
     // 1. clouds list: Name, ID, Provider, Region.
     let t = table(&env.ok(&["clouds", "list"]).stdout);
@@ -174,82 +112,28 @@ fn seed_000_tasks_through_the_cli() {
 
     // 2. cloud get: every field.
     let t = table(&env.ok(&["clouds", "get", &cloud_id]).stdout);
-    for f in [
-        "id",
-        "name",
-        "provider",
-        "region",
-        "virtual_network_cidr",
-        "cluster_count",
-        "created_at",
-        "updated_at",
-        "organization_id",
-    ] {
+    for f in ["id", "name", "provider", "region", "virtual_network_cidr", "cluster_count", "created_at", "updated_at", "organization_id"] {
         row(&t, f);
     }
     assert_eq!(row(&t, "virtual_network_cidr")[1], "10.10.0.0/16");
 
     // 6. cluster create --wait (names resolve to ids).
     let created = env
-        .ok(&[
-            "clusters",
-            "create",
-            "--name",
-            "orders",
-            "--project",
-            "shop",
-            "--cloud",
-            "aws-east",
-            "--nodes",
-            "3",
-            "--wait",
-            "--timeout",
-            "60",
-            "-o",
-            "json",
-        ])
+        .ok(&["clusters", "create", "--name", "orders", "--project", "shop", "--cloud", "aws-east", "--nodes", "3", "--wait", "--timeout", "60", "-o", "json"])
         .json();
     assert_eq!(created["state"], "CREATED", "{created}");
     let cluster_id = created["id"].as_str().unwrap().to_string();
-    env.ok(&[
-        "clusters",
-        "buckets",
-        "add",
-        "orders",
-        "travel-sample",
-        "--memory-quota-mb",
-        "256",
-    ]);
+    env.ok(&["clusters", "buckets", "add", "orders", "travel-sample", "--memory-quota-mb", "256"]);
     env.ok(&["clusters", "buckets", "add", &cluster_id, "beer-sample"]);
 
     // 3. clusters list: Name, ID, Project, Cloud, Buckets — project and cloud by name.
     let t = table(&env.ok(&["clusters", "list"]).stdout);
     assert_eq!(t[0], ["Name", "ID", "Project", "Cloud", "Buckets"]);
-    assert_eq!(
-        row(&t, "orders")[1..],
-        [
-            cluster_id.clone(),
-            "shop".into(),
-            "aws-east".into(),
-            "2".into()
-        ]
-    );
+    assert_eq!(row(&t, "orders")[1..], [cluster_id.clone(), "shop".into(), "aws-east".into(), "2".into()]);
 
     // 4. cluster get: every field.
     let t = table(&env.ok(&["clusters", "get", "orders"]).stdout);
-    for f in [
-        "id",
-        "name",
-        "state",
-        "node_count",
-        "nodes",
-        "endpoints",
-        "bucket_count",
-        "project_id",
-        "cloud_id",
-        "plan",
-        "version",
-    ] {
+    for f in ["id", "name", "state", "node_count", "nodes", "endpoints", "bucket_count", "project_id", "cloud_id", "plan", "version"] {
         row(&t, f);
     }
     assert_eq!(row(&t, "state")[1], "CREATED");
@@ -261,125 +145,50 @@ fn seed_000_tasks_through_the_cli() {
     row(&t, "default");
 
     // 7. users add --access readwrite: the password is returned once.
-    let user = env
-        .ok(&[
-            "clusters",
-            "users",
-            "add",
-            "orders",
-            "--name",
-            "app",
-            "--access",
-            "readwrite",
-            "-o",
-            "json",
-        ])
-        .json();
+    let user = env.ok(&["clusters", "users", "add", "orders", "--name", "app", "--access", "readwrite", "-o", "json"]).json();
     assert_eq!(user["access"], "readwrite");
     assert!(user["password"].as_str().unwrap().len() >= 12);
     let t = table(&env.ok(&["clusters", "users", "list", "orders"]).stdout);
     assert_eq!(row(&t, "app")[2], "readwrite");
 
     // 8. allowlist add.
-    let entry = env
-        .ok(&[
-            "clusters",
-            "allowlist",
-            "add",
-            "orders",
-            "203.0.113.0/24",
-            "--comment",
-            "office",
-            "-o",
-            "json",
-        ])
-        .json();
+    let entry = env.ok(&["clusters", "allowlist", "add", "orders", "203.0.113.0/24", "--comment", "office", "-o", "json"]).json();
     assert_eq!(entry["cidr"], "203.0.113.0/24");
     assert_eq!(entry["comment"], "office");
     let t = table(&env.ok(&["clusters", "allowlist", "list", "orders"]).stdout);
     assert_eq!(row(&t, "203.0.113.0/24")[2], "office");
 
-    let ops = env
-        .ok(&["clusters", "operations", "orders", "-o", "json"])
-        .json();
+    let ops = env.ok(&["clusters", "operations", "orders", "-o", "json"]).json();
     assert_eq!(ops[0]["kind"], "create");
 
     // 9. cluster delete --yes --wait.
-    let r = env.ok(&[
-        "clusters",
-        "delete",
-        "orders",
-        "--yes",
-        "--wait",
-        "--timeout",
-        "60",
-    ]);
+    let r = env.ok(&["clusters", "delete", "orders", "--yes", "--wait", "--timeout", "60"]);
     assert!(r.stdout.contains("deleted"), "{}", r.stdout);
-    assert_eq!(
-        env.ok(&["clusters", "get", &cluster_id, "-o", "json"])
-            .json()["state"],
-        "DELETED"
-    );
-    assert!(
-        !env.ok(&["clusters", "list"]).stdout.contains("orders"),
-        "a deleted cluster leaves the default list"
-    );
+    assert_eq!(env.ok(&["clusters", "get", &cluster_id, "-o", "json"]).json()["state"], "DELETED");
+    assert!(!env.ok(&["clusters", "list"]).stdout.contains("orders"), "a deleted cluster leaves the default list");
 }
 
 #[test]
 fn json_and_yaml_output_are_the_api_objects() {
     let env = Env::start("0");
-    env.ok(&[
-        "clusters",
-        "create",
-        "--name",
-        "json-one",
-        "--provider",
-        "aws",
-        "--region",
-        "us-east-1",
-        "--wait",
-    ]);
+    env.ok(&["clusters", "create", "--name", "json-one", "--provider", "aws", "--region", "us-east-1", "--wait"]);
     let list = env.ok(&["clusters", "list", "--output", "json"]).json();
     let items = list.as_array().expect("an array of clusters");
     assert_eq!(items.len(), 1);
-    for k in [
-        "id",
-        "name",
-        "project_id",
-        "cloud_id",
-        "bucket_count",
-        "state",
-        "nodes",
-    ] {
+    for k in ["id", "name", "project_id", "cloud_id", "bucket_count", "state", "nodes"] {
         assert!(items[0].get(k).is_some(), "{k} in {}", items[0]);
     }
     let clouds = env.ok(&["clouds", "list", "-o", "json"]).json();
-    assert_eq!(
-        clouds.as_array().unwrap().len(),
-        1,
-        "an implicit cloud for aws/us-east-1"
-    );
+    assert_eq!(clouds.as_array().unwrap().len(), 1, "an implicit cloud for aws/us-east-1");
     let one = env.ok(&["projects", "get", "default", "-o", "json"]).json();
     assert_eq!(one["name"], "default");
     let yaml = env.ok(&["projects", "list", "-o", "yaml"]).stdout;
     assert!(yaml.contains("name: default"), "{yaml}");
-    let regions = env
-        .ok(&["regions", "list", "--provider", "gcp", "-o", "json"])
-        .json();
-    assert!(
-        regions
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["provider"] == "gcp")
-    );
+    let regions = env.ok(&["regions", "list", "--provider", "gcp", "-o", "json"]).json();
+    assert!(regions.as_array().unwrap().iter().all(|r| r["provider"] == "gcp"));
     let org = env.ok(&["api", "GET", "/v1/organization"]).json();
     assert!(org["id"].is_string());
-    let p = env.run_stdin(
-        &["api", "POST", "/v1/projects", "-"],
-        r#"{"name":"via-api"}"#,
-    );
+    let p = env.run_stdin(&["api", "POST", "/v1/projects", "-"], r#"{"name":"via-api"}"#);
     assert_eq!(p.code, 0, "{}", p.stderr);
     assert_eq!(p.json()["name"], "via-api");
 }
@@ -391,52 +200,22 @@ fn errors_map_to_exit_codes_with_one_line_and_the_request_id() {
     let r = env.run(&["clusters", "get", "00000000-0000-0000-0000-000000000000"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    assert!(
-        r.stderr.starts_with("error: ") && r.stderr.contains("(request id "),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.starts_with("error: ") && r.stderr.contains("(request id "), "{}", r.stderr);
     assert_eq!(env.run(&["clusters", "get", "no-such-cluster"]).code, 4);
     // bad key → 3
-    let r = env.run(&[
-        "--access-key",
-        "dbc_AAAAAAAAAAAAAAAAAAAAAA",
-        "clouds",
-        "list",
-    ]);
+    let r = env.run(&["--access-key", "dbc_AAAAAAAAAAAAAAAAAAAAAA", "clouds", "list"]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("request id"), "{}", r.stderr);
-    let r = run_of(
-        env.cmd(&["clouds", "list"])
-            .env("DBCLOUD_SECRET", "wrong")
-            .output()
-            .unwrap(),
-    );
+    let r = run_of(env.cmd(&["clouds", "list"]).env("DBCLOUD_SECRET", "wrong").output().unwrap());
     assert_eq!(r.code, 3, "{}", r.stderr);
     // validation → 2
-    let r = env.run(&[
-        "clouds",
-        "create",
-        "--name",
-        "x",
-        "--provider",
-        "aws",
-        "--region",
-        "us-east-1",
-        "--cidr",
-        "10.0.0.1/24",
-    ]);
+    let r = env.run(&["clouds", "create", "--name", "x", "--provider", "aws", "--region", "us-east-1", "--cidr", "10.0.0.1/24"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("cidr"), "{}", r.stderr);
     // usage: unknown profile, no configuration → 1
     assert_eq!(env.run(&["--profile", "nope", "clouds", "list"]).code, 1);
     let r = run_of(
-        Command::new(bin())
-            .args(["clouds", "list"])
-            .env("DBCLOUD_CONFIG_DIR", env.data.path().join("empty"))
-            .env_remove("DBCLOUD_URL")
-            .output()
-            .unwrap(),
+        Command::new(bin()).args(["clouds", "list"]).env("DBCLOUD_CONFIG_DIR", env.data.path().join("empty")).env_remove("DBCLOUD_URL").output().unwrap(),
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
     // network error → 6
@@ -447,19 +226,7 @@ fn errors_map_to_exit_codes_with_one_line_and_the_request_id() {
 #[test]
 fn wait_times_out_with_exit_code_5() {
     let env = Env::start("3000");
-    let r = env.run(&[
-        "clusters",
-        "create",
-        "--name",
-        "slow",
-        "--provider",
-        "aws",
-        "--region",
-        "us-east-1",
-        "--wait",
-        "--timeout",
-        "1",
-    ]);
+    let r = env.run(&["clusters", "create", "--name", "slow", "--provider", "aws", "--region", "us-east-1", "--wait", "--timeout", "1"]);
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("timed out"), "{}", r.stderr);
 }
@@ -467,30 +234,13 @@ fn wait_times_out_with_exit_code_5() {
 #[test]
 fn delete_asks_for_the_name() {
     let env = Env::start("0");
-    let created = env
-        .ok(&[
-            "clusters",
-            "create",
-            "--name",
-            "keep-me",
-            "--provider",
-            "aws",
-            "--region",
-            "us-east-1",
-            "--wait",
-            "-o",
-            "json",
-        ])
-        .json();
+    let created = env.ok(&["clusters", "create", "--name", "keep-me", "--provider", "aws", "--region", "us-east-1", "--wait", "-o", "json"]).json();
     let id = created["id"].as_str().unwrap().to_string();
     // stdin piped (not a terminal) and no --yes: refused, nothing deleted.
     let r = env.run_stdin(&["clusters", "delete", "keep-me"], "keep-me\n");
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("--yes"), "{}", r.stderr);
-    assert_eq!(
-        env.ok(&["clusters", "get", "keep-me", "-o", "json"]).json()["state"],
-        "CREATED"
-    );
+    assert_eq!(env.ok(&["clusters", "get", "keep-me", "-o", "json"]).json()["state"], "CREATED");
 
     // A real pseudo-terminal through util-linux `script`, when installed.
     if !Path::new("/usr/bin/script").exists() {
@@ -499,14 +249,8 @@ fn delete_asks_for_the_name() {
     let pty = |answer: &str| {
         let line = format!("{} clusters delete keep-me", bin());
         let mut c = Command::new("/usr/bin/script");
-        c.args(["-qec", &line, "/dev/null"])
-            .env("DBCLOUD_CONFIG_DIR", env.cfg.path());
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        c.args(["-qec", &line, "/dev/null"]).env("DBCLOUD_CONFIG_DIR", env.cfg.path());
+        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
@@ -516,94 +260,38 @@ fn delete_asks_for_the_name() {
     let r = pty("wrong-name");
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("did not match"), "{}", r.stdout);
-    assert_eq!(
-        env.ok(&["clusters", "get", "keep-me", "-o", "json"]).json()["state"],
-        "CREATED"
-    );
+    assert_eq!(env.ok(&["clusters", "get", "keep-me", "-o", "json"]).json()["state"], "CREATED");
     let r = pty("keep-me");
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("Type the cluster's name"), "{}", r.stdout);
     let state = env.ok(&["clusters", "get", &id, "-o", "json"]);
-    assert!(matches!(
-        state.json()["state"].as_str(),
-        Some("DELETING" | "DELETED")
-    ));
+    assert!(matches!(state.json()["state"].as_str(), Some("DELETING" | "DELETED")));
 }
 
 #[test]
 fn profiles_auth_forms_and_help() {
     let env = Env::start("0");
     let creds = credentials(env.data.path());
-    let (ak, secret) = (
-        creds["access_key"].as_str().unwrap(),
-        creds["secret"].as_str().unwrap(),
-    );
+    let (ak, secret) = (creds["access_key"].as_str().unwrap(), creds["secret"].as_str().unwrap());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(env.config_file())
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(env.config_file()).unwrap().permissions().mode() & 0o777, 0o600);
     }
     // --secret as a flag warns; the profile is written 0600 and never shown with its secret.
-    let r = env.ok(&[
-        "profile",
-        "add",
-        "signed",
-        "--url",
-        &env.url(),
-        "--access-key",
-        ak,
-        "--secret",
-        secret,
-        "--auth",
-        "hmac",
-    ]);
+    let r = env.ok(&["profile", "add", "signed", "--url", &env.url(), "--access-key", ak, "--secret", secret, "--auth", "hmac"]);
     assert!(r.stderr.contains("warning"), "{}", r.stderr);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(env.config_file())
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(env.config_file()).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let r = run_of(
-        env.cmd(&[
-            "profile",
-            "add",
-            "basic",
-            "--url",
-            &env.url(),
-            "--access-key",
-            ak,
-            "--auth",
-            "basic",
-        ])
-        .env("DBCLOUD_SECRET", secret)
-        .output()
-        .unwrap(),
+        env.cmd(&["profile", "add", "basic", "--url", &env.url(), "--access-key", ak, "--auth", "basic"]).env("DBCLOUD_SECRET", secret).output().unwrap(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        !r.stderr.contains("warning"),
-        "no warning for the environment variable"
-    );
-    for args in [
-        &["profile", "list"][..],
-        &["profile", "show", "signed"],
-        &["profile", "show"],
-        &["profile", "show", "basic", "-o", "json"],
-    ] {
+    assert!(!r.stderr.contains("warning"), "no warning for the environment variable");
+    for args in [&["profile", "list"][..], &["profile", "show", "signed"], &["profile", "show"], &["profile", "show", "basic", "-o", "json"]] {
         let r = env.ok(args);
         assert!(!r.stdout.contains(secret), "{args:?} printed the secret");
     }
@@ -612,39 +300,14 @@ fn profiles_auth_forms_and_help() {
     env.ok(&["--profile", "signed", "projects", "list"]);
     env.ok(&["--profile", "basic", "projects", "list"]);
     env.ok(&["profile", "use", "signed"]);
-    assert_eq!(
-        env.ok(&["profile", "show", "-o", "json"]).json()["name"],
-        "signed"
-    );
+    assert_eq!(env.ok(&["profile", "show", "-o", "json"]).json()["name"], "signed");
     env.ok(&["clouds", "list"]);
-    let r = run_of(
-        env.cmd(&["--auth", "bearer", "clouds", "list"])
-            .env("DBCLOUD_PROFILE", "basic")
-            .output()
-            .unwrap(),
-    );
+    let r = run_of(env.cmd(&["--auth", "bearer", "clouds", "list"]).env("DBCLOUD_PROFILE", "basic").output().unwrap());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(
-        env.run(&["--url", "http://127.0.0.1:1", "clouds", "list"])
-            .code,
-        6,
-        "--url wins over the profile"
-    );
+    assert_eq!(env.run(&["--url", "http://127.0.0.1:1", "clouds", "list"]).code, 6, "--url wins over the profile");
     assert_eq!(env.run(&["profile", "use", "missing"]).code, 1);
     // Non-interactive add without a secret is refused.
-    assert_eq!(
-        env.run(&[
-            "profile",
-            "add",
-            "x",
-            "--url",
-            "http://h",
-            "--access-key",
-            ak
-        ])
-        .code,
-        1
-    );
+    assert_eq!(env.run(&["profile", "add", "x", "--url", "http://h", "--access-key", ak]).code, 1);
 
     // Completions and examples in the help of every command.
     for shell in ["bash", "zsh", "fish"] {
@@ -666,90 +329,27 @@ fn profiles_auth_forms_and_help() {
 #[test]
 fn identity_commands() {
     let env = Env::start("0");
-    let key = env
-        .ok(&[
-            "api-keys",
-            "create",
-            "--name",
-            "ci",
-            "--org-role",
-            "organizationMember",
-            "-o",
-            "json",
-        ])
-        .json();
+    let key = env.ok(&["api-keys", "create", "--name", "ci", "--org-role", "organizationMember", "-o", "json"]).json();
     let id = key["id"].as_str().unwrap().to_string();
     assert!(key["secret"].is_string());
     let t = table(&env.ok(&["api-keys", "list"]).stdout);
     row(&t, "ci");
     env.ok(&["api-keys", "rename", &id, "--name", "ci-2"]);
-    assert_eq!(
-        env.ok(&["api-keys", "get", &id, "-o", "json"]).json()["name"],
-        "ci-2"
-    );
+    assert_eq!(env.ok(&["api-keys", "get", &id, "-o", "json"]).json()["name"], "ci-2");
     let rotated = env.ok(&["api-keys", "rotate", &id, "-o", "json"]).json();
     assert_ne!(rotated["secret"], key["secret"]);
     env.ok(&["api-keys", "revoke", &id]);
-    assert_eq!(
-        env.ok(&["api-keys", "get", &id, "-o", "json"]).json()["state"],
-        "revoked"
-    );
+    assert_eq!(env.ok(&["api-keys", "get", &id, "-o", "json"]).json()["state"], "revoked");
 
-    let sa = env
-        .ok(&[
-            "service-accounts",
-            "create",
-            "--name",
-            "deployer",
-            "--role",
-            "READ",
-            "-o",
-            "json",
-        ])
-        .json();
+    let sa = env.ok(&["service-accounts", "create", "--name", "deployer", "--role", "READ", "-o", "json"]).json();
     let sa_id = sa["id"].as_str().unwrap().to_string();
-    row(
-        &table(&env.ok(&["service-accounts", "list"]).stdout),
-        "deployer",
-    );
-    let grant = env
-        .ok(&[
-            "roles",
-            "grant",
-            "--principal-type",
-            "service_account",
-            "--principal-id",
-            &sa_id,
-            "--role",
-            "EDIT",
-            "-o",
-            "json",
-        ])
-        .json();
-    let grants = env
-        .ok(&[
-            "roles",
-            "list",
-            "--principal-type",
-            "service_account",
-            "--principal-id",
-            &sa_id,
-            "-o",
-            "json",
-        ])
-        .json();
-    assert!(
-        grants
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|g| g["id"] == grant["id"])
-    );
+    row(&table(&env.ok(&["service-accounts", "list"]).stdout), "deployer");
+    let grant = env.ok(&["roles", "grant", "--principal-type", "service_account", "--principal-id", &sa_id, "--role", "EDIT", "-o", "json"]).json();
+    let grants = env.ok(&["roles", "list", "--principal-type", "service_account", "--principal-id", &sa_id, "-o", "json"]).json();
+    assert!(grants.as_array().unwrap().iter().any(|g| g["id"] == grant["id"]));
     env.ok(&["roles", "revoke", grant["id"].as_str().unwrap()]);
     env.ok(&["service-accounts", "delete", "deployer"]);
-    let audit = env
-        .ok(&["audit", "list", "--limit", "5", "-o", "json"])
-        .json();
+    let audit = env.ok(&["audit", "list", "--limit", "5", "-o", "json"]).json();
     assert!(!audit.as_array().unwrap().is_empty());
     assert!(audit.as_array().unwrap().len() <= 5);
 }
@@ -757,35 +357,14 @@ fn identity_commands() {
 #[test]
 fn get_requests_answered_429_are_retried_after_retry_after() {
     let env = Env::start("0");
-    let key = env
-        .ok(&[
-            "api-keys",
-            "create",
-            "--name",
-            "slow",
-            "--org-role",
-            "organizationOwner",
-            "--rate-limit",
-            "1",
-            "-o",
-            "json",
-        ])
-        .json();
+    let key = env.ok(&["api-keys", "create", "--name", "slow", "--org-role", "organizationOwner", "--rate-limit", "1", "-o", "json"]).json();
     let (ak, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
     let started = std::time::Instant::now();
     // `clusters list` sends three GETs at once: a key limited to 1 request/s gets 429s and waits.
     for _ in 0..2 {
-        let r = run_of(
-            env.cmd(&["--access-key", ak, "clusters", "list"])
-                .env("DBCLOUD_SECRET", secret)
-                .output()
-                .unwrap(),
-        );
+        let r = run_of(env.cmd(&["--access-key", ak, "clusters", "list"]).env("DBCLOUD_SECRET", secret).output().unwrap());
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert!(r.stdout.contains("Buckets"));
     }
-    assert!(
-        started.elapsed() >= std::time::Duration::from_millis(900),
-        "the retries waited for Retry-After"
-    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "the retries waited for Retry-After");
 }

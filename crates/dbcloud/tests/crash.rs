@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{credentials, Proc};
-use serde_json::{json, Value};
+use common::{Proc, credentials};
+use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -13,7 +13,11 @@ use std::time::Duration;
 const CLUSTERS: usize = 50;
 
 fn spawn(data_dir: &Path, database_url: Option<&str>) -> Proc {
-    Proc::spawn(data_dir, database_url, &[("DBCLOUD_PROVISION_STEP_MS", "60"), ("DBCLOUD_LEASE_SECONDS", "1"), ("DBCLOUD_POLL_MS", "50"), ("DBCLOUD_LOG", "warn")])
+    Proc::spawn(
+        data_dir,
+        database_url,
+        &[("DBCLOUD_PROVISION_STEP_MS", "60"), ("DBCLOUD_LEASE_SECONDS", "1"), ("DBCLOUD_POLL_MS", "50"), ("DBCLOUD_LOG", "warn")],
+    )
 }
 
 fn token(data_dir: &Path) -> String {

@@ -5,8 +5,8 @@
 mod common;
 
 use base64::Engine;
-use common::{credentials, Proc};
-use serde_json::{json, Value};
+use common::{Proc, credentials};
+use serde_json::{Value, json};
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
@@ -45,9 +45,11 @@ async fn no_secret_in_the_database_the_logs_or_the_audit_log() {
     assert_eq!(http.get(format!("{url}/v1/clouds")).bearer_auth(&wrong).send().await.unwrap().status(), 401);
     let rotated: Value = post(&format!("/v1/api-keys/{ak}/rotate"), &owner, json!({"gracePeriodSeconds": 30})).await.unwrap().json().await.unwrap();
     let new_secret = rotated["secret"].as_str().unwrap_or_else(|| panic!("{rotated}")).to_string();
-    let change: Value = post("/v1/clusters", &owner, json!({"name": "secrets-test", "provider": "aws", "region": "us-east-1"})).await.unwrap().json().await.unwrap();
+    let change: Value =
+        post("/v1/clusters", &owner, json!({"name": "secrets-test", "provider": "aws", "region": "us-east-1"})).await.unwrap().json().await.unwrap();
     let cluster = change["cluster"]["id"].as_str().unwrap();
-    let user: Value = post(&format!("/v1/clusters/{cluster}/users"), &owner, json!({"name": "app", "access": "readwrite"})).await.unwrap().json().await.unwrap();
+    let user: Value =
+        post(&format!("/v1/clusters/{cluster}/users"), &owner, json!({"name": "app", "access": "readwrite"})).await.unwrap().json().await.unwrap();
     let password = user["password"].as_str().unwrap().to_string();
     let audit: Value = http.get(format!("{url}/v1/audit-events?limit=500")).bearer_auth(&owner).send().await.unwrap().json().await.unwrap();
     let audit = audit.to_string();

@@ -11,7 +11,7 @@ use dbcloud_store::Store;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, watch};
 use uuid::Uuid;
 
 /// Runner settings.
@@ -51,14 +51,7 @@ pub struct Runner {
 impl Runner {
     /// A runner over `store` using `provisioner`.
     pub fn new(store: Arc<dyn Store>, provisioner: Arc<dyn Provisioner>, cfg: RunnerConfig) -> Arc<Self> {
-        Arc::new(Runner {
-            store,
-            provisioner,
-            cfg,
-            wake: Arc::new(Notify::new()),
-            running: Mutex::new(HashSet::new()),
-            observer: std::sync::OnceLock::new(),
-        })
+        Arc::new(Runner { store, provisioner, cfg, wake: Arc::new(Notify::new()), running: Mutex::new(HashSet::new()), observer: std::sync::OnceLock::new() })
     }
 
     /// Calls `f` with the cluster id after every step this runner records (caches use it to
@@ -174,8 +167,7 @@ impl Runner {
                 cluster.node_count = n;
             }
             if !op.status.is_active() {
-                metrics::counter!("dbcloud_operations_finished_total", "kind" => op.kind.as_str(), "status" => op.status.as_str())
-                    .increment(1);
+                metrics::counter!("dbcloud_operations_finished_total", "kind" => op.kind.as_str(), "status" => op.status.as_str()).increment(1);
                 tracing::info!(operation = %id, status = %op.status, "operation finished");
                 return;
             }

@@ -61,10 +61,7 @@ fn succeeded(step: &str) -> OperationStep {
 /// Endpoints of a ready cluster, derived from its name and id.
 fn endpoints(c: &Cluster) -> Vec<Endpoint> {
     let host = format!("{}-{}.dbcloud.local", c.name, &c.id.simple().to_string()[24..]);
-    vec![
-        Endpoint { kind: "sql".into(), host: host.clone(), port: 5432 },
-        Endpoint { kind: "http".into(), host, port: 8443 },
-    ]
+    vec![Endpoint { kind: "sql".into(), host: host.clone(), port: 5432 }, Endpoint { kind: "http".into(), host, port: 8443 }]
 }
 
 /// One node transition towards `target` nodes, all LIVE: bring the newest node LIVE, add
@@ -109,10 +106,7 @@ impl Provisioner for Simulated {
             OperationKind::Create => {
                 let target = c.node_count.max(1) as usize;
                 if self.fails(op) && c.nodes.len() * 2 >= target {
-                    let reason = format!(
-                        "simulated provisioning failure: node {} of {target} did not become ready",
-                        c.nodes.len().max(1)
-                    );
+                    let reason = format!("simulated provisioning failure: node {} of {target} did not become ready", c.nodes.len().max(1));
                     return Step {
                         operation: OperationStep {
                             status: OperationStatus::Failed,
@@ -120,25 +114,16 @@ impl Provisioner for Simulated {
                             progress: progress(c.nodes.len(), target),
                             error: Some(reason.clone()),
                         },
-                        cluster: ClusterPatch {
-                            state: Some(ClusterState::CreationFailed),
-                            failure_reason: Some(reason),
-                            ..Default::default()
-                        },
+                        cluster: ClusterPatch { state: Some(ClusterState::CreationFailed), failure_reason: Some(reason), ..Default::default() },
                     };
                 }
                 match converge(c, target) {
-                    Some((text, nodes)) => Step {
-                        operation: running(text, progress(nodes.len(), target)),
-                        cluster: ClusterPatch { nodes: Some(nodes), ..Default::default() },
-                    },
+                    Some((text, nodes)) => {
+                        Step { operation: running(text, progress(nodes.len(), target)), cluster: ClusterPatch { nodes: Some(nodes), ..Default::default() } }
+                    }
                     None => Step {
                         operation: succeeded("cluster is ready"),
-                        cluster: ClusterPatch {
-                            state: Some(ClusterState::Created),
-                            endpoints: Some(endpoints(c)),
-                            ..Default::default()
-                        },
+                        cluster: ClusterPatch { state: Some(ClusterState::Created), endpoints: Some(endpoints(c)), ..Default::default() },
                     },
                 }
             }
@@ -151,11 +136,7 @@ impl Provisioner for Simulated {
                     },
                     None => Step {
                         operation: succeeded("scaled"),
-                        cluster: ClusterPatch {
-                            state: Some(ClusterState::Created),
-                            node_count: Some(target as i32),
-                            ..Default::default()
-                        },
+                        cluster: ClusterPatch { state: Some(ClusterState::Created), node_count: Some(target as i32), ..Default::default() },
                     },
                 }
             }
@@ -166,21 +147,14 @@ impl Provisioner for Simulated {
                 },
                 None => Step {
                     operation: succeeded("cluster deleted"),
-                    cluster: ClusterPatch {
-                        state: Some(ClusterState::Deleted),
-                        endpoints: Some(vec![]),
-                        ..Default::default()
-                    },
+                    cluster: ClusterPatch { state: Some(ClusterState::Deleted), endpoints: Some(vec![]), ..Default::default() },
                 },
             },
             OperationKind::Upgrade => {
                 // The target version is a parameter of the operation (`version`); an upgrade
                 // recorded without one leaves the version as it is.
                 let version = op.params.get("version").and_then(|v| v.as_str()).map(str::to_string);
-                Step {
-                    operation: succeeded("upgraded"),
-                    cluster: ClusterPatch { state: Some(ClusterState::Created), version, ..Default::default() },
-                }
+                Step { operation: succeeded("upgraded"), cluster: ClusterPatch { state: Some(ClusterState::Created), version, ..Default::default() } }
             }
             OperationKind::Suspend | OperationKind::Resume => {
                 let suspended = op.kind == OperationKind::Suspend;

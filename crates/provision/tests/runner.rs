@@ -23,9 +23,8 @@ async fn stores() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let lite: Arc<dyn Store> = Arc::new(sqlite::SqliteStore::open(&dir.path().join("r.db")).await.unwrap());
     let schema = format!("dbcloud_test_{}", Uuid::new_v4().simple());
-    let pg: Arc<dyn Store> = Arc::new(
-        postgres::PgStore::connect(&pg_url(), Some(&schema)).await.unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", pg_url())),
-    );
+    let pg: Arc<dyn Store> =
+        Arc::new(postgres::PgStore::connect(&pg_url(), Some(&schema)).await.unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", pg_url())));
     vec![(lite, Some(dir)), (pg, None)]
 }
 

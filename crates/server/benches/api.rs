@@ -44,16 +44,16 @@
 //! The client and the server share one process and one tokio runtime, so on a small
 //! machine they compete for the same cores: figures are relative, not capacity numbers.
 
-use anyhow::{anyhow, bail, Context, Result};
-use dbcloud_provision::runner::RunnerConfig;
-use dbcloud_provision::simulated::SimulatedConfig;
-use dbcloud_server::{bootstrap, ServerConfig};
-use dbcloud_store::Store;
-use serde_json::Value;
+use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use dbcloud_core::crypto::MasterKey;
 use dbcloud_core::{keys, signing};
-use reqwest::header::{HeaderValue, AUTHORIZATION};
+use dbcloud_provision::runner::RunnerConfig;
+use dbcloud_provision::simulated::SimulatedConfig;
+use dbcloud_server::{ServerConfig, bootstrap};
+use dbcloud_store::Store;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use serde_json::Value;
 use std::hint::black_box;
 use std::path::Path;
 use std::process::ExitCode;
@@ -248,7 +248,11 @@ fn micro(report: &mut Report) -> Result<()> {
     let (verify_ns, n) = ns_per_call("signing::verify", || {
         signing::verify(black_box(&secret), black_box("GET"), black_box(&candidates), black_box(&ts), black_box(&sig_bytes))
     })?;
-    report.add(B, format!("signing::verify, all {} candidates of GET /v1/clusters/{{id}} @ {MICRO_HOST}", candidates.len()), format!("{verify_ns:.0} ns/call ({n} calls)"));
+    report.add(
+        B,
+        format!("signing::verify, all {} candidates of GET /v1/clusters/{{id}} @ {MICRO_HOST}", candidates.len()),
+        format!("{verify_ns:.0} ns/call ({n} calls)"),
+    );
     report.add(B, "signing::verify, per candidate (one HMAC-SHA256)", format!("{:.0} ns", verify_ns / candidates.len().max(1) as f64));
 
     let (cand_ns, n) = ns_per_call("signing::candidates", || !signing::candidates(black_box(&path), black_box(Some(MICRO_HOST))).is_empty())?;
@@ -270,9 +274,7 @@ fn micro(report: &mut Report) -> Result<()> {
 async fn run_sqlite(load_time: Duration, report: &mut Report) -> Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let db = dir.path().join("bench.db");
-    let store = dbcloud_store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .with_context(|| format!("opening SQLite store {}", db.display()))?;
+    let store = dbcloud_store::open(&format!("sqlite://{}", db.display())).await.with_context(|| format!("opening SQLite store {}", db.display()))?;
     match tokio::time::timeout(BACKEND_TIMEOUT, bench_backend("sqlite", store, dir.path(), load_time, report)).await {
         Ok(r) => r,
         Err(_) => Err(anyhow!("SQLite run exceeded {BACKEND_TIMEOUT:?}")),
@@ -344,11 +346,7 @@ async fn bench_backend(backend: &str, store: Arc<dyn Store>, data_dir: &Path, lo
     let (_, creds) = bootstrap::ensure(store.as_ref(), data_dir, &auth.master_key).await.context("bootstrap")?;
     let creds = creds.ok_or_else(|| anyhow!("bootstrap: the store was already bootstrapped (expected an empty store)"))?;
     let org: Uuid = creds.organization_id.parse().context("bootstrap returned a malformed organization id")?;
-    let cfg = ServerConfig {
-        provisioner: SimulatedConfig { step_delay: Duration::ZERO, failure_rate: 0.0 },
-        runner: RunnerConfig::default(),
-        auth,
-    };
+    let cfg = ServerConfig { provisioner: SimulatedConfig { step_delay: Duration::ZERO, failure_rate: 0.0 }, runner: RunnerConfig::default(), auth };
     let listen = "127.0.0.1:0".parse().context("listen address")?;
     let server = dbcloud_server::start(listen, store.clone(), cfg).await.context("starting the server")?;
     println!("[{backend}] server at {}", server.url());
@@ -444,7 +442,11 @@ enum Cred {
     /// A fixed `Authorization` value.
     Header(HeaderValue),
     /// HMAC-signed GETs of `path` (the timestamp is included in the signature).
-    Hmac { access_key: String, secret: String, path: String },
+    Hmac {
+        access_key: String,
+        secret: String,
+        path: String,
+    },
 }
 
 /// Per-task state of a credential: the HMAC form re-signs once per second.
@@ -541,15 +543,7 @@ async fn load(client: &reqwest::Client, url: &str, cred: &Cred, dur: Duration) -
 }
 
 /// Warm-up, then a measured load run; prints and records throughput and p50/p99.
-async fn throughput(
-    backend: &str,
-    label: &str,
-    client: &reqwest::Client,
-    url: &str,
-    cred: &Cred,
-    dur: Duration,
-    report: &mut Report,
-) -> Result<LoadResult> {
+async fn throughput(backend: &str, label: &str, client: &reqwest::Client, url: &str, cred: &Cred, dur: Duration, report: &mut Report) -> Result<LoadResult> {
     load(client, url, cred, WARMUP).await.with_context(|| format!("warm-up of {label}"))?;
     let r = load(client, url, cred, dur).await.with_context(|| format!("load run of {label}"))?;
     report.add(backend, format!("{label} throughput"), format!("{:.0} req/s ({} req in {:.2} s)", r.rps(), r.requests, r.elapsed.as_secs_f64()));
@@ -625,26 +619,15 @@ async fn cursor_after(client: &reqwest::Client, base: &str, token: &str, skip: u
 
 /// First-page and mid-list-page times with the organization's current clusters. With
 /// fewer than 2 × `PAGE_SIZE` clusters the mid-list page is short (50 items with 100).
-async fn list_pages(
-    backend: &str,
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    total: u32,
-    report: &mut Report,
-) -> Result<(PageTimes, PageTimes)> {
+async fn list_pages(backend: &str, client: &reqwest::Client, base: &str, token: &str, total: u32, report: &mut Report) -> Result<(PageTimes, PageTimes)> {
     let label = if total >= 1000 { format!("{}k", total / 1000) } else { total.to_string() };
-    let first = page_times(client, &format!("{base}/v1/clusters?limit={PAGE_SIZE}"), token, PAGE_SIZE.min(total as usize))
-        .await
-        .context("first page")?;
+    let first = page_times(client, &format!("{base}/v1/clusters?limit={PAGE_SIZE}"), token, PAGE_SIZE.min(total as usize)).await.context("first page")?;
     report.add(backend, format!("list first page, {label} clusters, median"), ms(first.median));
     report.add(backend, format!("list first page, {label} clusters, p95"), ms(first.p95));
     let mid = total as usize / 2;
     let cursor = cursor_after(client, base, token, mid).await.context("walking to the middle of the list")?;
     let items = PAGE_SIZE.min(total as usize - mid);
-    let deep = page_times(client, &format!("{base}/v1/clusters?limit={PAGE_SIZE}&cursor={cursor}"), token, items)
-        .await
-        .context("deep page")?;
+    let deep = page_times(client, &format!("{base}/v1/clusters?limit={PAGE_SIZE}&cursor={cursor}"), token, items).await.context("deep page")?;
     report.add(backend, format!("list deep page (after {mid}; {items} items), {label} clusters, median"), ms(deep.median));
     report.add(backend, format!("list deep page (after {mid}; {items} items), {label} clusters, p95"), ms(deep.p95));
     Ok((first, deep))
@@ -717,15 +700,7 @@ fn target_ratio(a: f64, b: f64) -> String {
     }
 }
 
-async fn measure(
-    backend: &str,
-    base: &str,
-    bootstrap_token: &str,
-    store: &dyn Store,
-    org: Uuid,
-    load_time: Duration,
-    report: &mut Report,
-) -> Result<()> {
+async fn measure(backend: &str, base: &str, bootstrap_token: &str, store: &dyn Store, org: Uuid, load_time: Duration, report: &mut Report) -> Result<()> {
     let client = client()?;
     let key = create_bench_key(&client, base, bootstrap_token).await.context("creating the benchmark's key")?;
     let token = key.bearer_token.as_str();
@@ -748,20 +723,12 @@ async fn measure(
         bail!("POST /v1/clouds: {status}: {body}");
     }
     let cloud: Value = serde_json::from_str(&body).with_context(|| format!("POST /v1/clouds: body is not JSON: {body}"))?;
-    let cloud: Uuid = cloud
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("POST /v1/clouds: no id in {body}"))?
-        .parse()
-        .context("POST /v1/clouds: malformed id")?;
+    let cloud: Uuid =
+        cloud.get("id").and_then(Value::as_str).ok_or_else(|| anyhow!("POST /v1/clouds: no id in {body}"))?.parse().context("POST /v1/clouds: malformed id")?;
     let project = store.default_project(org).await.context("default project")?.id;
     store.seed_clusters(org, project, cloud, "bench-initial", SMALL).await.context("seeding the first clusters")?;
     let one = get_json(&client, &format!("{base}/v1/clusters?limit=1"), token).await.context("finding a cluster")?;
-    let cluster_id = one
-        .pointer("/items/0/id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("GET /v1/clusters?limit=1: no cluster in {one}"))?
-        .to_string();
+    let cluster_id = one.pointer("/items/0/id").and_then(Value::as_str).ok_or_else(|| anyhow!("GET /v1/clusters?limit=1: no cluster in {one}"))?.to_string();
 
     // 1 and 2: throughput and latency, unauthenticated and with each credential form.
     let h = throughput(backend, "GET /health", &client, &format!("{base}/health"), &Cred::None, load_time, report).await?;

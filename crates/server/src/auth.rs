@@ -16,7 +16,7 @@ use crate::ratelimit::{Decision, RateLimiter};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
@@ -79,12 +79,7 @@ pub struct AuthService {
 impl AuthService {
     /// A service with `cfg`; `shared_store` when replicas share the store.
     pub fn new(cfg: AuthConfig, shared_store: bool) -> Arc<Self> {
-        Arc::new(AuthService {
-            cfg,
-            limiter: RateLimiter::new(shared_store),
-            cache: RwLock::new(HashMap::new()),
-            touched: Mutex::new(HashMap::new()),
-        })
+        Arc::new(AuthService { cfg, limiter: RateLimiter::new(shared_store), cache: RwLock::new(HashMap::new()), touched: Mutex::new(HashMap::new()) })
     }
 
     /// Drops every cached key (after any key, grant or account change here or elsewhere).
@@ -306,9 +301,7 @@ async fn authenticate(parts: &Parts, state: &AppState, ip: Option<IpAddr>) -> Re
             if signing::check_timestamp(ts, now_ms, auth.cfg.skew.as_millis() as i64).is_err() {
                 return Err(fail("invalid or expired Couchbase-Timestamp", Some(&k)));
             }
-            let host = auth.cfg.public_host.clone().or_else(|| {
-                parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string)
-            });
+            let host = auth.cfg.public_host.clone().or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string));
             let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let endpoints = signing::candidates(target, host.as_deref());
             let open = |sealed: &Option<String>| sealed.as_deref().and_then(|s| auth.cfg.master_key.open(&k.access_key, s));

@@ -1,9 +1,9 @@
 //! First-start bootstrap: an organization and its owner key, written once to
 //! `<data-dir>/bootstrap-credentials.json` (mode 0600), plus a CLI profile.
 
+use dbcloud_core::crypto::MasterKey;
 use dbcloud_core::keys::NewKey;
 use dbcloud_core::perms::{Grant, Role, Scope};
-use dbcloud_core::crypto::MasterKey;
 use dbcloud_store::{KeyOwner, NewApiKey, Store};
 use dbcloud_types::profile::{BootstrapCredentials, ClientConfig, Profile};
 use std::io::Write;
@@ -106,9 +106,7 @@ pub fn client_config_dir() -> Option<PathBuf> {
 }
 
 fn dirs_config() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+    std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
 }
 
 /// Adds (or replaces) profile `name` in the CLI config and makes it the default when
@@ -120,10 +118,8 @@ pub fn write_client_profile(dir: &Path, name: &str, url: &str, creds: &Bootstrap
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ClientConfig::default(),
         Err(e) => return Err(e.into()),
     };
-    cfg.profiles.insert(
-        name.to_string(),
-        Profile { url: url.into(), access_key: creds.access_key.clone(), secret: creds.secret.clone(), auth: "bearer".into() },
-    );
+    cfg.profiles
+        .insert(name.to_string(), Profile { url: url.into(), access_key: creds.access_key.clone(), secret: creds.secret.clone(), auth: "bearer".into() });
     if cfg.default_profile.is_none() {
         cfg.default_profile = Some(name.to_string());
     }

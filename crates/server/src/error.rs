@@ -1,8 +1,8 @@
 //! HTTP mapping of the domain error: the native error body, status codes, `Retry-After`.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use dbcloud_core::Error;
 use dbcloud_types::{Code, ErrorBody};
 

@@ -4,8 +4,8 @@ use crate::error::ApiError;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use dbcloud_types::Code;
 use serde::de::DeserializeOwned;
 
@@ -34,8 +34,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("invalid argument: body: a JSON object is required"));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid argument: body: malformed JSON ({e})")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid argument: body: malformed JSON ({e})")))?;
     if !value.is_object() {
         return Err(ApiError::bad_request("invalid argument: body: a JSON object is required"));
     }
@@ -66,20 +65,17 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| match e {
-                PathRejection::FailedToDeserializePathParams(inner) => match inner.kind() {
-                    ErrorKind::ParseErrorAtKey { key, value, .. } | ErrorKind::DeserializeError { key, value, .. } => {
-                        let mut err = ApiError::bad_request(format!("invalid argument: {key}: `{value}` is not a valid id"));
-                        err.body.details.push(serde_json::json!({"field": key, "description": "not a valid id"}));
-                        err
-                    }
-                    other => ApiError::bad_request(format!("invalid argument: path: {other}")),
-                },
-                other => ApiError::bad_request(format!("invalid argument: path: {}", other.body_text())),
-            })
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| ApiPath(p.0)).map_err(|e: PathRejection| match e {
+            PathRejection::FailedToDeserializePathParams(inner) => match inner.kind() {
+                ErrorKind::ParseErrorAtKey { key, value, .. } | ErrorKind::DeserializeError { key, value, .. } => {
+                    let mut err = ApiError::bad_request(format!("invalid argument: {key}: `{value}` is not a valid id"));
+                    err.body.details.push(serde_json::json!({"field": key, "description": "not a valid id"}));
+                    err
+                }
+                other => ApiError::bad_request(format!("invalid argument: path: {other}")),
+            },
+            other => ApiError::bad_request(format!("invalid argument: path: {}", other.body_text())),
+        })
     }
 }
 

@@ -6,13 +6,13 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use dbcloud_core::Error;
-use dbcloud_store::{Ctx, IdempotencyKey, IDEMPOTENCY_RACE};
+use dbcloud_store::{Ctx, IDEMPOTENCY_RACE, IdempotencyKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::future::Future;

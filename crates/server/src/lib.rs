@@ -5,8 +5,6 @@
 //! command wires configuration, signals and bootstrap around it.
 
 pub mod auth;
-pub mod ratelimit;
-pub mod version;
 pub mod bootstrap;
 pub mod cache;
 pub mod dialects;
@@ -14,16 +12,18 @@ pub mod error;
 pub mod extract;
 pub mod idem;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod version;
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::Router;
+use dbcloud_provision::Provisioner;
 use dbcloud_provision::runner::{Runner, RunnerConfig};
 use dbcloud_provision::simulated::{Simulated, SimulatedConfig};
-use dbcloud_provision::Provisioner;
 use dbcloud_store::Store;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use state::AppState;

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers themselves.
 
-use crate::routes::{accounts, api_keys, audit, children, clouds, clusters, grants, org, projects, system};
 use crate::dialects::{cockroach, couchbase, cratedb};
+use crate::routes::{accounts, api_keys, audit, children, clouds, clusters, grants, org, projects, system};
 use crate::state::AppState;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};

@@ -8,7 +8,7 @@ use dbcloud_core::keys::NewKey;
 use dbcloud_core::perms::{Grant, Role, Scope};
 use dbcloud_store::{Ctx, KeyOwner, NewApiKey};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 async fn walkthrough(t: &TestServer) {
@@ -16,9 +16,8 @@ async fn walkthrough(t: &TestServer) {
     assert_eq!(s, StatusCode::CREATED, "{project}");
     let (s, cloud) = t.post("/v1/clouds", json!({"name": "aws-east", "provider": "aws", "region": "us-east-1", "virtual_network_cidr": "10.10.0.0/16"})).await;
     assert_eq!(s, StatusCode::CREATED, "{cloud}");
-    let (s, h, change) = t
-        .call(Method::POST, "/v1/clusters", Some(json!({"name": "orders", "project_id": project["id"], "cloud_id": cloud["id"], "node_count": 3})))
-        .await;
+    let (s, h, change) =
+        t.call(Method::POST, "/v1/clusters", Some(json!({"name": "orders", "project_id": project["id"], "cloud_id": cloud["id"], "node_count": 3}))).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{change}");
     let id = change["cluster"]["id"].as_str().unwrap().to_string();
     assert_eq!(h["location"], format!("/v1/clusters/{id}").as_str());
@@ -77,7 +76,8 @@ async fn walkthrough_on_postgres() {
 #[tokio::test]
 async fn cluster_by_provider_and_region_uses_default_project_and_shared_cloud() {
     let t = TestServer::start().await;
-    let (s, a) = t.post("/v1/clusters", json!({"name": "by-region", "provider": "gcp", "region": "us-central1", "plan": "serverless", "spend_limit": 5000})).await;
+    let (s, a) =
+        t.post("/v1/clusters", json!({"name": "by-region", "provider": "gcp", "region": "us-central1", "plan": "serverless", "spend_limit": 5000})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{a}");
     let (_, b) = t.post("/v1/clusters", json!({"name": "by-region-2", "provider": "gcp", "region": "us-central1"})).await;
     assert_eq!(a["cluster"]["cloud_id"], b["cluster"]["cloud_id"]);
@@ -108,13 +108,37 @@ async fn bad_input_gets_a_native_4xx_never_a_500() {
         (Method::POST, "/v1/projects".into(), Some("{}".into()), 400, "name"),
         (Method::POST, "/v1/clouds".into(), Some("{\"name\":\"c\",\"provider\":\"ibm\",\"region\":\"x\"}".into()), 400, "provider"),
         (Method::POST, "/v1/clouds".into(), Some("{\"name\":\"c\",\"provider\":\"aws\",\"region\":\"mars-1\"}".into()), 400, "region"),
-        (Method::POST, "/v1/clouds".into(), Some("{\"name\":\"c\",\"provider\":\"aws\",\"region\":\"us-east-1\",\"virtual_network_cidr\":\"10.0.0.0/33\"}".into()), 400, "virtual_network_cidr"),
+        (
+            Method::POST,
+            "/v1/clouds".into(),
+            Some("{\"name\":\"c\",\"provider\":\"aws\",\"region\":\"us-east-1\",\"virtual_network_cidr\":\"10.0.0.0/33\"}".into()),
+            400,
+            "virtual_network_cidr",
+        ),
         (Method::POST, "/v1/clusters".into(), Some("{\"name\":\"Bad Name\",\"provider\":\"aws\",\"region\":\"us-east-1\"}".into()), 400, "name"),
-        (Method::POST, "/v1/clusters".into(), Some("{\"name\":\"ok-name\",\"provider\":\"aws\",\"region\":\"us-east-1\",\"node_count\":\"three\"}".into()), 400, "node_count"),
-        (Method::POST, "/v1/clusters".into(), Some("{\"name\":\"ok-name\",\"provider\":\"aws\",\"region\":\"us-east-1\",\"node_count\":0}".into()), 400, "node_count"),
+        (
+            Method::POST,
+            "/v1/clusters".into(),
+            Some("{\"name\":\"ok-name\",\"provider\":\"aws\",\"region\":\"us-east-1\",\"node_count\":\"three\"}".into()),
+            400,
+            "node_count",
+        ),
+        (
+            Method::POST,
+            "/v1/clusters".into(),
+            Some("{\"name\":\"ok-name\",\"provider\":\"aws\",\"region\":\"us-east-1\",\"node_count\":0}".into()),
+            400,
+            "node_count",
+        ),
         (Method::POST, "/v1/clusters".into(), Some("{\"name\":\"ok-name\"}".into()), 400, "cloud_id"),
         (Method::POST, "/v1/clusters".into(), Some(format!("{{\"name\":\"ok-name\",\"cloud_id\":\"{missing}\"}}")), 400, "cloud_id"),
-        (Method::POST, "/v1/clusters".into(), Some(format!("{{\"name\":\"ok-name\",\"provider\":\"aws\",\"region\":\"us-east-1\",\"project_id\":\"{missing}\"}}")), 400, "project_id"),
+        (
+            Method::POST,
+            "/v1/clusters".into(),
+            Some(format!("{{\"name\":\"ok-name\",\"provider\":\"aws\",\"region\":\"us-east-1\",\"project_id\":\"{missing}\"}}")),
+            400,
+            "project_id",
+        ),
         (Method::POST, "/v1/clusters".into(), Some("{\"name\":\"target\",\"provider\":\"aws\",\"region\":\"us-east-1\"}".into()), 409, "already exists"),
         raw(format!("/v1/clusters/{id}/allowlist"), "{\"cidr\":\"10.0.0.300/8\"}").into_case(400, "cidr"),
         raw(format!("/v1/clusters/{id}/allowlist"), "{\"cidr\":\"10.0.0.1/8\"}").into_case(400, "host bits"),
@@ -303,14 +327,20 @@ async fn idempotency_key_returns_the_original_result() {
     // Passwords are not kept for replays.
     let cid = first["cluster"]["id"].as_str().unwrap();
     let user = |k: &'static str| {
-        t.http.post(format!("{}/v1/clusters/{cid}/users", t.url)).bearer_auth(&t.token).header("idempotency-key", k).json(&json!({"name": "u1", "access": "read"})).send()
+        t.http
+            .post(format!("{}/v1/clusters/{cid}/users", t.url))
+            .bearer_auth(&t.token)
+            .header("idempotency-key", k)
+            .json(&json!({"name": "u1", "access": "read"}))
+            .send()
     };
     let created: Value = user("u").await.unwrap().json().await.unwrap();
     assert!(created["password"].is_string());
     let replay: Value = user("u").await.unwrap().json().await.unwrap();
     assert_eq!(replay["id"], created["id"]);
     assert!(replay.get("password").is_none(), "{replay}");
-    let bad = t.http.post(format!("{}/v1/projects", t.url)).bearer_auth(&t.token).header("idempotency-key", "").json(&json!({"name": "p"})).send().await.unwrap();
+    let bad =
+        t.http.post(format!("{}/v1/projects", t.url)).bearer_auth(&t.token).header("idempotency-key", "").json(&json!({"name": "p"})).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -439,18 +469,17 @@ async fn openapi_documents_every_route_and_every_documented_route_requires_auth(
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let public = ["/health", "/ready", "/metrics"];
     let paths = doc["paths"].as_object().unwrap();
-    for p in ["/v1/clusters", "/v1/clusters/{id}", "/v1/clusters/{id}/buckets", "/v1/clusters/{id}/users/{user_id}/password", "/v1/operations/{id}", "/v1/regions"] {
+    for p in
+        ["/v1/clusters", "/v1/clusters/{id}", "/v1/clusters/{id}/buckets", "/v1/clusters/{id}/users/{user_id}/password", "/v1/operations/{id}", "/v1/regions"]
+    {
         assert!(paths.contains_key(p), "{p} undocumented");
     }
     let mut checked = 0;
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let concrete = path
-                .split('/')
-                .map(|seg| if seg.starts_with('{') { uuid::Uuid::now_v7().to_string() } else { seg.to_string() })
-                .collect::<Vec<_>>()
-                .join("/");
+            let concrete =
+                path.split('/').map(|seg| if seg.starts_with('{') { uuid::Uuid::now_v7().to_string() } else { seg.to_string() }).collect::<Vec<_>>().join("/");
             let r = t.http.request(m.clone(), format!("{}{concrete}", t.url)).json(&json!({})).send().await.unwrap();
             if public.contains(&path.as_str()) {
                 assert!(r.status().is_success(), "{method} {path}");
@@ -490,4 +519,3 @@ async fn graceful_shutdown_releases_leases() {
     let op: uuid::Uuid = k["operation"]["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(store.claimable_operations(now, 10).await.unwrap(), vec![op], "released for immediate takeover");
 }
-

@@ -6,13 +6,14 @@ mod common;
 
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// A serverless (BASIC) cluster through the dialect; returns its id.
 async fn basic(t: &TestServer, name: &str) -> String {
-    let (s, _, c) = t.call(Method::POST, "/api/v1/clusters", Some(json!({"name": name, "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}}))).await;
+    let (s, _, c) =
+        t.call(Method::POST, "/api/v1/clusters", Some(json!({"name": name, "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}}))).await;
     assert_eq!(s, StatusCode::OK, "{c}");
     c["id"].as_str().unwrap().to_string()
 }
@@ -126,7 +127,9 @@ async fn create_serverless_and_dedicated_with_the_vendor_defaults() {
     assert!(t.get(&format!("/api/v1/clusters/{id}/nodes")).await["nodes"].as_array().unwrap().is_empty(), "BASIC lists no nodes");
 
     // Names are unique among live clusters.
-    let (s, _, b) = t.call(Method::POST, "/api/v1/clusters", Some(json!({"name": "basic-one", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}}))).await;
+    let (s, _, b) = t
+        .call(Method::POST, "/api/v1/clusters", Some(json!({"name": "basic-one", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}})))
+        .await;
     assert_eq!((s, b["code"].as_i64()), (StatusCode::CONFLICT, Some(6)), "{b}");
 }
 
@@ -138,14 +141,29 @@ async fn bad_creates_are_400_with_field_violations_and_write_nothing() {
         (json!({"name": "Upper-Case", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}}), "name"),
         (json!({"name": "good-name", "provider": "IBM", "spec": {"serverless": {"regions": ["us-central1"]}}}), "provider"),
         (json!({"name": "good-name", "provider": "GCP", "spec": {}}), "spec"),
-        (json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}, "dedicated": {"region_nodes": {"us-central1": 1}}}}), "spec"),
+        (
+            json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}, "dedicated": {"region_nodes": {"us-central1": 1}}}}),
+            "spec",
+        ),
         (json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["mars-north1"]}}}), "spec.serverless.regions[0]"),
         (json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1", "us-east1"]}}}), "spec.serverless.primary_region"),
-        (json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"], "spend_limit": 10}}}), "spec.serverless.spend_limit"),
-        (json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"], "usage_limits": {"provisioned_virtual_cpus": 0}}}}), "spec.serverless.usage_limits.provisioned_virtual_cpus"),
-        (json!({"name": "good-name", "provider": "GCP", "spec": {"dedicated": {"region_nodes": {"us-central1": 0}}}}), "spec.dedicated.region_nodes.us-central1"),
+        (
+            json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"], "spend_limit": 10}}}),
+            "spec.serverless.spend_limit",
+        ),
+        (
+            json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"], "usage_limits": {"provisioned_virtual_cpus": 0}}}}),
+            "spec.serverless.usage_limits.provisioned_virtual_cpus",
+        ),
+        (
+            json!({"name": "good-name", "provider": "GCP", "spec": {"dedicated": {"region_nodes": {"us-central1": 0}}}}),
+            "spec.dedicated.region_nodes.us-central1",
+        ),
         (json!({"name": "good-name", "provider": "GCP", "plan": "BASIC", "spec": {"dedicated": {"region_nodes": {"us-central1": 1}}}}), "plan"),
-        (json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}, "delete_protection": "MAYBE"}}), "spec.delete_protection"),
+        (
+            json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}, "delete_protection": "MAYBE"}}),
+            "spec.delete_protection",
+        ),
     ];
     for (body, field) in cases {
         let (s, _, b) = t.call(Method::POST, "/api/v1/clusters", Some(body.clone())).await;
@@ -158,18 +176,38 @@ async fn bad_creates_are_400_with_field_violations_and_write_nothing() {
         assert!(b["message"].as_str().unwrap().contains(field), "{b}");
     }
     // Unknown fields are refused by name; a form-labelled JSON body (curl --data) is accepted.
-    let (s, _, b) = t.call(Method::POST, "/api/v1/clusters", Some(json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}, "colour": "red"}))).await;
+    let (s, _, b) = t
+        .call(
+            Method::POST,
+            "/api/v1/clusters",
+            Some(json!({"name": "good-name", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}, "colour": "red"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(b["message"].as_str().unwrap().contains("colour"), "{b}");
-    let r = t.http.post(format!("{}/api/v1/clusters", t.url)).bearer_auth(&t.token).header("content-type", "application/x-www-form-urlencoded")
-        .body(r#"{"name":"form-body","provider":"GCP","spec":{"serverless":{"regions":["us-central1"]}}}"#).send().await.unwrap();
+    let r = t
+        .http
+        .post(format!("{}/api/v1/clusters", t.url))
+        .bearer_auth(&t.token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#"{"name":"form-body","provider":"GCP","spec":{"serverless":{"regions":["us-central1"]}}}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = t.http.post(format!("{}/api/v1/clusters", t.url)).bearer_auth(&t.token).body("{not json").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     // Only the one good create wrote anything.
     assert_eq!(t.get("/api/v1/clusters").await["clusters"].as_array().unwrap().len(), 1);
     // Older versions take spend_limit (cents) and show it.
-    let (s, c) = call_v(&t, "2022-09-20", Method::POST, "/api/v1/clusters", Some(json!({"name": "old-client", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"], "spend_limit": 2500}}}))).await;
+    let (s, c) = call_v(
+        &t,
+        "2022-09-20",
+        Method::POST,
+        "/api/v1/clusters",
+        Some(json!({"name": "old-client", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"], "spend_limit": 2500}}})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     assert_eq!((c["plan"].as_str(), c["config"]["serverless"]["spend_limit"].as_i64()), (Some("SERVERLESS"), Some(2500)));
     assert_eq!(c["operation_status"], "CLUSTER_STATUS_UNSPECIFIED");
@@ -178,7 +216,13 @@ async fn bad_creates_are_400_with_field_violations_and_write_nothing() {
 #[tokio::test]
 async fn patch_scales_sets_labels_limits_and_protection() {
     let t = TestServer::start().await;
-    let (_, _, c) = t.call(Method::POST, "/api/v1/clusters", Some(json!({"name": "patch-me", "provider": "GCP", "spec": {"dedicated": {"region_nodes": {"us-central1": 3}}}}))).await;
+    let (_, _, c) = t
+        .call(
+            Method::POST,
+            "/api/v1/clusters",
+            Some(json!({"name": "patch-me", "provider": "GCP", "spec": {"dedicated": {"region_nodes": {"us-central1": 3}}}})),
+        )
+        .await;
     let id = c["id"].as_str().unwrap().to_string();
     t.wait_state(&id, "CREATED", Duration::from_secs(20)).await;
     let (s, _, c) = t.call(Method::PATCH, &format!("/api/v1/clusters/{id}"), Some(json!({"dedicated": {"region_nodes": {"us-central1": 5}}}))).await;
@@ -208,7 +252,10 @@ async fn patch_scales_sets_labels_limits_and_protection() {
     // A major upgrade runs as an operation and sets the version when it ends.
     let (s, _, c) = t.call(Method::PATCH, &format!("/api/v1/clusters/{id}"), Some(json!({"cockroach_version": "v25.1"}))).await;
     assert_eq!(s, StatusCode::OK, "{c}");
-    assert_eq!((c["state"].as_str(), c["operation_status"].as_str(), c["upgrade_status"].as_str()), (Some("LOCKED"), Some("CRDB_MAJOR_UPGRADE_RUNNING"), Some("MAJOR_UPGRADE_RUNNING")));
+    assert_eq!(
+        (c["state"].as_str(), c["operation_status"].as_str(), c["upgrade_status"].as_str()),
+        (Some("LOCKED"), Some("CRDB_MAJOR_UPGRADE_RUNNING"), Some("MAJOR_UPGRADE_RUNNING"))
+    );
     t.wait_state(&id, "CREATED", Duration::from_secs(20)).await;
     assert_eq!(t.get(&format!("/api/v1/clusters/{id}")).await["cockroach_version"], "v25.1");
     let (s, _, b) = t.call(Method::PATCH, &format!("/api/v1/clusters/{id}"), Some(json!({"cockroach_version": "v23.2"}))).await;
@@ -216,14 +263,27 @@ async fn patch_scales_sets_labels_limits_and_protection() {
 
     let basic_id = basic(&t, "basic-patch").await;
     t.wait_state(&basic_id, "CREATED", Duration::from_secs(20)).await;
-    let (s, _, c) = t.call(Method::PATCH, &format!("/api/v1/clusters/{basic_id}"), Some(json!({"serverless": {"usage_limits": {"request_unit_limit": "1000000", "storage_mib_limit": 2048}}}))).await;
+    let (s, _, c) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/clusters/{basic_id}"),
+            Some(json!({"serverless": {"usage_limits": {"request_unit_limit": "1000000", "storage_mib_limit": 2048}}})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     assert_eq!(c["config"]["serverless"]["usage_limits"]["request_unit_limit"], "1000000");
-    let (s, _, b) = t.call(Method::PATCH, &format!("/api/v1/clusters/{basic_id}"), Some(json!({"serverless": {"usage_limits": {"provisioned_virtual_cpus": "4"}}}))).await;
+    let (s, _, b) =
+        t.call(Method::PATCH, &format!("/api/v1/clusters/{basic_id}"), Some(json!({"serverless": {"usage_limits": {"provisioned_virtual_cpus": "4"}}}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "vCPUs do not fit BASIC: {b}");
     let (s, _, b) = t.call(Method::PATCH, &format!("/api/v1/clusters/{basic_id}"), Some(json!({"plan": "STANDARD"}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "STANDARD needs vCPUs: {b}");
-    let (s, _, c) = t.call(Method::PATCH, &format!("/api/v1/clusters/{basic_id}"), Some(json!({"plan": "STANDARD", "serverless": {"usage_limits": {"provisioned_virtual_cpus": "4"}}}))).await;
+    let (s, _, c) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/clusters/{basic_id}"),
+            Some(json!({"plan": "STANDARD", "serverless": {"usage_limits": {"provisioned_virtual_cpus": "4"}}})),
+        )
+        .await;
     assert_eq!((s, c["plan"].as_str()), (StatusCode::OK, Some("STANDARD")), "{c}");
     let (s, _, b) = t.call(Method::PATCH, &format!("/api/v1/clusters/{basic_id}"), Some(json!({"serverless": {"regions": ["us-east1"]}}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "a region cannot be removed: {b}");
@@ -345,13 +405,22 @@ async fn sql_users_databases_and_the_allow_list() {
     assert_eq!(t.get(&format!("/v1/clusters/{id}")).await["bucket_count"], 1);
 
     // Allow list, keyed by address and mask.
-    let (s, _, e) = t.call(Method::POST, &format!("{base}/networking/allowlist"), Some(json!({"cidr_ip": "192.168.1.0", "cidr_mask": 24, "ui": false, "sql": true, "name": "Office VPN"}))).await;
+    let (s, _, e) = t
+        .call(
+            Method::POST,
+            &format!("{base}/networking/allowlist"),
+            Some(json!({"cidr_ip": "192.168.1.0", "cidr_mask": 24, "ui": false, "sql": true, "name": "Office VPN"})),
+        )
+        .await;
     assert_eq!((s, e.clone()), (StatusCode::OK, json!({"cidr_ip": "192.168.1.0", "cidr_mask": 24, "ui": false, "sql": true, "name": "Office VPN"})));
-    let (s, _, b) = t.call(Method::POST, &format!("{base}/networking/allowlist"), Some(json!({"cidr_ip": "192.168.1.0", "cidr_mask": 24, "ui": true, "sql": true}))).await;
+    let (s, _, b) =
+        t.call(Method::POST, &format!("{base}/networking/allowlist"), Some(json!({"cidr_ip": "192.168.1.0", "cidr_mask": 24, "ui": true, "sql": true}))).await;
     assert_eq!((s, b["code"].as_i64()), (StatusCode::CONFLICT, Some(6)));
-    let (s, _, b) = t.call(Method::POST, &format!("{base}/networking/allowlist"), Some(json!({"cidr_ip": "192.168.1.7", "cidr_mask": 24, "ui": true, "sql": true}))).await;
+    let (s, _, b) =
+        t.call(Method::POST, &format!("{base}/networking/allowlist"), Some(json!({"cidr_ip": "192.168.1.7", "cidr_mask": 24, "ui": true, "sql": true}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "host bits are not normalised: {b}");
-    let (s, _, _) = t.call(Method::POST, &format!("{base}/networking/allowlist"), Some(json!({"cidr_ip": "10.0.0.0", "cidr_mask": 33, "ui": true, "sql": true}))).await;
+    let (s, _, _) =
+        t.call(Method::POST, &format!("{base}/networking/allowlist"), Some(json!({"cidr_ip": "10.0.0.0", "cidr_mask": 33, "ui": true, "sql": true}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _, e) = t.call(Method::PUT, &format!("{base}/networking/allowlist/10.1.0.0/16"), Some(json!({"ui": true, "sql": false}))).await;
     assert_eq!((s, e["sql"].as_bool()), (StatusCode::OK, Some(false)), "{e}");
@@ -382,8 +451,14 @@ async fn sql_users_databases_and_the_allow_list() {
 async fn service_accounts_keys_and_roles_without_escalation() {
     let t = TestServer::start().await;
     let org = t.org.clone();
-    let (s, _, sa) = t.call(Method::POST, "/api/v1/service-accounts", Some(json!({"name": "ci-bot", "description": "CI",
-        "roles": [{"name": "CLUSTER_ADMIN", "resource": {"type": "ORGANIZATION", "id": org}}]}))).await;
+    let (s, _, sa) = t
+        .call(
+            Method::POST,
+            "/api/v1/service-accounts",
+            Some(json!({"name": "ci-bot", "description": "CI",
+        "roles": [{"name": "CLUSTER_ADMIN", "resource": {"type": "ORGANIZATION", "id": org}}]})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{sa}");
     let sa_id = sa["id"].as_str().unwrap().to_string();
     assert_eq!(sa["roles"][0]["name"], "CLUSTER_ADMIN");
@@ -409,7 +484,9 @@ async fn service_accounts_keys_and_roles_without_escalation() {
     assert_eq!(roles["roles"].as_array().unwrap().len(), 1);
     let (s, _, r) = t.call(Method::POST, &format!("/api/v1/roles/{sa_id}/ORGANIZATION/{org}/CLUSTER_MONITOR"), None).await;
     assert_eq!((s, r["roles"].as_array().unwrap().len()), (StatusCode::OK, 2), "{r}");
-    let (s, _, r) = t.call(Method::PUT, &format!("/api/v1/roles/{sa_id}"), Some(json!({"roles": [{"name": "CLUSTER_DEVELOPER", "resource": {"type": "ORGANIZATION"}}]}))).await;
+    let (s, _, r) = t
+        .call(Method::PUT, &format!("/api/v1/roles/{sa_id}"), Some(json!({"roles": [{"name": "CLUSTER_DEVELOPER", "resource": {"type": "ORGANIZATION"}}]})))
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     let names: Vec<&str> = r["roles"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["CLUSTER_DEVELOPER"]);
@@ -419,11 +496,14 @@ async fn service_accounts_keys_and_roles_without_escalation() {
     assert_eq!(s, StatusCode::NOT_FOUND, "not held any more");
     let (s, _, _) = t.call(Method::GET, &format!("/api/v1/roles/{}", uuid::Uuid::nil()), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _, b) = t.call(Method::PUT, &format!("/api/v1/roles/{sa_id}"), Some(json!({"roles": [{"name": "KING", "resource": {"type": "ORGANIZATION"}}]}))).await;
+    let (s, _, b) =
+        t.call(Method::PUT, &format!("/api/v1/roles/{sa_id}"), Some(json!({"roles": [{"name": "KING", "resource": {"type": "ORGANIZATION"}}]}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     // Escalation: a cluster admin (no user management) cannot grant ORG_ADMIN, even to itself.
     let ca = t.role_key(dbcloud_core::perms::Role::ClusterAdmin).await;
-    let (s, _, _) = t.call_as(&ca, Method::PUT, &format!("/api/v1/roles/{sa_id}"), Some(json!({"roles": [{"name": "ORG_ADMIN", "resource": {"type": "ORGANIZATION"}}]}))).await;
+    let (s, _, _) = t
+        .call_as(&ca, Method::PUT, &format!("/api/v1/roles/{sa_id}"), Some(json!({"roles": [{"name": "ORG_ADMIN", "resource": {"type": "ORGANIZATION"}}]})))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(t.get(&format!("/api/v1/roles/{sa_id}")).await["roles"].as_array().unwrap().len(), 1, "unchanged");
     // Deleting the key revokes it at once; deleting the account answers it.
@@ -481,7 +561,12 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn unserved_vendor_operations_are_501_and_unknown_paths_404() {
     let t = TestServer::start().await;
-    for (m, p) in [(Method::GET, "/api/v1/folders"), (Method::GET, "/api/v1/invoices"), (Method::POST, "/api/v1/clusters/abc/logexport"), (Method::GET, "/api/scim/v2/Users")] {
+    for (m, p) in [
+        (Method::GET, "/api/v1/folders"),
+        (Method::GET, "/api/v1/invoices"),
+        (Method::POST, "/api/v1/clusters/abc/logexport"),
+        (Method::GET, "/api/scim/v2/Users"),
+    ] {
         let (s, _, b) = t.call(m.clone(), p, None).await;
         assert_eq!((s, b.clone()), (StatusCode::NOT_IMPLEMENTED, json!({"code": 12, "message": "not implemented", "details": []})), "{m} {p}");
     }
@@ -512,7 +597,9 @@ async fn regions_and_organization() {
 async fn organization_scoped_paths_use_dollars_and_camel_case() {
     let t = TestServer::start().await;
     let base = format!("/api/v1/orgs/{}/clusters", t.org);
-    let (s, _, c) = t.call(Method::POST, &base, Some(json!({"name": "legacy-moose", "provider": "GCP", "serverless": {"regions": ["us-central1"], "spendLimit": 25}}))).await;
+    let (s, _, c) = t
+        .call(Method::POST, &base, Some(json!({"name": "legacy-moose", "provider": "GCP", "serverless": {"regions": ["us-central1"], "spendLimit": 25}})))
+        .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     let c = &c["cluster"];
     assert_eq!((c["plan"].as_str(), c["cloudProvider"].as_str(), c["longRunningOperationStatus"].as_str()), (Some("SERVERLESS"), Some("GCP"), Some("NOT_SET")));
@@ -572,7 +659,8 @@ impl Oas {
             Some("object") | None if s.get("properties").is_some() || s.get("additionalProperties").is_some() => {
                 let Some(obj) = v.as_object() else { return errs.push(format!("{at}: not an object")) };
                 let props = s.get("properties").and_then(|p| p.as_object());
-                let required: Vec<&str> = s.get("required").and_then(|r| r.as_array()).map(|r| r.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
+                let required: Vec<&str> =
+                    s.get("required").and_then(|r| r.as_array()).map(|r| r.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
                 for r in &required {
                     if obj.get(*r).is_none_or(|x| x.is_null()) {
                         errs.push(format!("{at}.{r}: required"));
@@ -631,9 +719,21 @@ async fn responses_validate_against_the_vendor_openapi_document() {
         }
         b
     };
-    let c = go(Method::POST, "/api/v1/clusters", "/api/v1/clusters".into(), Some(json!({"name": "oas-basic", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}, "labels": {"a": "b"}}}))).await;
+    let c = go(
+        Method::POST,
+        "/api/v1/clusters",
+        "/api/v1/clusters".into(),
+        Some(json!({"name": "oas-basic", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}, "labels": {"a": "b"}}})),
+    )
+    .await;
     let id = c["id"].as_str().unwrap().to_string();
-    let c = go(Method::POST, "/api/v1/clusters", "/api/v1/clusters".into(), Some(json!({"name": "oas-advanced", "provider": "AWS", "spec": {"dedicated": {"region_nodes": {"us-east-1": 3}}}}))).await;
+    let c = go(
+        Method::POST,
+        "/api/v1/clusters",
+        "/api/v1/clusters".into(),
+        Some(json!({"name": "oas-advanced", "provider": "AWS", "spec": {"dedicated": {"region_nodes": {"us-east-1": 3}}}})),
+    )
+    .await;
     let adv = c["id"].as_str().unwrap().to_string();
     go(Method::POST, "/api/v1/clusters", "/api/v1/clusters".into(), Some(json!({"name": "x", "provider": "GCP", "spec": {}}))).await;
     t.wait_state(&id, "CREATED", Duration::from_secs(20)).await;
@@ -649,7 +749,13 @@ async fn responses_validate_against_the_vendor_openapi_document() {
     let su = "/api/v1/clusters/{cluster_id}/sql-users";
     go(Method::POST, su, format!("/api/v1/clusters/{id}/sql-users"), Some(json!({"name": "u1", "password": "long-enough-pw-1"}))).await;
     go(Method::GET, su, format!("/api/v1/clusters/{id}/sql-users"), None).await;
-    go(Method::PUT, "/api/v1/clusters/{cluster_id}/sql-users/{name}/password", format!("/api/v1/clusters/{id}/sql-users/u1/password"), Some(json!({"password": "long-enough-pw-2"}))).await;
+    go(
+        Method::PUT,
+        "/api/v1/clusters/{cluster_id}/sql-users/{name}/password",
+        format!("/api/v1/clusters/{id}/sql-users/u1/password"),
+        Some(json!({"password": "long-enough-pw-2"})),
+    )
+    .await;
     go(Method::DELETE, "/api/v1/clusters/{cluster_id}/sql-users/{name}", format!("/api/v1/clusters/{id}/sql-users/u1"), None).await;
     let db = "/api/v1/clusters/{cluster_id}/databases";
     go(Method::POST, db, format!("/api/v1/clusters/{id}/databases"), Some(json!({"name": "d1"}))).await;
@@ -659,12 +765,24 @@ async fn responses_validate_against_the_vendor_openapi_document() {
     go(Method::DELETE, "/api/v1/clusters/{cluster_id}/databases/{name}", format!("/api/v1/clusters/{id}/databases/d3"), None).await;
     let al = "/api/v1/clusters/{cluster_id}/networking/allowlist";
     let alk = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}";
-    go(Method::POST, al, format!("/api/v1/clusters/{id}/networking/allowlist"), Some(json!({"cidr_ip": "10.0.0.0", "cidr_mask": 8, "ui": true, "sql": true, "name": "n"}))).await;
+    go(
+        Method::POST,
+        al,
+        format!("/api/v1/clusters/{id}/networking/allowlist"),
+        Some(json!({"cidr_ip": "10.0.0.0", "cidr_mask": 8, "ui": true, "sql": true, "name": "n"})),
+    )
+    .await;
     go(Method::GET, al, format!("/api/v1/clusters/{id}/networking/allowlist"), None).await;
     go(Method::PUT, alk, format!("/api/v1/clusters/{id}/networking/allowlist/172.16.0.0/12"), Some(json!({"ui": false, "sql": true}))).await;
     go(Method::PATCH, alk, format!("/api/v1/clusters/{id}/networking/allowlist/10.0.0.0/8"), Some(json!({"ui": false}))).await;
     go(Method::DELETE, alk, format!("/api/v1/clusters/{id}/networking/allowlist/10.0.0.0/8"), None).await;
-    let sa = go(Method::POST, "/api/v1/service-accounts", "/api/v1/service-accounts".into(), Some(json!({"name": "oas-sa", "description": "d", "roles": [{"name": "CLUSTER_ADMIN", "resource": {"type": "CLUSTER", "id": id}}]}))).await;
+    let sa = go(
+        Method::POST,
+        "/api/v1/service-accounts",
+        "/api/v1/service-accounts".into(),
+        Some(json!({"name": "oas-sa", "description": "d", "roles": [{"name": "CLUSTER_ADMIN", "resource": {"type": "CLUSTER", "id": id}}]})),
+    )
+    .await;
     let sa = sa["id"].as_str().unwrap().to_string();
     let sai = "/api/v1/service-accounts/{id}";
     go(Method::GET, "/api/v1/service-accounts", "/api/v1/service-accounts".into(), None).await;
@@ -681,7 +799,13 @@ async fn responses_validate_against_the_vendor_openapi_document() {
     let rr = "/api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}";
     go(Method::GET, "/api/v1/roles", "/api/v1/roles".into(), None).await;
     go(Method::GET, ru, format!("/api/v1/roles/{sa}"), None).await;
-    go(Method::PUT, ru, format!("/api/v1/roles/{sa}"), Some(json!({"roles": [{"name": "CLUSTER_DEVELOPER", "resource": {"type": "ORGANIZATION", "id": org}}]}))).await;
+    go(
+        Method::PUT,
+        ru,
+        format!("/api/v1/roles/{sa}"),
+        Some(json!({"roles": [{"name": "CLUSTER_DEVELOPER", "resource": {"type": "ORGANIZATION", "id": org}}]})),
+    )
+    .await;
     go(Method::POST, rr, format!("/api/v1/roles/{sa}/CLUSTER/{id}/CLUSTER_MONITOR"), None).await;
     go(Method::DELETE, rr, format!("/api/v1/roles/{sa}/CLUSTER/{id}/CLUSTER_MONITOR"), None).await;
     go(Method::GET, "/api/v1/auditlogevents", "/api/v1/auditlogevents?limit=5".into(), None).await;
@@ -691,19 +815,44 @@ async fn responses_validate_against_the_vendor_openapi_document() {
 
     // Every implemented operation of the document was checked.
     let implemented: BTreeSet<String> = [
-        "GET /api/v1/clusters", "POST /api/v1/clusters", "GET /api/v1/clusters/{cluster_id}", "PATCH /api/v1/clusters/{cluster_id}",
-        "DELETE /api/v1/clusters/{cluster_id}", "GET /api/v1/clusters/{cluster_id}/nodes", "GET /api/v1/clusters/available-regions",
-        "GET /api/v1/organization", "GET /api/v1/clusters/{cluster_id}/sql-users", "POST /api/v1/clusters/{cluster_id}/sql-users",
-        "PUT /api/v1/clusters/{cluster_id}/sql-users/{name}/password", "DELETE /api/v1/clusters/{cluster_id}/sql-users/{name}",
-        "GET /api/v1/clusters/{cluster_id}/databases", "POST /api/v1/clusters/{cluster_id}/databases", "PATCH /api/v1/clusters/{cluster_id}/databases",
-        "PATCH /api/v1/clusters/{cluster_id}/databases/{name}", "DELETE /api/v1/clusters/{cluster_id}/databases/{name}",
-        "GET /api/v1/clusters/{cluster_id}/networking/allowlist", "POST /api/v1/clusters/{cluster_id}/networking/allowlist",
-        "PUT /api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", "PATCH /api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}",
-        "DELETE /api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", "GET /api/v1/api-keys", "POST /api/v1/api-keys",
-        "GET /api/v1/api-keys/{id}", "PATCH /api/v1/api-keys/{id}", "DELETE /api/v1/api-keys/{id}", "GET /api/v1/service-accounts",
-        "POST /api/v1/service-accounts", "GET /api/v1/service-accounts/{id}", "PATCH /api/v1/service-accounts/{id}", "DELETE /api/v1/service-accounts/{id}",
-        "GET /api/v1/roles", "GET /api/v1/roles/{user_id}", "PUT /api/v1/roles/{user_id}", "POST /api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}",
-        "DELETE /api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}", "GET /api/v1/auditlogevents",
+        "GET /api/v1/clusters",
+        "POST /api/v1/clusters",
+        "GET /api/v1/clusters/{cluster_id}",
+        "PATCH /api/v1/clusters/{cluster_id}",
+        "DELETE /api/v1/clusters/{cluster_id}",
+        "GET /api/v1/clusters/{cluster_id}/nodes",
+        "GET /api/v1/clusters/available-regions",
+        "GET /api/v1/organization",
+        "GET /api/v1/clusters/{cluster_id}/sql-users",
+        "POST /api/v1/clusters/{cluster_id}/sql-users",
+        "PUT /api/v1/clusters/{cluster_id}/sql-users/{name}/password",
+        "DELETE /api/v1/clusters/{cluster_id}/sql-users/{name}",
+        "GET /api/v1/clusters/{cluster_id}/databases",
+        "POST /api/v1/clusters/{cluster_id}/databases",
+        "PATCH /api/v1/clusters/{cluster_id}/databases",
+        "PATCH /api/v1/clusters/{cluster_id}/databases/{name}",
+        "DELETE /api/v1/clusters/{cluster_id}/databases/{name}",
+        "GET /api/v1/clusters/{cluster_id}/networking/allowlist",
+        "POST /api/v1/clusters/{cluster_id}/networking/allowlist",
+        "PUT /api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}",
+        "PATCH /api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}",
+        "DELETE /api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}",
+        "GET /api/v1/api-keys",
+        "POST /api/v1/api-keys",
+        "GET /api/v1/api-keys/{id}",
+        "PATCH /api/v1/api-keys/{id}",
+        "DELETE /api/v1/api-keys/{id}",
+        "GET /api/v1/service-accounts",
+        "POST /api/v1/service-accounts",
+        "GET /api/v1/service-accounts/{id}",
+        "PATCH /api/v1/service-accounts/{id}",
+        "DELETE /api/v1/service-accounts/{id}",
+        "GET /api/v1/roles",
+        "GET /api/v1/roles/{user_id}",
+        "PUT /api/v1/roles/{user_id}",
+        "POST /api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}",
+        "DELETE /api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}",
+        "GET /api/v1/auditlogevents",
     ]
     .into_iter()
     .map(String::from)

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -27,11 +27,7 @@ async fn signed_as(t: &TestServer, secret: &str, method: Method, target: &str, b
     let url = format!("{}{target}", t.url);
     let endpoint = if absolute { url.clone() } else { target.to_string() };
     let sig = dbcloud_core::signing::sign(secret, method.as_str(), &endpoint, &ts);
-    let mut rb = t
-        .http
-        .request(method, url)
-        .header("Authorization", format!("Bearer {}:{sig}", t.access_key))
-        .header("Couchbase-Timestamp", ts);
+    let mut rb = t.http.request(method, url).header("Authorization", format!("Bearer {}:{sig}", t.access_key)).header("Couchbase-Timestamp", ts);
     if let Some(b) = body {
         rb = rb.json(&b);
     }
@@ -109,7 +105,14 @@ async fn signing_forms_and_auth_failures() {
     // Signature over another path.
     let ts = now_ms();
     let sig = dbcloud_core::signing::sign(&t.secret, "GET", "/v2/projects", &ts);
-    let r = t.http.get(format!("{}/v2/clouds", t.url)).header("Authorization", format!("Bearer {}:{sig}", t.access_key)).header("Couchbase-Timestamp", &ts).send().await.unwrap();
+    let r = t
+        .http
+        .get(format!("{}/v2/clouds", t.url))
+        .header("Authorization", format!("Bearer {}:{sig}", t.access_key))
+        .header("Couchbase-Timestamp", &ts)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"message": "unauthenticated", "errorType": "Unauthorized"}));
     // No credential at all.
@@ -225,14 +228,23 @@ async fn cluster_lifecycle_through_v2_is_visible_in_v1() {
     assert_eq!(a.2, json!([{"username": "app", "access": [{"bucketName": "couchbasecloudbucket", "bucketAccess": ["data_reader", "data_writer"]}]}]));
     let native = t.get(&format!("/v1/clusters/{id}/users")).await;
     assert_eq!((native["items"][0]["access"].as_str(), native["items"][0]["scope"].as_str()), (Some("readwrite"), Some("couchbasecloudbucket")));
-    let bad = signed(&t, Method::POST, &format!("{location}/users"), Some(json!({"username": "other", "password": "correct-horse-battery",
-        "buckets": [{"bucketName": "nope", "bucketAccess": ["data_reader"]}]}))).await;
+    let bad = signed(
+        &t,
+        Method::POST,
+        &format!("{location}/users"),
+        Some(json!({"username": "other", "password": "correct-horse-battery",
+        "buckets": [{"bucketName": "nope", "bucketAccess": ["data_reader"]}]})),
+    )
+    .await;
     assert!(assert_cb_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "RequestValidationError").contains("buckets"));
 
     // Allow list.
-    let a = signed(&t, Method::POST, &format!("{location}/allowlist"), Some(json!({"cidrBlock": "10.0.0.0/8", "ruleType": "permanent", "comment": "office"}))).await;
+    let a = signed(&t, Method::POST, &format!("{location}/allowlist"), Some(json!({"cidrBlock": "10.0.0.0/8", "ruleType": "permanent", "comment": "office"})))
+        .await;
     assert_eq!(a.0, StatusCode::ACCEPTED, "{}", a.2);
-    let a = signed(&t, Method::POST, &format!("{location}/allowlist"), Some(json!({"cidrBlock": "192.168.1.0/24", "ruleType": "temporary", "duration": "1h0m0s"}))).await;
+    let a =
+        signed(&t, Method::POST, &format!("{location}/allowlist"), Some(json!({"cidrBlock": "192.168.1.0/24", "ruleType": "temporary", "duration": "1h0m0s"})))
+            .await;
     assert_eq!(a.0, StatusCode::ACCEPTED, "{}", a.2);
     let a = signed(&t, Method::GET, &format!("{location}/allowlist"), None).await;
     let entries = a.2.as_array().unwrap();
@@ -313,7 +325,12 @@ async fn pagination_envelope() {
     let a = signed(&t, Method::GET, "/v2/projects?perPage=2&page=2&sortBy=name", None).await;
     assert_eq!(a.0, StatusCode::OK, "{}", a.2);
     let pages = &a.2["cursor"]["pages"];
-    assert_eq!((pages["page"].as_i64(), pages["last"].as_i64(), pages["perPage"].as_i64(), pages["totalItems"].as_i64()), (Some(2), Some(2), Some(2), Some(4)), "{}", a.2);
+    assert_eq!(
+        (pages["page"].as_i64(), pages["last"].as_i64(), pages["perPage"].as_i64(), pages["totalItems"].as_i64()),
+        (Some(2), Some(2), Some(2), Some(4)),
+        "{}",
+        a.2
+    );
     assert_eq!(pages["previous"], 1);
     assert!(pages.get("next").is_none());
     let hrefs = &a.2["cursor"]["hrefs"];
@@ -344,7 +361,13 @@ async fn validation_and_lookup_errors() {
     let a = signed(&t, Method::POST, "/v2/clusters", Some(json!({"name": "cb-x", "cloudId": cloud, "projectId": uuid::Uuid::new_v4()}))).await;
     assert!(assert_cb_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "RequestValidationError").contains("projectId"));
     let project = t.get("/v1/projects").await["items"][0]["id"].as_str().unwrap().to_string();
-    let a = signed(&t, Method::POST, "/v2/clusters", Some(json!({"name": "cb-x", "cloudId": cloud, "projectId": project, "servers": [{"size": 30, "services": ["data"]}]}))).await;
+    let a = signed(
+        &t,
+        Method::POST,
+        "/v2/clusters",
+        Some(json!({"name": "cb-x", "cloudId": cloud, "projectId": project, "servers": [{"size": 30, "services": ["data"]}]})),
+    )
+    .await;
     assert!(assert_cb_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "RequestValidationError").contains("servers[0].size"));
     let a = signed(&t, Method::GET, "/v2/clouds?perPage=0", None).await;
     assert!(assert_cb_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "RequestValidationError").contains("perPage"));
@@ -424,12 +447,22 @@ async fn every_role_against_every_v2_route() {
         (Method::PUT, format!("/v2/clusters/{c}/buckets/{absent_bucket}"), Some(json!({"memoryQuota": 200})), &["cluster.update"]),
         (Method::GET, format!("/v2/clusters/{c}/certificate"), None, &["cluster.read"]),
         // A repeated network: allowed callers get 422 and the list stays as it is.
-        (Method::PUT, format!("/v2/clusters/{c}/allowlist"), Some(json!([{"cidrBlock": "10.8.0.0/16", "ruleType": "permanent"}, {"cidrBlock": "10.8.0.0/16", "ruleType": "permanent"}])), &["allowlist.manage"]),
+        (
+            Method::PUT,
+            format!("/v2/clusters/{c}/allowlist"),
+            Some(json!([{"cidrBlock": "10.8.0.0/16", "ruleType": "permanent"}, {"cidrBlock": "10.8.0.0/16", "ruleType": "permanent"}])),
+            &["allowlist.manage"],
+        ),
         (Method::GET, format!("/v2/clusters/{c}/allowlist"), None, &["cluster.read"]),
         (Method::POST, format!("/v2/clusters/{c}/allowlist"), Some(json!({"cidrBlock": "10.9.0.0/16", "ruleType": "permanent"})), &["allowlist.manage"]),
         (Method::DELETE, format!("/v2/clusters/{c}/allowlist"), Some(json!({"cidrBlock": "10.99.0.0/16"})), &["allowlist.manage"]),
         (Method::GET, format!("/v2/clusters/{c}/users"), None, &["cluster.read"]),
-        (Method::POST, format!("/v2/clusters/{c}/users"), Some(json!({"username": "mxu", "password": "long-enough-password", "allBucketsAccess": "data_reader"})), &["dbuser.manage"]),
+        (
+            Method::POST,
+            format!("/v2/clusters/{c}/users"),
+            Some(json!({"username": "mxu", "password": "long-enough-password", "allBucketsAccess": "data_reader"})),
+            &["dbuser.manage"],
+        ),
         (Method::DELETE, format!("/v2/clusters/{c}/users/nobody"), None, &["dbuser.manage"]),
         (Method::PUT, format!("/v2/clusters/{c}/users/nobody"), Some(json!({"password": "long-enough-password"})), &["dbuser.manage"]),
         (Method::GET, "/v2/users".into(), None, &["org.read"]),
@@ -488,13 +521,20 @@ async fn org_users_db_user_update_and_unknown_routes() {
     let (_, k) = t.post("/v1/clusters", json!({"name": "upd", "cloud_id": cloud})).await;
     let id = k["cluster"]["id"].as_str().unwrap().to_string();
     t.wait_state(&id, "CREATED", Duration::from_secs(20)).await;
-    let a = signed(&t, Method::POST, &format!("/v2/clusters/{id}/users"), Some(json!({"username": "app", "password": "first-password-1", "allBucketsAccess": "data_writer"}))).await;
+    let a = signed(
+        &t,
+        Method::POST,
+        &format!("/v2/clusters/{id}/users"),
+        Some(json!({"username": "app", "password": "first-password-1", "allBucketsAccess": "data_writer"})),
+    )
+    .await;
     assert_eq!(a.0, StatusCode::CREATED, "{}", a.2);
     let a = signed(&t, Method::GET, &format!("/v2/clusters/{id}/users"), None).await;
     assert_eq!(a.2[0]["access"], json!([{"bucketName": "*", "bucketAccess": ["data_reader", "data_writer"]}]));
     let before = t.get(&format!("/v1/clusters/{id}/users")).await["items"][0]["password_changed_at"].clone();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let a = signed(&t, Method::PUT, &format!("/v2/clusters/{id}/users/app"), Some(json!({"password": "second-password-2", "allBucketsAccess": "data_writer"}))).await;
+    let a = signed(&t, Method::PUT, &format!("/v2/clusters/{id}/users/app"), Some(json!({"password": "second-password-2", "allBucketsAccess": "data_writer"})))
+        .await;
     assert_eq!(a.0, StatusCode::NO_CONTENT, "{}", a.2);
     assert_ne!(t.get(&format!("/v1/clusters/{id}/users")).await["items"][0]["password_changed_at"], before);
     let a = signed(&t, Method::PUT, &format!("/v2/clusters/{id}/users/app"), Some(json!({"username": "other"}))).await;
@@ -582,7 +622,8 @@ async fn bucket_updates_allowlist_replace_and_certificate() {
     let a = signed(&t, Method::PUT, &al, Some(replacement)).await;
     assert_eq!(a.0, StatusCode::ACCEPTED, "{}", a.2);
     let listed = signed(&t, Method::GET, &al, None).await.2;
-    let mut cidrs: Vec<(String, String)> = listed.as_array().unwrap().iter().map(|e| (e["cidrBlock"].as_str().unwrap().to_string(), e["ruleType"].as_str().unwrap().to_string())).collect();
+    let mut cidrs: Vec<(String, String)> =
+        listed.as_array().unwrap().iter().map(|e| (e["cidrBlock"].as_str().unwrap().to_string(), e["ruleType"].as_str().unwrap().to_string())).collect();
     cidrs.sort();
     assert_eq!(cidrs, [("192.0.2.0/24".to_string(), "permanent".to_string()), ("198.51.100.7/32".to_string(), "temporary".to_string())], "{listed}");
     assert_eq!(t.get(&format!("/v1/clusters/{id}/allowlist")).await["items"].as_array().unwrap().len(), 2);

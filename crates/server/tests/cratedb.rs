@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
@@ -22,11 +22,8 @@ async fn run(cmd: &mut Command, secs: u64) -> (bool, String, String) {
 #[tokio::test]
 async fn seed_002_curl_users_me() {
     let t = TestServer::start().await;
-    let (ok, out, err) = run(
-        Command::new("curl").args(["-s", "-i", "-u", &format!("{}:{}", t.access_key, t.secret), &format!("{}/api/v2/users/me", t.url)]),
-        30,
-    )
-    .await;
+    let (ok, out, err) =
+        run(Command::new("curl").args(["-s", "-i", "-u", &format!("{}:{}", t.access_key, t.secret), &format!("{}/api/v2/users/me", t.url)]), 30).await;
     assert!(ok, "curl failed: {err}");
     let (head, body) = out.split_once("\r\n\r\n").expect("headers and body");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -183,9 +180,26 @@ async fn croud_cli_end_to_end() {
 
     let deployed = c
         .json(&[
-            "clusters", "deploy", "--product-name", "cr4", "--tier", "default", "--unit", "2", "--cluster-name", "crate1",
-            "--version", "5.9.2", "--username", "admin", "--password", "a-very-long-password-0123456789",
-            "--subscription-id", "free_tier", "--project-id", &p2_id,
+            "clusters",
+            "deploy",
+            "--product-name",
+            "cr4",
+            "--tier",
+            "default",
+            "--unit",
+            "2",
+            "--cluster-name",
+            "crate1",
+            "--version",
+            "5.9.2",
+            "--username",
+            "admin",
+            "--password",
+            "a-very-long-password-0123456789",
+            "--subscription-id",
+            "free_tier",
+            "--project-id",
+            &p2_id,
         ])
         .await;
     let cl_id = deployed["id"].as_str().unwrap_or_else(|| panic!("{deployed}")).to_string();
@@ -230,9 +244,26 @@ async fn croud_cli_end_to_end() {
     // Deploy into a new project named after the cluster, in a given region.
     let second = c
         .json(&[
-            "clusters", "deploy", "--product-name", "cr4", "--tier", "default", "--cluster-name", "crate2",
-            "--version", "5.9.2", "--username", "admin", "--password", "a-very-long-password-0123456789",
-            "--subscription-id", &t.org, "--org-id", &t.org, "--region", "gcp.europe-west1",
+            "clusters",
+            "deploy",
+            "--product-name",
+            "cr4",
+            "--tier",
+            "default",
+            "--cluster-name",
+            "crate2",
+            "--version",
+            "5.9.2",
+            "--username",
+            "admin",
+            "--password",
+            "a-very-long-password-0123456789",
+            "--subscription-id",
+            &t.org,
+            "--org-id",
+            &t.org,
+            "--region",
+            "gcp.europe-west1",
         ])
         .await;
     assert_eq!(second["num_nodes"], 1, "{second}");
@@ -429,8 +460,15 @@ async fn changes_busy_invalid_and_audit_cursor() {
         let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/scale/"), Some(body)).await;
         assert_eq!((s, v["success"].clone()), (reqwest::StatusCode::BAD_REQUEST, json!(false)), "{v}");
     }
-    let r = t.http.put(format!("{}/api/v2/clusters/{id}/scale/", t.url)).basic_auth(&t.access_key, Some(&t.secret))
-        .header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let r = t
+        .http
+        .put(format!("{}/api/v2/clusters/{id}/scale/", t.url))
+        .basic_auth(&t.access_key, Some(&t.secret))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let native = t.get(&format!("/v1/clusters/{id}")).await;
     assert_eq!((native["node_count"].clone(), native["version"].clone()), (json!(4), json!("7.6.2")));
@@ -442,7 +480,8 @@ async fn changes_busy_invalid_and_audit_cursor() {
     let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/organizations/{}/", t.org), Some(json!({"plan_type": 9, "email": "nope"}))).await;
     assert_eq!(s, 400, "{v}");
     assert!(v["errors"]["plan_type"].is_array() && v["errors"]["email"].is_array(), "{v}");
-    let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/organizations/{}/", t.org), Some(json!({"email": "ops@example.com", "notifications_enabled": true}))).await;
+    let (s, v) =
+        basic(&t, Method::PUT, &format!("/api/v2/organizations/{}/", t.org), Some(json!({"email": "ops@example.com", "notifications_enabled": true}))).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!((v["email"].clone(), v["notifications_enabled"].clone(), v["plan_type"].clone()), (json!("ops@example.com"), json!(true), json!(3)));
     let (s, _) = basic(&t, Method::PUT, &format!("/api/v2/organizations/{}/", uuid::Uuid::new_v4()), Some(json!({"name": "x"}))).await;
@@ -516,7 +555,13 @@ async fn changes_busy_invalid_and_audit_cursor() {
     assert_eq!(names(&upgrades, "action"), ["cluster.upgrade"]);
     let (_, none) = basic(&t, Method::GET, &format!("{base}?to=2000-01-01"), None).await;
     assert_eq!(none, json!([]));
-    for (q, field) in [("last=nope", "last"), (&*format!("last={}", uuid::Uuid::new_v4()), "last"), ("from=yesterday", "from"), ("to=2024-13-01", "to"), ("cluster_id=x", "cluster_id")] {
+    for (q, field) in [
+        ("last=nope", "last"),
+        (&*format!("last={}", uuid::Uuid::new_v4()), "last"),
+        ("from=yesterday", "from"),
+        ("to=2024-13-01", "to"),
+        ("cluster_id=x", "cluster_id"),
+    ] {
         let (s, v) = basic(&t, Method::GET, &format!("{base}?{q}"), None).await;
         assert_eq!(s, 400, "{q}: {v}");
         assert!(v["errors"][field].is_array(), "{q}: {v}");
@@ -558,7 +603,13 @@ async fn every_role_against_every_api_v2_route() {
         (Method::GET, "/api/v2/users/me/", "/api/v2/users/me/".into(), None, &[]),
         (Method::GET, "/api/v2/organizations/", "/api/v2/organizations/".into(), None, &["org.read"]),
         (Method::GET, "/api/v2/organizations/{org_id}/", format!("/api/v2/organizations/{org}/"), None, &["org.read"]),
-        (Method::PUT, "/api/v2/organizations/{org_id}/", format!("/api/v2/organizations/{org}/"), Some(json!({"notifications_enabled": true})), &["org.update"]),
+        (
+            Method::PUT,
+            "/api/v2/organizations/{org_id}/",
+            format!("/api/v2/organizations/{org}/"),
+            Some(json!({"notifications_enabled": true})),
+            &["org.update"],
+        ),
         (Method::GET, "/api/v2/organizations/{org_id}/projects/", format!("/api/v2/organizations/{org}/projects/"), None, &["project.read"]),
         (Method::GET, "/api/v2/organizations/{org_id}/regions/", format!("/api/v2/organizations/{org}/regions/"), None, &[]),
         (Method::GET, "/api/v2/organizations/{org_id}/users/", format!("/api/v2/organizations/{org}/users/"), None, &["org.read"]),
@@ -584,19 +635,67 @@ async fn every_role_against_every_api_v2_route() {
         // Change routes with bodies the core refuses after authorization (400/409), so the
         // cluster stays idle for every role.
         (Method::PUT, "/api/v2/clusters/{cluster_id}/scale/", format!("/api/v2/clusters/{c}/scale/"), Some(json!({"product_unit": 1})), &["cluster.update"]),
-        (Method::PUT, "/api/v2/clusters/{cluster_id}/upgrade/", format!("/api/v2/clusters/{c}/upgrade/"), Some(json!({"crate_version": "1.0.0"})), &["cluster.update"]),
-        (Method::PUT, "/api/v2/clusters/{cluster_id}/suspend/", format!("/api/v2/clusters/{c}/suspend/"), Some(json!({"suspended": false})), &["cluster.update"]),
-        (Method::PUT, "/api/v2/clusters/{cluster_id}/ip-restrictions/", format!("/api/v2/clusters/{c}/ip-restrictions/"), Some(json!({"ip_whitelist": [{"cidr": "10.0.0.1/8"}]})), &["allowlist.manage"]),
-        (Method::PUT, "/api/v2/clusters/{cluster_id}/deletion-protection/", format!("/api/v2/clusters/{c}/deletion-protection/"), Some(json!({"deletion_protected": false})), &["cluster.update"]),
+        (
+            Method::PUT,
+            "/api/v2/clusters/{cluster_id}/upgrade/",
+            format!("/api/v2/clusters/{c}/upgrade/"),
+            Some(json!({"crate_version": "1.0.0"})),
+            &["cluster.update"],
+        ),
+        (
+            Method::PUT,
+            "/api/v2/clusters/{cluster_id}/suspend/",
+            format!("/api/v2/clusters/{c}/suspend/"),
+            Some(json!({"suspended": false})),
+            &["cluster.update"],
+        ),
+        (
+            Method::PUT,
+            "/api/v2/clusters/{cluster_id}/ip-restrictions/",
+            format!("/api/v2/clusters/{c}/ip-restrictions/"),
+            Some(json!({"ip_whitelist": [{"cidr": "10.0.0.1/8"}]})),
+            &["allowlist.manage"],
+        ),
+        (
+            Method::PUT,
+            "/api/v2/clusters/{cluster_id}/deletion-protection/",
+            format!("/api/v2/clusters/{c}/deletion-protection/"),
+            Some(json!({"deletion_protected": false})),
+            &["cluster.update"],
+        ),
         (Method::GET, "/api/v2/users/me/api-keys/", "/api/v2/users/me/api-keys/".into(), None, &[]),
         (Method::POST, "/api/v2/users/me/api-keys/", "/api/v2/users/me/api-keys/".into(), None, &["apikey.manage"]),
         (Method::GET, "/api/v2/users/me/api-keys/{key}/", format!("/api/v2/users/me/api-keys/{absent_key}/"), None, &[]),
         (Method::DELETE, "/api/v2/users/me/api-keys/{key}/", format!("/api/v2/users/me/api-keys/{absent_key}/"), None, &["apikey.manage"]),
         (Method::GET, "/api/v2/projects/{project_id}/users/", format!("/api/v2/projects/{project}/users/"), None, &["project.read"]),
-        (Method::POST, "/api/v2/projects/{project_id}/users/", format!("/api/v2/projects/{project}/users/"), Some(json!({"user": "member@example.com", "role_fqn": "project_member"})), &["user.manage"]),
-        (Method::DELETE, "/api/v2/projects/{project_id}/users/{user}/", format!("/api/v2/projects/{project}/users/nobody@example.com/"), None, &["user.manage"]),
-        (Method::POST, "/api/v2/organizations/{org_id}/users/", format!("/api/v2/organizations/{org}/users/"), Some(json!({"user": "member@example.com", "role_fqn": "org_member"})), &["user.manage"]),
-        (Method::DELETE, "/api/v2/organizations/{org_id}/users/{user}/", format!("/api/v2/organizations/{org}/users/nobody@example.com/"), None, &["user.manage"]),
+        (
+            Method::POST,
+            "/api/v2/projects/{project_id}/users/",
+            format!("/api/v2/projects/{project}/users/"),
+            Some(json!({"user": "member@example.com", "role_fqn": "project_member"})),
+            &["user.manage"],
+        ),
+        (
+            Method::DELETE,
+            "/api/v2/projects/{project_id}/users/{user}/",
+            format!("/api/v2/projects/{project}/users/nobody@example.com/"),
+            None,
+            &["user.manage"],
+        ),
+        (
+            Method::POST,
+            "/api/v2/organizations/{org_id}/users/",
+            format!("/api/v2/organizations/{org}/users/"),
+            Some(json!({"user": "member@example.com", "role_fqn": "org_member"})),
+            &["user.manage"],
+        ),
+        (
+            Method::DELETE,
+            "/api/v2/organizations/{org_id}/users/{user}/",
+            format!("/api/v2/organizations/{org}/users/nobody@example.com/"),
+            None,
+            &["user.manage"],
+        ),
         (Method::DELETE, "/api/v2/clusters/{cluster_id}/", format!("/api/v2/clusters/{victim}/"), None, &["cluster.delete"]),
     ];
 
@@ -680,7 +779,13 @@ async fn croud_manages_project_and_organization_members() {
 
     // A key without user management may not add members (403 in the dialect's shape).
     let viewer = t.role_key(dbcloud_core::perms::Role::ClusterAdmin).await;
-    let r = t.http.post(format!("{}/api/v2/projects/{project}/users/", t.url)).bearer_auth(&viewer)
-        .json(&serde_json::json!({"user": "alice@example.com", "role_fqn": "project_admin"})).send().await.unwrap();
+    let r = t
+        .http
+        .post(format!("{}/api/v2/projects/{project}/users/", t.url))
+        .bearer_auth(&viewer)
+        .json(&serde_json::json!({"user": "alice@example.com", "role_fqn": "project_admin"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 const UNAUTHENTICATED: &str = r#"{"code":16,"message":"unauthenticated","details":[]}"#;
@@ -19,7 +19,8 @@ async fn create_key(t: &TestServer, token: &str, body: Value) -> (StatusCode, Va
 }
 
 async fn owner_key(t: &TestServer, extra: Value) -> Value {
-    let mut body = json!({"name": "automation", "description": "ci", "expiry": 0, "organizationRoles": ["organizationOwner"], "resources": [], "allowedCIDRs": []});
+    let mut body =
+        json!({"name": "automation", "description": "ci", "expiry": 0, "organizationRoles": ["organizationOwner"], "resources": [], "allowedCIDRs": []});
     body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     let (s, b) = create_key(t, &t.token, body).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -102,9 +103,39 @@ async fn seed_001_curl_examples_succeed_and_errors_have_the_exact_bodies() {
     };
     let examples = [
         vec!["--request".into(), "GET".into(), "--url".into(), url.clone(), "--header".into(), format!("Authorization: Bearer {secret_key}")],
-        vec!["--request".into(), "GET".into(), "--url".into(), url.clone(), "--header".into(), format!("Authorization: Bearer {secret_key}"), "--header".into(), "Cc-Version: 2024-09-16".into()],
-        vec!["--request".into(), "GET".into(), "--url".into(), url.clone(), "--header".into(), format!("Authorization: Bearer {secret_key}"), "--header".into(), "Cc-Version: 2024-09-16".into(), "--header".into(), "Accept: application/json".into()],
-        vec!["--request".into(), "GET".into(), "--url".into(), url.clone(), "--header".into(), format!("Authorization: Bearer {secret_key}"), "--header".into(), "Cc-Version: 2024-09-16".into(), "--verbose".into()],
+        vec![
+            "--request".into(),
+            "GET".into(),
+            "--url".into(),
+            url.clone(),
+            "--header".into(),
+            format!("Authorization: Bearer {secret_key}"),
+            "--header".into(),
+            "Cc-Version: 2024-09-16".into(),
+        ],
+        vec![
+            "--request".into(),
+            "GET".into(),
+            "--url".into(),
+            url.clone(),
+            "--header".into(),
+            format!("Authorization: Bearer {secret_key}"),
+            "--header".into(),
+            "Cc-Version: 2024-09-16".into(),
+            "--header".into(),
+            "Accept: application/json".into(),
+        ],
+        vec![
+            "--request".into(),
+            "GET".into(),
+            "--url".into(),
+            url.clone(),
+            "--header".into(),
+            format!("Authorization: Bearer {secret_key}"),
+            "--header".into(),
+            "Cc-Version: 2024-09-16".into(),
+            "--verbose".into(),
+        ],
     ];
     for ex in examples {
         let (code, body) = curl(ex).await;
@@ -120,7 +151,8 @@ async fn seed_001_curl_examples_succeed_and_errors_have_the_exact_bodies() {
     assert_eq!((code.as_str(), body.as_str()), ("401", UNAUTHENTICATED));
     let (_, billing) = t.post("/v1/service-accounts", json!({"name": "billing", "roles": ["BILLING_VIEWER"]})).await;
     let (_, bkey) = create_key(&t, &t.token, json!({"name": "b", "serviceAccountId": billing["id"]})).await;
-    let (code, body) = curl(vec!["--url".into(), url.clone(), "--header".into(), format!("Authorization: Bearer {}", bkey["bearer_token"].as_str().unwrap())]).await;
+    let (code, body) =
+        curl(vec!["--url".into(), url.clone(), "--header".into(), format!("Authorization: Bearer {}", bkey["bearer_token"].as_str().unwrap())]).await;
     assert_eq!((code.as_str(), body.as_str()), ("403", DENIED));
     let mut limited = None;
     for _ in 0..30 {
@@ -338,7 +370,8 @@ async fn nobody_escalates_and_every_refusal_is_audited() {
     let (s, _, b) = t.call_as(&dt, Method::POST, "/v1/service-accounts", Some(json!({"name": "root", "roles": ["ADMIN"]}))).await;
     assert_eq!((s, b), (StatusCode::FORBIDDEN, serde_json::from_str::<Value>(DENIED).unwrap()));
     // Even the organization owner cannot hand a project role on a project that does not exist.
-    let (s, _) = create_key(&t, &t.token, json!({"name": "z", "organizationRoles": [], "resources": [{"id": uuid::Uuid::now_v7(), "roles": ["projectViewer"]}]})).await;
+    let (s, _) =
+        create_key(&t, &t.token, json!({"name": "z", "organizationRoles": [], "resources": [{"id": uuid::Uuid::now_v7(), "roles": ["projectViewer"]}]})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, b) = create_key(&t, &t.token, json!({"name": "z", "organizationRoles": ["superuser"]})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -389,7 +422,8 @@ async fn creators_own_what_they_create() {
     assert_eq!(s, StatusCode::FORBIDDEN, "Cluster Creator cannot modify existing clusters (seed 001)");
     let (s, _, mine) = t.call_as(&ct, Method::POST, "/v1/clusters", Some(json!({"name": "mine", "provider": "aws", "region": "us-east-1"}))).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let (s, _, _) = t.call_as(&ct, Method::PATCH, &format!("/v1/clusters/{}", mine["cluster"]["id"].as_str().unwrap()), Some(json!({"name": "mine-renamed"}))).await;
+    let (s, _, _) =
+        t.call_as(&ct, Method::PATCH, &format!("/v1/clusters/{}", mine["cluster"]["id"].as_str().unwrap()), Some(json!({"name": "mine-renamed"}))).await;
     assert_eq!(s, StatusCode::OK, "CLUSTER_CREATOR becomes CLUSTER_ADMIN of what it creates");
 }
 

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Runs a documented shell command after substituting `vars`; returns the HTTP status of
@@ -155,7 +155,8 @@ async fn every_seed_request_example_succeeds_against_a_fresh_server() {
     assert_eq!((status, body), (200, json!({})));
     // The raw form of the moose example (no regions: the provider's first), once the name is free.
     t.wait_state(&moose, "DELETED", Duration::from_secs(20)).await;
-    let raw_cmd = format!("curl --request POST --url {}/api/v1/orgs/{org}/clusters --header 'Authorization: Bearer {secret}' --data '{SEED004_CREATE_MOOSE_RAW}'", t.url);
+    let raw_cmd =
+        format!("curl --request POST --url {}/api/v1/orgs/{org}/clusters --header 'Authorization: Bearer {secret}' --data '{SEED004_CREATE_MOOSE_RAW}'", t.url);
     let (status, body) = run(&raw_cmd, &[], &[]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["cluster"]["serverless"]["spendLimit"], 0);

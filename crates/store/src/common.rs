@@ -2,11 +2,11 @@
 //! `sqlite.rs` and once inside `postgres.rs`; `super::Db` names the driver and
 //! `super::begin_write` opens a write transaction the backend's way.
 
-use super::{begin_write, Backend, Db};
-use crate::records::*;
+use super::{Backend, Db, begin_write};
 use crate::Store;
+use crate::records::*;
 use async_trait::async_trait;
-use dbcloud_core::{cursor, ms_to_time, new_id, now, regions, time_to_ms, Error, Result};
+use dbcloud_core::{Error, Result, cursor, ms_to_time, new_id, now, regions, time_to_ms};
 use dbcloud_types::*;
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row};
@@ -24,9 +24,7 @@ fn concat_key_select_by_id() -> sqlx::AssertSqlSafe<String> {
 
 pub(super) fn db(e: sqlx::Error) -> Error {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            Error::Unavailable("database unavailable".into())
-        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Error::Unavailable("database unavailable".into()),
         other => Error::Internal(format!("database: {other}")),
     }
 }
@@ -113,13 +111,19 @@ macro_rules! operation_select {
     };
 }
 macro_rules! bucket_select {
-    () => { "SELECT id, cluster_id, name, memory_quota_mb, replicas, created_at FROM buckets " };
+    () => {
+        "SELECT id, cluster_id, name, memory_quota_mb, replicas, created_at FROM buckets "
+    };
 }
 macro_rules! db_user_select {
-    () => { "SELECT id, cluster_id, name, access, scope, created_at, password_changed_at FROM db_users " };
+    () => {
+        "SELECT id, cluster_id, name, access, scope, created_at, password_changed_at FROM db_users "
+    };
 }
 macro_rules! allowlist_select {
-    () => { "SELECT id, cluster_id, cidr, comment, expires_at, attributes, created_at FROM allowlist_entries " };
+    () => {
+        "SELECT id, cluster_id, cidr, comment, expires_at, attributes, created_at FROM allowlist_entries "
+    };
 }
 
 /// Runs `head <org> AND cluster_id IN (<chunk>) tail` for chunks of `clusters` (bounded
@@ -531,12 +535,7 @@ async fn open_cluster(tx: &mut Tx, org: Uuid, id: Uuid) -> Result<Cluster> {
 }
 
 async fn operation_in_tx(tx: &mut Tx, id: Uuid) -> Result<Operation> {
-    sqlx::query(concat!(operation_select!(), "WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db)
-        .and_then(|r| operation_row(&r))
+    sqlx::query(concat!(operation_select!(), "WHERE id = $1")).bind(id.to_string()).fetch_one(&mut **tx).await.map_err(db).and_then(|r| operation_row(&r))
 }
 
 async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperation, step: &str) -> Result<()> {
@@ -554,18 +553,18 @@ async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperati
     .bind(t)
     .execute(&mut **tx)
     .await
-    .map_err(|e| {
-        if is_unique(&e) {
-            Error::Aborted(format!("cluster {cluster} is busy: another operation is in progress"))
-        } else {
-            db(e)
-        }
-    })?;
+    .map_err(|e| if is_unique(&e) { Error::Aborted(format!("cluster {cluster} is busy: another operation is in progress")) } else { db(e) })?;
     Ok(())
 }
 
 /// Inserts one allow-list entry (the caller maps a unique violation to its message).
-async fn insert_allowlist_entry(tx: &mut Tx, org: Uuid, cluster: Uuid, new: &NewAllowlistEntry, at: time::OffsetDateTime) -> std::result::Result<AllowlistEntry, sqlx::Error> {
+async fn insert_allowlist_entry(
+    tx: &mut Tx,
+    org: Uuid,
+    cluster: Uuid,
+    new: &NewAllowlistEntry,
+    at: time::OffsetDateTime,
+) -> std::result::Result<AllowlistEntry, sqlx::Error> {
     let e = AllowlistEntry {
         id: new_id(),
         cluster_id: cluster,
@@ -614,8 +613,7 @@ async fn resolve_cloud(tx: &mut Tx, ctx: &Ctx, cloud: &CloudRef) -> Result<(Uuid
             if !regions::is_valid(*p, region) {
                 return Err(Error::field("region", format!("`{region}` is not a region of {p}; see GET /v1/regions?provider={p}")));
             }
-            const FIND: &str =
-                "SELECT id, provider, region FROM clouds WHERE org_id = $1 AND provider = $2 AND region = $3 ORDER BY id LIMIT 1";
+            const FIND: &str = "SELECT id, provider, region FROM clouds WHERE org_id = $1 AND provider = $2 AND region = $3 ORDER BY id LIMIT 1";
             let existing = find(FIND, p.as_str().into(), Some(region.clone())).await.fetch_optional(&mut **tx).await.map_err(db)?;
             match existing {
                 Some(r) => r,
@@ -690,13 +688,7 @@ impl Store for Backend {
         .await
         .map_err(db)?;
         insert_api_key(&mut tx, org, key, None).await?;
-        let ctx = Ctx {
-            organization_id: org,
-            actor: "system".into(),
-            request_id: "bootstrap".into(),
-            source_ip: "local".into(),
-            idempotency: None,
-        };
+        let ctx = Ctx { organization_id: org, actor: "system".into(), request_id: "bootstrap".into(), source_ip: "local".into(), idempotency: None };
         audit(&mut tx, &ctx, "organization.bootstrap", format!("organization:{org}")).await?;
         audit(&mut tx, &ctx, "apikey.create", format!("apikey:{}", key.access_key)).await?;
         commit(tx).await?;
@@ -718,11 +710,7 @@ impl Store for Backend {
     }
 
     async fn find_api_key(&self, access_key: &str) -> Result<Option<ApiKeyRecord>> {
-        let row = sqlx::query(concat_key_select_by_id())
-            .bind(access_key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat_key_select_by_id()).bind(access_key).fetch_optional(&self.pool).await.map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let mut k = api_key_row(&row)?;
         resolve_grants(&self.pool, &mut k).await?;
@@ -730,40 +718,30 @@ impl Store for Backend {
     }
 
     async fn idempotent_response(&self, org: Uuid, principal: &str, key: &str) -> Result<Option<StoredResponse>> {
-        let r = sqlx::query(
-            "SELECT request_hash, status, body FROM idempotency_keys WHERE org_id = $1 AND principal = $2 AND idem_key = $3",
-        )
-        .bind(org.to_string())
-        .bind(principal)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        r.map(|r| {
-            Ok(StoredResponse {
-                request_hash: get_str(&r, "request_hash")?,
-                status: get_i64(&r, "status")? as u16,
-                body: get_json(&r, "body")?,
-            })
-        })
-        .transpose()
+        let r = sqlx::query("SELECT request_hash, status, body FROM idempotency_keys WHERE org_id = $1 AND principal = $2 AND idem_key = $3")
+            .bind(org.to_string())
+            .bind(principal)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        r.map(|r| Ok(StoredResponse { request_hash: get_str(&r, "request_hash")?, status: get_i64(&r, "status")? as u16, body: get_json(&r, "body")? }))
+            .transpose()
     }
 
     async fn create_project(&self, ctx: &Ctx, name: &str, description: &str) -> Result<Project> {
         let mut tx = begin_create(&self.pool, ctx).await?;
         let id = new_id();
         let t = now();
-        sqlx::query(
-            "INSERT INTO projects (id, org_id, name, description, is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
-        )
-        .bind(id.to_string())
-        .bind(ctx.organization_id.to_string())
-        .bind(name)
-        .bind(description)
-        .bind(time_to_ms(t))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a project named {name:?} already exists")))?;
+        sqlx::query("INSERT INTO projects (id, org_id, name, description, is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)")
+            .bind(id.to_string())
+            .bind(ctx.organization_id.to_string())
+            .bind(name)
+            .bind(description)
+            .bind(time_to_ms(t))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique(e, || format!("a project named {name:?} already exists")))?;
         let p = Project {
             id,
             organization_id: ctx.organization_id,
@@ -807,11 +785,7 @@ impl Store for Backend {
                            WHERE org_id = $4 AND id = $5";
         update_name_description(&mut tx, ctx, SQL, "project", id, name, description).await?;
         audit(&mut tx, ctx, "project.update", format!("project:{id}")).await?;
-        let p = sqlx::query(concat!(project_select!(), "WHERE p.id = $1"))
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
+        let p = sqlx::query(concat!(project_select!(), "WHERE p.id = $1")).bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
         let p = project_row(&p)?;
         commit(tx).await?;
         Ok(p)
@@ -837,10 +811,7 @@ impl Store for Backend {
             return Err(Error::FailedPrecondition("the default project cannot be deleted".into()));
         }
         if p.cluster_count > 0 {
-            return Err(Error::FailedPrecondition(format!(
-                "project {id} still has {} cluster(s); delete them first",
-                p.cluster_count
-            )));
+            return Err(Error::FailedPrecondition(format!("project {id} still has {} cluster(s); delete them first", p.cluster_count)));
         }
         sqlx::query(
             "DELETE FROM projects WHERE id = $1 AND NOT EXISTS \
@@ -869,19 +840,17 @@ impl Store for Backend {
         let mut tx = begin_create(&self.pool, ctx).await?;
         let id = new_id();
         let t = now();
-        sqlx::query(
-            "INSERT INTO clouds (id, org_id, name, provider, region, vpc_cidr, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        )
-        .bind(id.to_string())
-        .bind(ctx.organization_id.to_string())
-        .bind(&new.name)
-        .bind(new.provider.as_str())
-        .bind(&new.region)
-        .bind(&new.vpc_cidr)
-        .bind(time_to_ms(t))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a cloud named {:?} already exists", new.name)))?;
+        sqlx::query("INSERT INTO clouds (id, org_id, name, provider, region, vpc_cidr, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
+            .bind(id.to_string())
+            .bind(ctx.organization_id.to_string())
+            .bind(&new.name)
+            .bind(new.provider.as_str())
+            .bind(&new.region)
+            .bind(&new.vpc_cidr)
+            .bind(time_to_ms(t))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique(e, || format!("a cloud named {:?} already exists", new.name)))?;
         let c = Cloud {
             id,
             organization_id: ctx.organization_id,
@@ -899,17 +868,14 @@ impl Store for Backend {
     }
 
     async fn list_clouds(&self, org: Uuid, provider: Option<Provider>, page: PageReq) -> Result<Page<Cloud>> {
-        let rows = sqlx::query(concat!(
-            cloud_select!(),
-            "WHERE k.org_id = $1 AND ($2 = '' OR k.provider = $2) AND k.id > $3 ORDER BY k.id LIMIT $4"
-        ))
-        .bind(org.to_string())
-        .bind(provider.map(|p| p.as_str()).unwrap_or(""))
-        .bind(after(&page))
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        let rows = sqlx::query(concat!(cloud_select!(), "WHERE k.org_id = $1 AND ($2 = '' OR k.provider = $2) AND k.id > $3 ORDER BY k.id LIMIT $4"))
+            .bind(org.to_string())
+            .bind(provider.map(|p| p.as_str()).unwrap_or(""))
+            .bind(after(&page))
+            .bind(page.limit as i64 + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
         paginate(rows, page.limit, cloud_row, |c| c.id)
     }
 
@@ -936,10 +902,7 @@ impl Store for Backend {
             .ok_or_else(|| Error::NotFound(format!("cloud {id}")))?;
         let mut c = cloud_row(&r)?;
         if vpc_cidr.is_some_and(|v| v != c.virtual_network_cidr) && c.cluster_count > 0 {
-            return Err(Error::FailedPrecondition(format!(
-                "cloud {id} has {} cluster(s); its network cannot change",
-                c.cluster_count
-            )));
+            return Err(Error::FailedPrecondition(format!("cloud {id} has {} cluster(s); its network cannot change", c.cluster_count)));
         }
         c.updated_at = now();
         sqlx::query("UPDATE clouds SET name = COALESCE($1, name), vpc_cidr = COALESCE($2, vpc_cidr), updated_at = $3 WHERE id = $4")
@@ -972,10 +935,7 @@ impl Store for Backend {
             .ok_or_else(|| Error::NotFound(format!("cloud {id}")))?;
         let c = cloud_row(&r)?;
         if c.cluster_count > 0 {
-            return Err(Error::FailedPrecondition(format!(
-                "cloud {id} still has {} cluster(s); delete them first",
-                c.cluster_count
-            )));
+            return Err(Error::FailedPrecondition(format!("cloud {id} still has {} cluster(s); delete them first", c.cluster_count)));
         }
         sqlx::query(
             "DELETE FROM clouds WHERE id = $1 AND NOT EXISTS \
@@ -1038,10 +998,7 @@ impl Store for Backend {
         .await
         .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", new.name)))?;
         insert_operation(&mut tx, org, new.id, op, &format!("queued: create {} node(s) in {provider} {region}", new.node_count)).await?;
-        let change = ClusterChange {
-            cluster: cluster_in_tx(&mut tx, org, new.id).await?,
-            operation: Some(operation_in_tx(&mut tx, op.id).await?),
-        };
+        let change = ClusterChange { cluster: cluster_in_tx(&mut tx, org, new.id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
         finish_create(&mut tx, ctx, "cluster.create", format!("cluster:{}", new.id), &change).await?;
         commit(tx).await?;
         Ok(change)
@@ -1110,14 +1067,14 @@ impl Store for Backend {
             "UPDATE clusters SET name = COALESCE($1, name), spend_limit = COALESCE($2, spend_limit), \
              attributes = COALESCE($5, attributes), updated_at = $3 WHERE id = $4",
         )
-            .bind(change.name.as_deref())
-            .bind(change.spend_limit)
-            .bind(t)
-            .bind(id.to_string())
-            .bind(attributes)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", change.name.clone().unwrap_or_default())))?;
+        .bind(change.name.as_deref())
+        .bind(change.spend_limit)
+        .bind(t)
+        .bind(id.to_string())
+        .bind(attributes)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", change.name.clone().unwrap_or_default())))?;
         if let Some(op) = &change.scale {
             let res = sqlx::query("UPDATE clusters SET state = 'SCALING', updated_at = $1 WHERE id = $2 AND state = 'CREATED'")
                 .bind(t)
@@ -1147,23 +1104,18 @@ impl Store for Backend {
         let org = ctx.organization_id;
         let c = cluster_in_tx(&mut tx, org, id).await?;
         dbcloud_core::cluster::check_delete(&c)?;
-        let res = sqlx::query(
-            "UPDATE clusters SET state = 'DELETING', updated_at = $1 WHERE id = $2 AND state IN ('CREATED', 'CREATION_FAILED')",
-        )
-        .bind(time_to_ms(now()))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        let res = sqlx::query("UPDATE clusters SET state = 'DELETING', updated_at = $1 WHERE id = $2 AND state IN ('CREATED', 'CREATION_FAILED')")
+            .bind(time_to_ms(now()))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         if res.rows_affected() == 0 {
             return Err(Error::Aborted(format!("cluster {id} changed concurrently; retry")));
         }
         insert_operation(&mut tx, org, id, op, "queued: delete").await?;
         audit(&mut tx, ctx, "cluster.delete", format!("cluster:{id}")).await?;
-        let out = ClusterChange {
-            cluster: cluster_in_tx(&mut tx, org, id).await?,
-            operation: Some(operation_in_tx(&mut tx, op.id).await?),
-        };
+        let out = ClusterChange { cluster: cluster_in_tx(&mut tx, org, id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
         commit(tx).await?;
         Ok(out)
     }
@@ -1194,10 +1146,7 @@ impl Store for Backend {
         }
         insert_operation(&mut tx, org, id, op, &format!("queued: {}", op.kind)).await?;
         audit(&mut tx, ctx, action, format!("cluster:{id}")).await?;
-        let out = ClusterChange {
-            cluster: cluster_in_tx(&mut tx, org, id).await?,
-            operation: Some(operation_in_tx(&mut tx, op.id).await?),
-        };
+        let out = ClusterChange { cluster: cluster_in_tx(&mut tx, org, id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
         commit(tx).await?;
         Ok(out)
     }
@@ -1213,19 +1162,17 @@ impl Store for Backend {
             replicas: new.replicas,
             created_at: now(),
         };
-        sqlx::query(
-            "INSERT INTO buckets (id, org_id, cluster_id, name, memory_quota_mb, replicas, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(b.id.to_string())
-        .bind(ctx.organization_id.to_string())
-        .bind(cluster.to_string())
-        .bind(&b.name)
-        .bind(b.memory_quota_mb)
-        .bind(b.replicas as i64)
-        .bind(time_to_ms(b.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a bucket named {:?} already exists in cluster {cluster}", new.name)))?;
+        sqlx::query("INSERT INTO buckets (id, org_id, cluster_id, name, memory_quota_mb, replicas, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(b.id.to_string())
+            .bind(ctx.organization_id.to_string())
+            .bind(cluster.to_string())
+            .bind(&b.name)
+            .bind(b.memory_quota_mb)
+            .bind(b.replicas as i64)
+            .bind(time_to_ms(b.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique(e, || format!("a bucket named {:?} already exists in cluster {cluster}", new.name)))?;
         finish_create(&mut tx, ctx, "bucket.create", format!("cluster:{cluster}/bucket:{}", b.id), &b).await?;
         commit(tx).await?;
         Ok(b)
@@ -1270,10 +1217,28 @@ impl Store for Backend {
             .await
             .map_err(|e| unique(e, || format!("a bucket named {name:?} already exists in cluster {cluster}")))?;
         let target = format!("cluster:{cluster}/bucket:{id}");
-        finish_child_update(tx, res.rows_affected(), ctx, format!("bucket {id}"), "bucket.rename", target, concat!(bucket_select!(), "WHERE id = $1"), id, bucket_row).await
+        finish_child_update(
+            tx,
+            res.rows_affected(),
+            ctx,
+            format!("bucket {id}"),
+            "bucket.rename",
+            target,
+            concat!(bucket_select!(), "WHERE id = $1"),
+            id,
+            bucket_row,
+        )
+        .await
     }
 
-    async fn set_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, comment: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<AllowlistEntry> {
+    async fn set_allowlist_entry(
+        &self,
+        ctx: &Ctx,
+        cluster: Uuid,
+        id: Uuid,
+        comment: Option<&str>,
+        attributes: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<AllowlistEntry> {
         let mut tx = begin_write(&self.pool).await?;
         open_cluster(&mut tx, ctx.organization_id, cluster).await?;
         let res = sqlx::query(
@@ -1288,7 +1253,18 @@ impl Store for Backend {
         .await
         .map_err(db)?;
         let target = format!("cluster:{cluster}/allowlist:{id}");
-        finish_child_update(tx, res.rows_affected(), ctx, format!("allow-list entry {id}"), "allowlist.update", target, concat!(allowlist_select!(), "WHERE id = $1"), id, allowlist_row).await
+        finish_child_update(
+            tx,
+            res.rows_affected(),
+            ctx,
+            format!("allow-list entry {id}"),
+            "allowlist.update",
+            target,
+            concat!(allowlist_select!(), "WHERE id = $1"),
+            id,
+            allowlist_row,
+        )
+        .await
     }
 
     async fn update_buckets(&self, ctx: &Ctx, cluster: Uuid, changes: &[BucketChange]) -> Result<Vec<Bucket>> {
@@ -1397,7 +1373,18 @@ impl Store for Backend {
             .await
             .map_err(db)?;
         let target = format!("cluster:{cluster}/user:{id}");
-        finish_child_update(tx, res.rows_affected(), ctx, format!("database user {id}"), "dbuser.password", target, concat!(db_user_select!(), "WHERE id = $1"), id, db_user_row).await
+        finish_child_update(
+            tx,
+            res.rows_affected(),
+            ctx,
+            format!("database user {id}"),
+            "dbuser.password",
+            target,
+            concat!(db_user_select!(), "WHERE id = $1"),
+            id,
+            db_user_row,
+        )
+        .await
     }
 
     async fn create_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, new: &NewAllowlistEntry) -> Result<AllowlistEntry> {
@@ -1439,21 +1426,21 @@ impl Store for Backend {
         commit(tx).await
     }
 
-    async fn replace_allowlist(&self, ctx: &Ctx, cluster: Uuid, entries: &[NewAllowlistEntry], op: Option<&NewOperation>) -> Result<(Vec<AllowlistEntry>, Option<Operation>)> {
+    async fn replace_allowlist(
+        &self,
+        ctx: &Ctx,
+        cluster: Uuid,
+        entries: &[NewAllowlistEntry],
+        op: Option<&NewOperation>,
+    ) -> Result<(Vec<AllowlistEntry>, Option<Operation>)> {
         let mut tx = begin_write(&self.pool).await?;
         let org = ctx.organization_id;
         open_cluster(&mut tx, org, cluster).await?;
-        sqlx::query("DELETE FROM allowlist_entries WHERE cluster_id = $1")
-            .bind(cluster.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        sqlx::query("DELETE FROM allowlist_entries WHERE cluster_id = $1").bind(cluster.to_string()).execute(&mut *tx).await.map_err(db)?;
         let t = now();
         let mut out = Vec::with_capacity(entries.len());
         for new in entries {
-            let e = insert_allowlist_entry(&mut tx, org, cluster, new, t)
-                .await
-                .map_err(|err| unique(err, || format!("{} is listed twice", new.cidr)))?;
+            let e = insert_allowlist_entry(&mut tx, org, cluster, new, t).await.map_err(|err| unique(err, || format!("{} is listed twice", new.cidr)))?;
             out.push(e);
         }
         if let Some(op) = op {
@@ -1564,11 +1551,7 @@ impl Store for Backend {
         if res.rows_affected() == 0 {
             return Ok(false);
         }
-        let r = sqlx::query("SELECT org_id, cluster_id FROM operations WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
+        let r = sqlx::query("SELECT org_id, cluster_id FROM operations WHERE id = $1").bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
         let cluster = get_str(&r, "cluster_id")?;
         let attributes = match &patch.attributes {
             Some(a) => {
@@ -1599,13 +1582,11 @@ impl Store for Backend {
     }
 
     async fn release_leases(&self, owner: &str) -> Result<u64> {
-        let res = sqlx::query(
-            "UPDATE operations SET lease_until = NULL WHERE lease_owner = $1 AND status IN ('SENT', 'IN_PROGRESS')",
-        )
-        .bind(owner)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        let res = sqlx::query("UPDATE operations SET lease_until = NULL WHERE lease_owner = $1 AND status IN ('SENT', 'IN_PROGRESS')")
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(res.rows_affected())
     }
 
@@ -1698,4 +1679,3 @@ pub(super) async fn insert_api_key(tx: &mut Tx, org: Uuid, key: &NewApiKey, crea
     .map_err(|e| unique(e, || "access key collision; retry".into()))?;
     Ok(())
 }
-

@@ -1,12 +1,12 @@
 //! [`IdentityStore`] queries shared by both backends (compiled twice, like `common.rs`).
 
 use super::common::*;
-use super::{begin_write, Backend};
-use crate::records::*;
+use super::{Backend, begin_write};
 use crate::IdentityStore;
+use crate::records::*;
 use async_trait::async_trait;
 use dbcloud_core::perms::{Grant, Scope};
-use dbcloud_core::{new_id, now, time_to_ms, Error, Result};
+use dbcloud_core::{Error, Result, new_id, now, time_to_ms};
 use dbcloud_types::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -33,8 +33,7 @@ fn grant_row(r: &DbRow) -> Result<RoleGrant> {
     })
 }
 
-const GRANT_SELECT: &str =
-    "SELECT id, principal_kind, principal_id, role, scope_kind, scope_id, created_by, created_at FROM role_grants ";
+const GRANT_SELECT: &str = "SELECT id, principal_kind, principal_id, role, scope_kind, scope_id, created_by, created_at FROM role_grants ";
 
 async fn insert_grant(tx: &mut Tx, ctx: &Ctx, principal: &PrincipalRef, g: &Grant) -> Result<RoleGrant> {
     let (kind, sid) = scope_parts(&g.scope);
@@ -199,7 +198,14 @@ impl IdentityStore for Backend {
         Ok(k)
     }
 
-    async fn update_api_key(&self, ctx: &Ctx, access_key: &str, name: Option<&str>, description: Option<&str>, rate_limit: Option<i64>) -> Result<ApiKeyRecord> {
+    async fn update_api_key(
+        &self,
+        ctx: &Ctx,
+        access_key: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+        rate_limit: Option<i64>,
+    ) -> Result<ApiKeyRecord> {
         let mut tx = begin_write(&self.pool).await?;
         let res = sqlx::query(
             "UPDATE api_keys SET name = COALESCE($1, name), description = COALESCE($2, description), \
@@ -223,7 +229,14 @@ impl IdentityStore for Backend {
         Ok(k)
     }
 
-    async fn rotate_api_key(&self, ctx: &Ctx, access_key: &str, secret_hash: &str, secret_enc: Option<&str>, prev_valid_until: Option<OffsetDateTime>) -> Result<ApiKeyRecord> {
+    async fn rotate_api_key(
+        &self,
+        ctx: &Ctx,
+        access_key: &str,
+        secret_hash: &str,
+        secret_enc: Option<&str>,
+        prev_valid_until: Option<OffsetDateTime>,
+    ) -> Result<ApiKeyRecord> {
         let mut tx = begin_write(&self.pool).await?;
         let k = key_in_tx(&mut tx, ctx.organization_id, access_key).await?;
         if k.state != "active" {
@@ -300,7 +313,12 @@ impl IdentityStore for Backend {
         Ok(o)
     }
 
-    async fn update_organization(&self, ctx: &Ctx, name: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<Organization> {
+    async fn update_organization(
+        &self,
+        ctx: &Ctx,
+        name: Option<&str>,
+        attributes: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Organization> {
         let mut tx = begin_write(&self.pool).await?;
         let org = ctx.organization_id.to_string();
         let current = organization_in_tx(&mut tx, ctx.organization_id).await?;
@@ -322,18 +340,16 @@ impl IdentityStore for Backend {
         let mut tx = begin_create(&self.pool, ctx).await?;
         let id = new_id();
         let t = time_to_ms(now());
-        sqlx::query(
-            "INSERT INTO service_accounts (id, org_id, name, description, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(id.to_string())
-        .bind(ctx.organization_id.to_string())
-        .bind(name)
-        .bind(description)
-        .bind(&ctx.actor)
-        .bind(t)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a service account named {name:?} already exists")))?;
+        sqlx::query("INSERT INTO service_accounts (id, org_id, name, description, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
+            .bind(id.to_string())
+            .bind(ctx.organization_id.to_string())
+            .bind(name)
+            .bind(description)
+            .bind(&ctx.actor)
+            .bind(t)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique(e, || format!("a service account named {name:?} already exists")))?;
         let principal = PrincipalRef { kind: "service_account".into(), id: id.to_string() };
         let roles = insert_grants(&mut tx, ctx, &principal, grants).await?;
         let row = sqlx::query("SELECT * FROM service_accounts WHERE id = $1").bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
@@ -511,11 +527,7 @@ impl IdentityStore for Backend {
     async fn use_signature(&self, access_key: &str, signature: &str, now: OffsetDateTime, expires_at: OffsetDateTime) -> Result<bool> {
         let mut tx = begin_write(&self.pool).await?;
         // Expired entries go first, a few at a time, so the table stays small.
-        sqlx::query("DELETE FROM signature_uses WHERE expires_at < $1")
-            .bind(time_to_ms(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        sqlx::query("DELETE FROM signature_uses WHERE expires_at < $1").bind(time_to_ms(now)).execute(&mut *tx).await.map_err(db)?;
         let res = sqlx::query("INSERT INTO signature_uses (access_key, signature, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(access_key)
             .bind(signature)
@@ -539,11 +551,7 @@ impl IdentityStore for Backend {
         .await
         .map_err(db)?;
         if n > 0 && window_start_ms % 60_000 == 0 {
-            sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
-                .bind(window_start_ms - 60_000)
-                .execute(&self.pool)
-                .await
-                .map_err(db)?;
+            sqlx::query("DELETE FROM rate_counters WHERE window_start < $1").bind(window_start_ms - 60_000).execute(&self.pool).await.map_err(db)?;
         }
         get_i64(&row, "count")
     }

@@ -27,9 +27,17 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// An API key of the organization.
     async fn get_api_key(&self, org: Uuid, access_key: &str) -> Result<ApiKeyRecord>;
     /// Renames / describes a key or changes its rate limit.
-    async fn update_api_key(&self, ctx: &Ctx, access_key: &str, name: Option<&str>, description: Option<&str>, rate_limit: Option<i64>) -> Result<ApiKeyRecord>;
+    async fn update_api_key(&self, ctx: &Ctx, access_key: &str, name: Option<&str>, description: Option<&str>, rate_limit: Option<i64>)
+    -> Result<ApiKeyRecord>;
     /// Replaces a key's secret; the old one stays valid until `prev_valid_until` (if any).
-    async fn rotate_api_key(&self, ctx: &Ctx, access_key: &str, secret_hash: &str, secret_enc: Option<&str>, prev_valid_until: Option<time::OffsetDateTime>) -> Result<ApiKeyRecord>;
+    async fn rotate_api_key(
+        &self,
+        ctx: &Ctx,
+        access_key: &str,
+        secret_hash: &str,
+        secret_enc: Option<&str>,
+        prev_valid_until: Option<time::OffsetDateTime>,
+    ) -> Result<ApiKeyRecord>;
     /// Revokes a key: every later call with it fails.
     async fn revoke_api_key(&self, ctx: &Ctx, access_key: &str) -> Result<ApiKeyRecord>;
     /// Records a successful use (time and address).
@@ -38,7 +46,8 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn set_org_rate_limit(&self, ctx: &Ctx, limit: Option<i64>) -> Result<Organization>;
     /// Renames the context's organization and/or merges vendor attributes into it (a `null`
     /// value removes the key), with its audit event, in one transaction.
-    async fn update_organization(&self, ctx: &Ctx, name: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<Organization>;
+    async fn update_organization(&self, ctx: &Ctx, name: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>)
+    -> Result<Organization>;
 
     /// Creates a service account with grants.
     async fn create_service_account(&self, ctx: &Ctx, name: &str, description: &str, grants: &[dbcloud_core::perms::Grant]) -> Result<ServiceAccount>;
@@ -157,7 +166,14 @@ pub trait Store: IdentityStore {
     /// Renames a bucket (409 when the cluster has one of that name), audited.
     async fn rename_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, name: &str) -> Result<Bucket>;
     /// Changes an allow-list entry's comment and/or replaces its attributes, audited.
-    async fn set_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, comment: Option<&str>, attributes: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<AllowlistEntry>;
+    async fn set_allowlist_entry(
+        &self,
+        ctx: &Ctx,
+        cluster: Uuid,
+        id: Uuid,
+        comment: Option<&str>,
+        attributes: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<AllowlistEntry>;
     /// Changes quota and/or replicas of buckets named in `changes`, all or none, with one
     /// `bucket.update` audit event per bucket in the same transaction. An unknown name gives
     /// `NotFound` and nothing changes. Returns the buckets as stored, in the order given.
@@ -182,7 +198,13 @@ pub trait Store: IdentityStore {
     /// recording an operation that applies it, with the `allowlist.replace` audit event, in
     /// one transaction: on any failure (duplicate network, another operation running) the
     /// old list stays. Returns the new list and the operation.
-    async fn replace_allowlist(&self, ctx: &Ctx, cluster: Uuid, entries: &[NewAllowlistEntry], op: Option<&NewOperation>) -> Result<(Vec<AllowlistEntry>, Option<Operation>)>;
+    async fn replace_allowlist(
+        &self,
+        ctx: &Ctx,
+        cluster: Uuid,
+        entries: &[NewAllowlistEntry],
+        op: Option<&NewOperation>,
+    ) -> Result<(Vec<AllowlistEntry>, Option<Operation>)>;
 
     /// Lists a cluster's operations.
     async fn list_operations(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Operation>>;

@@ -47,9 +47,9 @@ impl Harness {
 
     async fn postgres() -> Self {
         let schema = format!("dbcloud_test_{}", Uuid::new_v4().simple());
-        let store = postgres::PgStore::connect(&pg_url(), Some(&schema)).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL at {} is required for the conformance suite (set DBCLOUD_TEST_DATABASE_URL): {e}", pg_url())
-        });
+        let store = postgres::PgStore::connect(&pg_url(), Some(&schema))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for the conformance suite (set DBCLOUD_TEST_DATABASE_URL): {e}", pg_url()));
         Self::finish(Arc::new(store), None, Some(schema)).await
     }
 
@@ -59,13 +59,7 @@ impl Harness {
     }
 
     fn ctx(&self) -> Ctx {
-        Ctx {
-            organization_id: self.org,
-            actor: "dbc_test".into(),
-            request_id: "req-1".into(),
-            source_ip: "127.0.0.1".into(),
-            idempotency: None,
-        }
+        Ctx { organization_id: self.org, actor: "dbc_test".into(), request_id: "req-1".into(), source_ip: "127.0.0.1".into(), idempotency: None }
     }
 
     async fn cleanup(self) {
@@ -577,7 +571,11 @@ async fn vendor_attributes_renames_and_batch_reads(h: &Harness) {
     assert!(matches!(h.store.rename_bucket(&ctx, a, Uuid::nil(), "x").await, Err(Error::NotFound(_))));
     // Allow-list entry attributes and comment.
     let attrs = serde_json::json!({"ui": false, "sql": true}).as_object().cloned().unwrap();
-    let e = h.store.create_allowlist_entry(&ctx, b, &NewAllowlistEntry { cidr: "10.0.0.0/8".into(), comment: "n".into(), expires_at: None, attributes: attrs.clone() }).await.unwrap();
+    let e = h
+        .store
+        .create_allowlist_entry(&ctx, b, &NewAllowlistEntry { cidr: "10.0.0.0/8".into(), comment: "n".into(), expires_at: None, attributes: attrs.clone() })
+        .await
+        .unwrap();
     let listed = h.store.list_allowlist(h.org, b, PageReq::first(10)).await.unwrap().items;
     assert_eq!(listed[0].attributes, attrs);
     let flipped = serde_json::json!({"ui": true, "sql": true}).as_object().cloned().unwrap();

@@ -7,8 +7,8 @@
 pub mod error;
 pub mod identity;
 pub mod model;
-pub mod requests;
 pub mod profile;
+pub mod requests;
 
 pub use error::{Code, ErrorBody, FieldViolation};
 pub use identity::*;

@@ -11,21 +11,21 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::clusters::authorized_cluster;
 use crate::state::AppState;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Role, Scope, Target};
-use dbcloud_core::{cluster, secret, validate, Error};
+use dbcloud_core::{Error, cluster, secret, validate};
 use dbcloud_store::{BucketChange, CloudRef, NewAllowlistEntry, NewBucket, NewDbUser, NewOperation};
 use dbcloud_types::{
-    Access, AllowlistEntry, Bucket, Cloud, Cluster, ClusterState, CreateCluster, DatabaseUser, NodeStatus, Operation, OperationKind,
-    OperationStatus, Plan, Project, Provider,
+    Access, AllowlistEntry, Bucket, Cloud, Cluster, ClusterState, CreateCluster, DatabaseUser, NodeStatus, Operation, OperationKind, OperationStatus, Plan,
+    Project, Provider,
 };
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -424,7 +424,13 @@ pub async fn get_status() -> Json<Value> {
 /// List clouds (`cloud.read` at organization scope).
 #[utoipa::path(get, path = "/v2/clouds", tag = "couchbase cloud v2", security(("bearer" = [])), params(PageParams),
     responses((status = 200, description = "Envelope of CloudSummary"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
-pub async fn list_clouds(State(s): State<AppState>, CbCaller(caller): CbCaller, headers: HeaderMap, uri: Uri, CbQuery(q): CbQuery<PageParams>) -> CbResult<Json<Value>> {
+pub async fn list_clouds(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    headers: HeaderMap,
+    uri: Uri,
+    CbQuery(q): CbQuery<PageParams>,
+) -> CbResult<Json<Value>> {
     let p = paging(&q)?;
     caller.require(Permission::CloudRead, Target::Organization).await?;
     let org = caller.org();
@@ -457,7 +463,13 @@ pub struct V2CreateProject {
 /// List projects (`project.read`; only the projects the caller can read).
 #[utoipa::path(get, path = "/v2/projects", tag = "couchbase cloud v2", security(("bearer" = [])), params(PageParams),
     responses((status = 200, description = "Envelope of Project"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
-pub async fn list_projects(State(s): State<AppState>, CbCaller(caller): CbCaller, headers: HeaderMap, uri: Uri, CbQuery(q): CbQuery<PageParams>) -> CbResult<Json<Value>> {
+pub async fn list_projects(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    headers: HeaderMap,
+    uri: Uri,
+    CbQuery(q): CbQuery<PageParams>,
+) -> CbResult<Json<Value>> {
     let p = paging(&q)?;
     caller.require_somewhere(Permission::ProjectRead).await?;
     let org = caller.org();
@@ -540,7 +552,13 @@ fn query_uuid(v: Option<&str>, field: &str) -> Result<Option<Uuid>, Error> {
 /// are not listed.
 #[utoipa::path(get, path = "/v2/clusters", tag = "couchbase cloud v2", security(("bearer" = [])), params(ClusterParams),
     responses((status = 200, description = "Envelope of ClusterSummary"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
-pub async fn list_clusters(State(s): State<AppState>, CbCaller(caller): CbCaller, headers: HeaderMap, uri: Uri, CbQuery(q): CbQuery<ClusterParams>) -> CbResult<Json<Value>> {
+pub async fn list_clusters(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    headers: HeaderMap,
+    uri: Uri,
+    CbQuery(q): CbQuery<ClusterParams>,
+) -> CbResult<Json<Value>> {
     let p = paging(&PageParams { page: q.page.clone(), per_page: q.per_page.clone(), sort_by: q.sort_by.clone() })?;
     let mut v = Violations::new();
     let cloud_id = v.check("cloudId", query_uuid(q.cloud_id.as_deref(), "cloudId").map_err(|e| e.to_string()));
@@ -814,7 +832,12 @@ pub async fn list_buckets(State(s): State<AppState>, CbCaller(caller): CbCaller,
 #[utoipa::path(post, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
     responses((status = 201, description = "BucketSpec", headers(("Location" = String))), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
         (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid")))]
-pub async fn create_bucket(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, CbJson(req): CbJson<V2BucketSpec>) -> CbResult<Response> {
+pub async fn create_bucket(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    Path(id): Path<String>,
+    CbJson(req): CbJson<V2BucketSpec>,
+) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let mut v = Violations::new();
     let name = v.check("name", validate::identifier(&req.name, 100, true));
@@ -860,7 +883,12 @@ async fn remove_bucket(s: &AppState, caller: &Caller, id: Uuid, name: &str) -> C
 #[utoipa::path(delete, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
     responses((status = 202, headers(("Location" = String))), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
         (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
-pub async fn delete_bucket_by_name(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, CbJson(req): CbJson<V2BucketName>) -> CbResult<Response> {
+pub async fn delete_bucket_by_name(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    Path(id): Path<String>,
+    CbJson(req): CbJson<V2BucketName>,
+) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     remove_bucket(&s, &caller, id, &req.name).await
 }
@@ -882,11 +910,7 @@ fn json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> CbResult<Vec<T>> {
     let Value::Array(items) = v else {
         return Err(Error::field("body", "a JSON array is required").into());
     };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| serde_json::from_value(item).map_err(|e| Error::field(format!("[{i}]"), e.to_string()).into()))
-        .collect()
+    items.into_iter().enumerate().map(|(i, item)| serde_json::from_value(item).map_err(|e| Error::field(format!("[{i}]"), e.to_string()).into())).collect()
 }
 
 /// The checked core change of one BucketSpec of a bulk update; `prefix` names its place.
@@ -932,10 +956,8 @@ pub async fn update_buckets(State(s): State<AppState>, CbCaller(caller): CbCalle
     require_ready(&c)?;
     let out = s.store.update_buckets(&caller.ctx(None), id, &changes).await;
     s.clusters.invalidate(id);
-    let body: Vec<Value> = out?
-        .iter()
-        .map(|b| json!({"name": b.name, "memoryQuota": b.memory_quota_mb, "replicas": b.replicas, "conflictResolution": "seqno"}))
-        .collect();
+    let body: Vec<Value> =
+        out?.iter().map(|b| json!({"name": b.name, "memoryQuota": b.memory_quota_mb, "replicas": b.replicas, "conflictResolution": "seqno"})).collect();
     Ok((StatusCode::CREATED, Json(Value::Array(body))).into_response())
 }
 
@@ -951,7 +973,12 @@ pub struct V2BucketQuota {
 #[utoipa::path(put, path = "/v2/clusters/{id}/buckets/{bucketId}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("bucketId" = String, Path)), request_body = Object,
     responses((status = 202), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
         (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
-pub async fn update_bucket(State(s): State<AppState>, CbCaller(caller): CbCaller, Path((id, bucket_id)): Path<(String, String)>, CbJson(req): CbJson<V2BucketQuota>) -> CbResult<Response> {
+pub async fn update_bucket(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    Path((id, bucket_id)): Path<(String, String)>,
+    CbJson(req): CbJson<V2BucketQuota>,
+) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let c = authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
     let name = bucket_name(&bucket_id).ok_or_else(|| CbError::not_found(format!("bucket {bucket_id}")))?;
@@ -1027,7 +1054,12 @@ pub async fn list_allowlist(State(s): State<AppState>, CbCaller(caller): CbCalle
 #[utoipa::path(post, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
     responses((status = 202), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
         (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid")))]
-pub async fn add_allowlist(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, CbJson(req): CbJson<V2AllowlistAdd>) -> CbResult<Response> {
+pub async fn add_allowlist(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    Path(id): Path<String>,
+    CbJson(req): CbJson<V2AllowlistAdd>,
+) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let mut v = Violations::new();
     let new = check_allowlist_entry(&mut v, "", &req);
@@ -1094,7 +1126,12 @@ pub async fn replace_allowlist(State(s): State<AppState>, CbCaller(caller): CbCa
 #[utoipa::path(delete, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
     responses((status = 204), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
         (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
-pub async fn delete_allowlist(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, CbJson(req): CbJson<V2AllowlistDelete>) -> CbResult<Response> {
+pub async fn delete_allowlist(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    Path(id): Path<String>,
+    CbJson(req): CbJson<V2AllowlistDelete>,
+) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let cidr = validate::cidr(&req.cidr_block).map_err(|e| Error::field("cidrBlock", e))?;
     let c = authorized_cluster(&s, &caller, id, Permission::AllowlistManage).await?;
@@ -1188,7 +1225,12 @@ pub async fn list_db_users(State(s): State<AppState>, CbCaller(caller): CbCaller
 #[utoipa::path(post, path = "/v2/clusters/{id}/users", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
     responses((status = 201), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
         (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid")))]
-pub async fn create_db_user(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, CbJson(req): CbJson<V2CreateDbUser>) -> CbResult<Response> {
+pub async fn create_db_user(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    Path(id): Path<String>,
+    CbJson(req): CbJson<V2CreateDbUser>,
+) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let mut v = Violations::new();
     let name = v.check("username", validate::identifier(&req.username, 63, false));
@@ -1233,7 +1275,13 @@ pub async fn delete_db_user(State(s): State<AppState>, CbCaller(caller): CbCalle
 /// List organization users (`org.read` at organization scope); service accounts are not listed.
 #[utoipa::path(get, path = "/v2/users", tag = "couchbase cloud v2", security(("bearer" = [])), params(PageParams),
     responses((status = 200, description = "Envelope of OrgUser"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
-pub async fn list_org_users(State(s): State<AppState>, CbCaller(caller): CbCaller, headers: HeaderMap, uri: Uri, CbQuery(q): CbQuery<PageParams>) -> CbResult<Json<Value>> {
+pub async fn list_org_users(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    headers: HeaderMap,
+    uri: Uri,
+    CbQuery(q): CbQuery<PageParams>,
+) -> CbResult<Json<Value>> {
     let p = paging(&q)?;
     caller.require(Permission::OrgRead, Target::Organization).await?;
     let org = caller.org();
@@ -1266,7 +1314,12 @@ pub struct V2UpdateDbUser {
 #[utoipa::path(put, path = "/v2/clusters/{id}/users/{username}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("username" = String, Path)), request_body = Object,
     responses((status = 204), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
         (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
-pub async fn update_db_user(State(s): State<AppState>, CbCaller(caller): CbCaller, Path((id, username)): Path<(String, String)>, CbJson(req): CbJson<V2UpdateDbUser>) -> CbResult<Response> {
+pub async fn update_db_user(
+    State(s): State<AppState>,
+    CbCaller(caller): CbCaller,
+    Path((id, username)): Path<(String, String)>,
+    CbJson(req): CbJson<V2UpdateDbUser>,
+) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let mut v = Violations::new();
     if req.username.as_deref().is_some_and(|u| u != username) {
@@ -1280,7 +1333,13 @@ pub async fn update_db_user(State(s): State<AppState>, CbCaller(caller): CbCalle
     }
     let wants_grant = req.buckets.is_some() || req.all_buckets_access.is_some();
     let grant = if wants_grant {
-        let as_create = V2CreateDbUser { username: username.clone(), password: String::new(), user_id: None, buckets: req.buckets, all_buckets_access: req.all_buckets_access };
+        let as_create = V2CreateDbUser {
+            username: username.clone(),
+            password: String::new(),
+            user_id: None,
+            buckets: req.buckets,
+            all_buckets_access: req.all_buckets_access,
+        };
         grant_of(&as_create, &mut v)
     } else {
         None

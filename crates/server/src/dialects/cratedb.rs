@@ -9,17 +9,17 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::clusters::authorized_cluster;
 use crate::state::AppState;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Grant, Permission, Role, Scope, Target};
-use dbcloud_core::{cluster, validate, Error};
+use dbcloud_core::{Error, cluster, validate};
 use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, KeyOwner, NewOperation, PageReq};
 use dbcloud_types::{Cluster, ClusterState, CreateCluster, NodeStatus, Operation, OperationKind, Plan, Project, Provider};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
@@ -716,7 +716,12 @@ pub struct DeployProject {
 #[utoipa::path(post, path = "/api/v2/organizations/{org_id}/clusters/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)),
     responses((status = 201, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Conflict")))]
-pub async fn deploy_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(org): Path<String>, CrJson(req): CrJson<DeployBody>) -> CrResult<Response> {
+pub async fn deploy_cluster(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(org): Path<String>,
+    CrJson(req): CrJson<DeployBody>,
+) -> CrResult<Response> {
     let org = path_id(&org)?;
     if org != caller.org() {
         return Err(not_found());
@@ -847,7 +852,12 @@ pub struct OperationsQuery {
 /// still running, so croud's 10-second poll rarely has to repeat.
 #[utoipa::path(get, path = "/api/v2/clusters/{cluster_id}/operations/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path), OperationsQuery),
     responses((status = 200, description = "{operations: [Operation]}"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
-pub async fn list_operations(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrQuery(q): CrQuery<OperationsQuery>) -> CrResult<Json<Value>> {
+pub async fn list_operations(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(id): Path<String>,
+    CrQuery(q): CrQuery<OperationsQuery>,
+) -> CrResult<Json<Value>> {
     let id = path_id(&id)?;
     // Deleted clusters keep their operation history (croud polls DELETE to the end).
     let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
@@ -924,7 +934,12 @@ pub struct ScaleBody {
 #[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/scale/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
     responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
-pub async fn scale_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<ScaleBody>) -> CrResult<Json<Value>> {
+pub async fn scale_cluster(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(id): Path<String>,
+    CrJson(req): CrJson<ScaleBody>,
+) -> CrResult<Json<Value>> {
     let c = live_cluster(&s, &caller, &id, Permission::ClusterUpdate).await?;
     let (unit, nodes) = match req.product_unit.and_then(|u| unit_nodes(u).map(|n| (u, n))) {
         Some(x) => x,
@@ -964,7 +979,12 @@ pub struct UpgradeBody {
 #[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/upgrade/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
     responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
-pub async fn upgrade_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<UpgradeBody>) -> CrResult<Json<Value>> {
+pub async fn upgrade_cluster(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(id): Path<String>,
+    CrJson(req): CrJson<UpgradeBody>,
+) -> CrResult<Json<Value>> {
     let c = live_cluster(&s, &caller, &id, Permission::ClusterUpdate).await?;
     let Some(wanted) = req.crate_version.filter(|v| !v.is_empty()) else {
         return Err(Error::field("crate_version", "required").into());
@@ -987,7 +1007,12 @@ pub struct SuspendBody {
 #[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/suspend/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
     responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs or nothing to do")))]
-pub async fn suspend_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<SuspendBody>) -> CrResult<Json<Value>> {
+pub async fn suspend_cluster(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(id): Path<String>,
+    CrJson(req): CrJson<SuspendBody>,
+) -> CrResult<Json<Value>> {
     let c = live_cluster(&s, &caller, &id, Permission::ClusterUpdate).await?;
     let Some(suspend) = req.suspended else {
         return Err(Error::field("suspended", "required: true or false").into());
@@ -1020,7 +1045,12 @@ pub struct IpRestrictionsBody {
 #[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/ip-restrictions/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
     responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
-pub async fn set_ip_restrictions(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<IpRestrictionsBody>) -> CrResult<Json<Value>> {
+pub async fn set_ip_restrictions(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(id): Path<String>,
+    CrJson(req): CrJson<IpRestrictionsBody>,
+) -> CrResult<Json<Value>> {
     let c = live_cluster(&s, &caller, &id, Permission::AllowlistManage).await?;
     let mut v = Violations::new();
     let Some(list) = req.ip_whitelist else {
@@ -1029,7 +1059,8 @@ pub async fn set_ip_restrictions(State(s): State<AppState>, CrCaller(caller): Cr
     let mut entries: Vec<dbcloud_store::NewAllowlistEntry> = vec![];
     for (i, e) in list.iter().enumerate() {
         let cidr = v.check("ip_whitelist", validate::cidr(&e.cidr).map_err(|m| format!("entry {i}: {m}")));
-        let comment = v.check("ip_whitelist", validate::free_text(e.description.as_deref().unwrap_or(""), 255).map_err(|m| format!("entry {i} description: {m}")));
+        let comment =
+            v.check("ip_whitelist", validate::free_text(e.description.as_deref().unwrap_or(""), 255).map_err(|m| format!("entry {i} description: {m}")));
         if let (Some(cidr), Some(comment)) = (cidr, comment) {
             if entries.iter().any(|x| x.cidr == cidr) {
                 v.add("ip_whitelist", format!("entry {i}: {cidr} is listed twice"));
@@ -1064,7 +1095,12 @@ pub struct DeletionProtectionBody {
 #[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/deletion-protection/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
     responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
-pub async fn set_deletion_protection(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<DeletionProtectionBody>) -> CrResult<Json<Value>> {
+pub async fn set_deletion_protection(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(id): Path<String>,
+    CrJson(req): CrJson<DeletionProtectionBody>,
+) -> CrResult<Json<Value>> {
     let c = live_cluster(&s, &caller, &id, Permission::ClusterUpdate).await?;
     let Some(on) = req.deletion_protected else {
         return Err(Error::field("deletion_protected", "required: true or false").into());
@@ -1092,7 +1128,12 @@ pub struct EditProjectBody {
 #[utoipa::path(patch, path = "/api/v2/projects/{project_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)),
     responses((status = 200, description = "Project"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Name taken")))]
-pub async fn edit_project(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<EditProjectBody>) -> CrResult<Json<Value>> {
+pub async fn edit_project(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(id): Path<String>,
+    CrJson(req): CrJson<EditProjectBody>,
+) -> CrResult<Json<Value>> {
     let id = path_id(&id)?;
     caller.require(Permission::ProjectUpdate, Target::Project(id)).await?;
     let (name, _) = crate::routes::rename(req.name.as_deref(), None)?;
@@ -1135,7 +1176,12 @@ fn some_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D
 #[utoipa::path(put, path = "/api/v2/organizations/{org_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)),
     responses((status = 200, description = "Organization"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
-pub async fn edit_organization(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(org): Path<String>, CrJson(req): CrJson<EditOrganizationBody>) -> CrResult<Json<Value>> {
+pub async fn edit_organization(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(org): Path<String>,
+    CrJson(req): CrJson<EditOrganizationBody>,
+) -> CrResult<Json<Value>> {
     own_org(&caller, &org)?;
     caller.require(Permission::OrgUpdate, Target::Organization).await?;
     let mut v = Violations::new();
@@ -1155,7 +1201,9 @@ pub async fn edit_organization(State(s): State<AppState>, CrCaller(caller): CrCa
         Some(Value::Null) => {
             attributes.insert("email".into(), Value::Null);
         }
-        Some(Value::String(e)) if e.len() <= 254 && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.')) && !e.chars().any(char::is_whitespace) => {
+        Some(Value::String(e))
+            if e.len() <= 254 && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.')) && !e.chars().any(char::is_whitespace) =>
+        {
             attributes.insert("email".into(), json!(e));
         }
         Some(_) => v.add("email", "must be an email address or null"),
@@ -1341,7 +1389,12 @@ async fn actor_value(s: &AppState, org: Uuid, actor: &str) -> Value {
 #[utoipa::path(get, path = "/api/v2/organizations/{org_id}/auditlogs/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path), AuditLogQuery),
     responses((status = 200, description = "[AuditLogEntry]"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
-pub async fn list_audit_logs(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(org): Path<String>, CrQuery(q): CrQuery<AuditLogQuery>) -> CrResult<Json<Value>> {
+pub async fn list_audit_logs(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(org): Path<String>,
+    CrQuery(q): CrQuery<AuditLogQuery>,
+) -> CrResult<Json<Value>> {
     own_org(&caller, &org)?;
     caller.require(Permission::AuditRead, Target::Organization).await?;
     let org = caller.org();
@@ -1397,8 +1450,7 @@ pub async fn unknown() -> Response {
 /// The dialect's routes (under `/api/v2/`), added to the server's router and OpenAPI document.
 pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
-    r
-        .routes(routes!(get_me))
+    r.routes(routes!(get_me))
         .routes(routes!(list_organizations))
         .routes(routes!(get_organization, edit_organization))
         .routes(routes!(list_org_projects))
@@ -1562,7 +1614,12 @@ pub async fn list_project_users(State(s): State<AppState>, CrCaller(caller): CrC
 #[utoipa::path(post, path = "/api/v2/projects/{project_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)), request_body = Object,
     responses((status = 201, description = "added"), (status = 200, description = "role altered"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
-pub async fn add_project_user(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>, CrJson(req): CrJson<MemberBody>) -> CrResult<Response> {
+pub async fn add_project_user(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(id): Path<String>,
+    CrJson(req): CrJson<MemberBody>,
+) -> CrResult<Response> {
     let id = path_id(&id)?;
     caller.require(Permission::UserManage, Target::Organization).await?;
     s.store.get_project(caller.org(), id).await?;
@@ -1591,7 +1648,12 @@ pub async fn remove_project_user(State(s): State<AppState>, CrCaller(caller): Cr
 #[utoipa::path(post, path = "/api/v2/organizations/{org_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)), request_body = Object,
     responses((status = 201, description = "added"), (status = 200, description = "role altered"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
         (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
-pub async fn add_org_user(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(org): Path<String>, CrJson(req): CrJson<MemberBody>) -> CrResult<Response> {
+pub async fn add_org_user(
+    State(s): State<AppState>,
+    CrCaller(caller): CrCaller,
+    Path(org): Path<String>,
+    CrJson(req): CrJson<MemberBody>,
+) -> CrResult<Response> {
     own_org(&caller, &org)?;
     caller.require(Permission::UserManage, Target::Organization).await?;
     let role = match req.role_fqn.as_str() {

@@ -51,7 +51,6 @@ macro_rules! dialect_error {
     };
 }
 
-
 /// Declares a dialect's extractors: the authenticated caller, a JSON body and query
 /// parameters, each the native extractor with its rejection wrapped in the dialect's error
 /// type (`$err(ApiError)`), so every dialect answers failures in its own shape.
@@ -63,10 +62,7 @@ macro_rules! dialect_extractors {
         impl axum::extract::FromRequestParts<crate::state::AppState> for $caller {
             type Rejection = $err;
 
-            async fn from_request_parts(
-                parts: &mut axum::http::request::Parts,
-                state: &crate::state::AppState,
-            ) -> Result<Self, Self::Rejection> {
+            async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
                 <crate::auth::Caller as axum::extract::FromRequestParts<_>>::from_request_parts(parts, state).await.map($caller).map_err($err)
             }
         }

@@ -1,17 +1,17 @@
 //! Service accounts and users: principals that hold grants; keys created for them inherit
 //! those grants.
 
-use super::grants::{ensure_grantable, parse_grants};
 use super::PageQuery;
+use super::grants::{ensure_grantable, parse_grants};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::idem::{self, IdemKey};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Target};
 use dbcloud_core::validate;
@@ -23,7 +23,12 @@ use uuid::Uuid;
 #[utoipa::path(post, path = "/v1/service-accounts", tag = "service accounts", security(("bearer" = [])), request_body = CreateServiceAccount,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create")),
     responses((status = 201, body = ServiceAccount), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_service_account(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiJson(req): ApiJson<CreateServiceAccount>) -> ApiResult<Response> {
+pub async fn create_service_account(
+    State(s): State<AppState>,
+    caller: Caller,
+    key: IdemKey,
+    ApiJson(req): ApiJson<CreateServiceAccount>,
+) -> ApiResult<Response> {
     caller.require(Permission::ServiceaccountManage, Target::Organization).await?;
     let mut v = Violations::new();
     let name = v.check("name", validate::display_name(&req.name));
@@ -32,9 +37,20 @@ pub async fn create_service_account(State(s): State<AppState>, caller: Caller, k
     v.finish()?;
     ensure_grantable(&s, &caller, &grants).await?;
     let (name, description) = (name.expect("checked"), description.expect("checked"));
-    let r = idem::create(&s, &caller, key, "POST /v1/service-accounts", &req, StatusCode::CREATED,
-        |ctx| { let store = s.store.clone(); async move { store.create_service_account(&ctx, &name, &description, &grants).await } },
-        |sa| (StatusCode::CREATED, Json(sa)).into_response()).await?;
+    let r = idem::create(
+        &s,
+        &caller,
+        key,
+        "POST /v1/service-accounts",
+        &req,
+        StatusCode::CREATED,
+        |ctx| {
+            let store = s.store.clone();
+            async move { store.create_service_account(&ctx, &name, &description, &grants).await }
+        },
+        |sa| (StatusCode::CREATED, Json(sa)).into_response(),
+    )
+    .await?;
     Ok(r)
 }
 
@@ -58,7 +74,12 @@ pub async fn get_service_account(State(s): State<AppState>, caller: Caller, ApiP
 #[utoipa::path(patch, path = "/v1/service-accounts/{id}", tag = "service accounts", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = UpdateServiceAccount,
     responses((status = 200, body = ServiceAccount), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn update_service_account(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<UpdateServiceAccount>) -> ApiResult<Json<ServiceAccount>> {
+pub async fn update_service_account(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<UpdateServiceAccount>,
+) -> ApiResult<Json<ServiceAccount>> {
     caller.require(Permission::ServiceaccountManage, Target::Organization).await?;
     let (name, description) = super::rename(req.name.as_deref(), req.description.as_deref())?;
     Ok(Json(s.store.update_service_account(&caller.ctx(None), id, name.as_deref(), description.as_deref()).await?))
@@ -84,7 +105,8 @@ pub async fn create_user(State(s): State<AppState>, caller: Caller, key: IdemKey
     caller.require(Permission::UserManage, Target::Organization).await?;
     let mut v = Violations::new();
     let email = req.email.trim().to_ascii_lowercase();
-    let valid_email = email.len() <= 254 && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !email.chars().any(char::is_whitespace));
+    let valid_email = email.len() <= 254
+        && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !email.chars().any(char::is_whitespace));
     if !valid_email {
         v.add("email", "must be an e-mail address");
     }
@@ -93,9 +115,20 @@ pub async fn create_user(State(s): State<AppState>, caller: Caller, key: IdemKey
     v.finish()?;
     ensure_grantable(&s, &caller, &grants).await?;
     let name = name.expect("checked");
-    idem::create(&s, &caller, key, "POST /v1/users", &req, StatusCode::CREATED,
-        |ctx| { let store = s.store.clone(); async move { store.create_user(&ctx, &email, &name, &grants).await } },
-        |u| (StatusCode::CREATED, Json(u)).into_response()).await
+    idem::create(
+        &s,
+        &caller,
+        key,
+        "POST /v1/users",
+        &req,
+        StatusCode::CREATED,
+        |ctx| {
+            let store = s.store.clone();
+            async move { store.create_user(&ctx, &email, &name, &grants).await }
+        },
+        |u| (StatusCode::CREATED, Json(u)).into_response(),
+    )
+    .await
 }
 
 /// List the organization's users.

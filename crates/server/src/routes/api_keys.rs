@@ -5,14 +5,14 @@ use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use dbcloud_core::error::Violations;
 use dbcloud_core::keys::NewKey;
 use dbcloud_core::perms::{Grant, Permission, Scope, Target};
-use dbcloud_core::{validate, Error};
+use dbcloud_core::{Error, validate};
 use dbcloud_store::{ApiKeyRecord, KeyOwner, NewApiKey, PageReq};
 use dbcloud_types::*;
 use serde::Deserialize;
@@ -128,7 +128,8 @@ pub async fn create_api_key(State(s): State<AppState>, caller: Caller, ApiJson(r
     let owner = match (req.service_account_id, req.user_id) {
         (Some(sa), _) => {
             caller.require(Permission::ApikeyManage, Target::Organization).await?;
-            let account = s.store.get_service_account(caller.org(), sa).await.map_err(|_| Error::field("serviceAccountId", format!("service account {sa} not found")))?;
+            let account =
+                s.store.get_service_account(caller.org(), sa).await.map_err(|_| Error::field("serviceAccountId", format!("service account {sa} not found")))?;
             let inherited = account_grants(&account.roles);
             ensure_grantable(&s, &caller, &inherited).await?;
             KeyOwner::ServiceAccount(sa)
@@ -208,7 +209,9 @@ pub async fn list_api_keys(State(s): State<AppState>, caller: Caller, ApiQuery(q
         _ => return Err(Error::field("user_id", "filter by service_account_id or user_id, not both").into()),
     };
     let after_key = match q.cursor.as_deref() {
-        Some(c) => Some(c.strip_prefix("k1.").filter(|k| dbcloud_core::keys::is_access_key(k)).ok_or_else(|| Error::field("cursor", "malformed cursor"))?.to_string()),
+        Some(c) => {
+            Some(c.strip_prefix("k1.").filter(|k| dbcloud_core::keys::is_access_key(k)).ok_or_else(|| Error::field("cursor", "malformed cursor"))?.to_string())
+        }
         None => None,
     };
     let page = PageReq { after: None, after_key, limit: dbcloud_core::cursor::page_size(q.limit)? };
@@ -228,7 +231,12 @@ pub async fn get_api_key(State(s): State<AppState>, caller: Caller, ApiPath(id):
 /// Rename or describe a key, or change its rate limit (that needs `apikey.manage`).
 #[utoipa::path(patch, path = "/v1/api-keys/{id}", tag = "api keys", security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateApiKey,
     responses((status = 200, body = ApiKey), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update_api_key(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiJson(req): ApiJson<UpdateApiKey>) -> ApiResult<Json<ApiKey>> {
+pub async fn update_api_key(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateApiKey>,
+) -> ApiResult<Json<ApiKey>> {
     let k = s.store.get_api_key(caller.org(), &id).await?;
     may_manage(&caller, &k).await?;
     let mut v = Violations::new();
@@ -252,7 +260,12 @@ pub async fn update_api_key(State(s): State<AppState>, caller: Caller, ApiPath(i
 #[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "api keys", security(("bearer" = [])), params(("id" = String, Path)), request_body = RotateApiKey,
     responses((status = 200, body = ApiKeyWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn rotate_api_key(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiJson(req): ApiJson<RotateApiKey>) -> ApiResult<Json<ApiKeyWithSecret>> {
+pub async fn rotate_api_key(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<RotateApiKey>,
+) -> ApiResult<Json<ApiKeyWithSecret>> {
     let k = s.store.get_api_key(caller.org(), &id).await?;
     may_manage(&caller, &k).await?;
     if !(0..=604_800).contains(&req.grace_period_seconds) {

@@ -1,19 +1,19 @@
 //! What lives inside a cluster: buckets, database users, allow-list entries, operations.
 
-use super::clusters::authorized_cluster;
 use super::PageQuery;
+use super::clusters::authorized_cluster;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::idem::{self, IdemKey};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::Permission;
-use dbcloud_core::{secret, validate, Error};
+use dbcloud_core::{Error, secret, validate};
 use dbcloud_store::{NewAllowlistEntry, NewBucket, NewDbUser};
 use dbcloud_types::*;
 use uuid::Uuid;
@@ -27,7 +27,13 @@ fn created<T: serde::Serialize>(v: T) -> Response {
     ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create")), request_body = CreateBucket,
     responses((status = 201, body = Bucket), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_bucket(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<CreateBucket>) -> ApiResult<Response> {
+pub async fn create_bucket(
+    State(s): State<AppState>,
+    caller: Caller,
+    key: IdemKey,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<CreateBucket>,
+) -> ApiResult<Response> {
     authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
     let mut v = Violations::new();
     let name = v.check("name", validate::identifier(&req.name, 100, true));
@@ -41,8 +47,20 @@ pub async fn create_bucket(State(s): State<AppState>, caller: Caller, key: IdemK
     }
     v.finish()?;
     let new = NewBucket { name: name.expect("checked"), memory_quota_mb: quota, replicas };
-    let r = idem::create(&s, &caller, key, &format!("POST /v1/clusters/{id}/buckets"), &req, StatusCode::CREATED,
-        |ctx| { let store = s.store.clone(); async move { store.create_bucket(&ctx, id, &new).await } }, created).await;
+    let r = idem::create(
+        &s,
+        &caller,
+        key,
+        &format!("POST /v1/clusters/{id}/buckets"),
+        &req,
+        StatusCode::CREATED,
+        |ctx| {
+            let store = s.store.clone();
+            async move { store.create_bucket(&ctx, id, &new).await }
+        },
+        created,
+    )
+    .await;
     s.clusters.invalidate(id);
     r
 }
@@ -50,7 +68,12 @@ pub async fn create_bucket(State(s): State<AppState>, caller: Caller, key: IdemK
 /// List a cluster's buckets.
 #[utoipa::path(get, path = "/v1/clusters/{id}/buckets", tag = "buckets", security(("bearer" = [])), params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = Page<Bucket>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_buckets(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<Page<Bucket>>> {
+pub async fn list_buckets(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<Bucket>>> {
     authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
     Ok(Json(s.store.list_buckets(caller.org(), id, q.page()?).await?))
 }
@@ -80,7 +103,13 @@ pub(crate) fn password(given: Option<&str>) -> Result<String, Error> {
     ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create; a replay does not repeat the password")), request_body = CreateDatabaseUser,
     responses((status = 201, body = DatabaseUserWithPassword), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_db_user(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<CreateDatabaseUser>) -> ApiResult<Response> {
+pub async fn create_db_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    key: IdemKey,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<CreateDatabaseUser>,
+) -> ApiResult<Response> {
     authorized_cluster(&s, &caller, id, Permission::DbuserManage).await?;
     let mut v = Violations::new();
     let name = v.check("name", validate::identifier(&req.name, 63, false));
@@ -91,15 +120,31 @@ pub async fn create_db_user(State(s): State<AppState>, caller: Caller, key: Idem
     let new = NewDbUser { name: name.expect("checked"), access: req.access, scope, password_hash: secret::hash_password(&pw) };
     // The recorded request identity never includes the password.
     let identity = serde_json::json!({"name": req.name, "access": req.access, "scope": req.scope, "password_given": req.password.is_some()});
-    idem::create(&s, &caller, key, &format!("POST /v1/clusters/{id}/users"), &identity, StatusCode::CREATED,
-        |ctx| { let store = s.store.clone(); async move { store.create_db_user(&ctx, id, &new).await } },
-        |user| created(DatabaseUserWithPassword { user, password: pw })).await
+    idem::create(
+        &s,
+        &caller,
+        key,
+        &format!("POST /v1/clusters/{id}/users"),
+        &identity,
+        StatusCode::CREATED,
+        |ctx| {
+            let store = s.store.clone();
+            async move { store.create_db_user(&ctx, id, &new).await }
+        },
+        |user| created(DatabaseUserWithPassword { user, password: pw }),
+    )
+    .await
 }
 
 /// List a cluster's database users (never their passwords).
 #[utoipa::path(get, path = "/v1/clusters/{id}/users", tag = "database users", security(("bearer" = [])), params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = Page<DatabaseUser>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_db_users(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<Page<DatabaseUser>>> {
+pub async fn list_db_users(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<DatabaseUser>>> {
     authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
     Ok(Json(s.store.list_db_users(caller.org(), id, q.page()?).await?))
 }
@@ -118,7 +163,12 @@ pub async fn delete_db_user(State(s): State<AppState>, caller: Caller, ApiPath((
 #[utoipa::path(put, path = "/v1/clusters/{id}/users/{user_id}/password", tag = "database users", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = ChangePassword,
     responses((status = 200, body = DatabaseUserWithPassword), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn change_password(State(s): State<AppState>, caller: Caller, ApiPath((id, user)): ApiPath<(Uuid, Uuid)>, ApiJson(req): ApiJson<ChangePassword>) -> ApiResult<Json<DatabaseUserWithPassword>> {
+pub async fn change_password(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath((id, user)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(req): ApiJson<ChangePassword>,
+) -> ApiResult<Json<DatabaseUserWithPassword>> {
     authorized_cluster(&s, &caller, id, Permission::DbuserManage).await?;
     let pw = password(req.password.as_deref())?;
     let user = s.store.set_db_user_password(&caller.ctx(None), id, user, &secret::hash_password(&pw)).await?;
@@ -130,7 +180,13 @@ pub async fn change_password(State(s): State<AppState>, caller: Caller, ApiPath(
     ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create")), request_body = CreateAllowlistEntry,
     responses((status = 201, body = AllowlistEntry), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_allowlist_entry(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<CreateAllowlistEntry>) -> ApiResult<Response> {
+pub async fn create_allowlist_entry(
+    State(s): State<AppState>,
+    caller: Caller,
+    key: IdemKey,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<CreateAllowlistEntry>,
+) -> ApiResult<Response> {
     authorized_cluster(&s, &caller, id, Permission::AllowlistManage).await?;
     let mut v = Violations::new();
     let cidr = v.check("cidr", validate::cidr(&req.cidr));
@@ -139,15 +195,33 @@ pub async fn create_allowlist_entry(State(s): State<AppState>, caller: Caller, k
         v.add("expires_at", "must be in the future");
     }
     v.finish()?;
-    let new = NewAllowlistEntry { cidr: cidr.expect("checked"), comment: comment.expect("checked"), expires_at: req.expires_at, attributes: Default::default() };
-    idem::create(&s, &caller, key, &format!("POST /v1/clusters/{id}/allowlist"), &req, StatusCode::CREATED,
-        |ctx| { let store = s.store.clone(); async move { store.create_allowlist_entry(&ctx, id, &new).await } }, created).await
+    let new =
+        NewAllowlistEntry { cidr: cidr.expect("checked"), comment: comment.expect("checked"), expires_at: req.expires_at, attributes: Default::default() };
+    idem::create(
+        &s,
+        &caller,
+        key,
+        &format!("POST /v1/clusters/{id}/allowlist"),
+        &req,
+        StatusCode::CREATED,
+        |ctx| {
+            let store = s.store.clone();
+            async move { store.create_allowlist_entry(&ctx, id, &new).await }
+        },
+        created,
+    )
+    .await
 }
 
 /// List a cluster's allow list.
 #[utoipa::path(get, path = "/v1/clusters/{id}/allowlist", tag = "allow list", security(("bearer" = [])), params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = Page<AllowlistEntry>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_allowlist(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<Page<AllowlistEntry>>> {
+pub async fn list_allowlist(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<AllowlistEntry>>> {
     authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
     Ok(Json(s.store.list_allowlist(caller.org(), id, q.page()?).await?))
 }
@@ -165,7 +239,12 @@ pub async fn delete_allowlist_entry(State(s): State<AppState>, caller: Caller, A
 /// List a cluster's operations, oldest first.
 #[utoipa::path(get, path = "/v1/clusters/{id}/operations", tag = "operations", security(("bearer" = [])), params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = Page<Operation>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_operations(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<Page<Operation>>> {
+pub async fn list_operations(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<Operation>>> {
     authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
     Ok(Json(s.store.list_operations(caller.org(), id, q.page()?).await?))
 }
@@ -178,4 +257,3 @@ pub async fn get_operation(State(s): State<AppState>, caller: Caller, ApiPath(id
     authorized_cluster(&s, &caller, op.cluster_id, Permission::ClusterRead).await?;
     Ok(Json(op))
 }
-

@@ -5,10 +5,10 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::idem::{self, IdemKey};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Target};
 use dbcloud_core::{regions, validate};
@@ -33,9 +33,20 @@ pub async fn create_cloud(State(s): State<AppState>, caller: Caller, key: IdemKe
     let vpc = v.check("virtual_network_cidr", validate::vpc_cidr(req.virtual_network_cidr.as_deref().unwrap_or("10.0.0.0/16")));
     v.finish()?;
     let new = NewCloud { name: name.expect("checked"), provider: req.provider, region: req.region.clone(), vpc_cidr: vpc.expect("checked") };
-    idem::create(&s, &caller, key, "POST /v1/clouds", &req, StatusCode::CREATED,
-        |ctx| { let store = s.store.clone(); async move { store.create_cloud(&ctx, &new).await } },
-        |c| (StatusCode::CREATED, Json(c)).into_response()).await
+    idem::create(
+        &s,
+        &caller,
+        key,
+        "POST /v1/clouds",
+        &req,
+        StatusCode::CREATED,
+        |ctx| {
+            let store = s.store.clone();
+            async move { store.create_cloud(&ctx, &new).await }
+        },
+        |c| (StatusCode::CREATED, Json(c)).into_response(),
+    )
+    .await
 }
 
 /// Cloud list filters.

@@ -5,10 +5,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::idem::{self, IdemKey};
 use crate::state::AppState;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use dbcloud_core::cluster;
 use dbcloud_core::perms::{Permission, Role, Scope, Target};
 use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, NewCluster, NewOperation};
@@ -102,12 +102,20 @@ pub async fn create_cluster(State(s): State<AppState>, caller: Caller, key: Idem
         _ => return Err(ApiError::bad_request("invalid argument: cloud_id: required unless provider and region are given")),
     };
     let runner = s.runner.clone();
-    let r = idem::create(&s, &caller, key, "POST /v1/clusters", &req, StatusCode::ACCEPTED,
+    let r = idem::create(
+        &s,
+        &caller,
+        key,
+        "POST /v1/clusters",
+        &req,
+        StatusCode::ACCEPTED,
         |ctx| {
             let (s, caller) = (s.clone(), caller.clone());
             async move { provision(&s, &caller, ctx, spec, project, cloud, Default::default()).await }
         },
-        accepted).await?;
+        accepted,
+    )
+    .await?;
     runner.wake();
     Ok(r)
 }
@@ -173,7 +181,12 @@ pub async fn get_cluster(State(s): State<AppState>, caller: Caller, ApiPath(id):
 #[utoipa::path(patch, path = "/v1/clusters/{id}", tag = "clusters", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = UpdateCluster,
     responses((status = 200, body = ClusterChange), (status = 202, body = ClusterChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn update_cluster(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<UpdateCluster>) -> ApiResult<Response> {
+pub async fn update_cluster(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<UpdateCluster>,
+) -> ApiResult<Response> {
     let c = authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
     let plan = cluster::check_update(&c, &req)?;
     let scale = plan.scale_to.map(|n| NewOperation::new(OperationKind::Scale, serde_json::json!({ "node_count": n, "from": c.node_count })));

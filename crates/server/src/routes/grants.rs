@@ -5,13 +5,13 @@ use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use dbcloud_core::Error;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Grant, Permission, Role, Scope, Target};
-use dbcloud_core::Error;
 use dbcloud_store::{KeyOwner, PrincipalRef};
 use dbcloud_types::{CreateRoleGrant, ErrorBody, GrantScope, Page, RoleGrant, RoleSpec};
 use serde::Deserialize;
@@ -184,4 +184,3 @@ pub async fn delete_grant(State(s): State<AppState>, caller: Caller, ApiPath(id)
     s.identity_changed().await;
     Ok(Json(removed))
 }
-

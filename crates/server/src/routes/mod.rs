@@ -4,9 +4,9 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod children;
 pub mod clouds;
 pub mod clusters;
-pub mod children;
 pub mod grants;
 pub mod org;
 pub mod projects;

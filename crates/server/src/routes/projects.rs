@@ -6,10 +6,10 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::idem::{self, IdemKey};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Role, Scope, Target};
 use dbcloud_core::validate;
@@ -28,7 +28,13 @@ pub async fn create_project(State(s): State<AppState>, caller: Caller, key: Idem
     let description = v.check("description", validate::free_text(&req.description, 1024));
     v.finish()?;
     let (name, description) = (name.expect("checked"), description.expect("checked"));
-    idem::create(&s, &caller, key, "POST /v1/projects", &req, StatusCode::CREATED,
+    idem::create(
+        &s,
+        &caller,
+        key,
+        "POST /v1/projects",
+        &req,
+        StatusCode::CREATED,
         |ctx| {
             let (s, caller) = (s.clone(), caller.clone());
             async move {
@@ -39,7 +45,9 @@ pub async fn create_project(State(s): State<AppState>, caller: Caller, key: Idem
                 Ok(p)
             }
         },
-        |p| (StatusCode::CREATED, Json(p)).into_response()).await
+        |p| (StatusCode::CREATED, Json(p)).into_response(),
+    )
+    .await
 }
 
 /// List projects.
@@ -64,7 +72,12 @@ pub async fn get_project(State(s): State<AppState>, caller: Caller, ApiPath(id):
 #[utoipa::path(patch, path = "/v1/projects/{id}", tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = UpdateProject,
     responses((status = 200, body = Project), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn update_project(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<UpdateProject>) -> ApiResult<Json<Project>> {
+pub async fn update_project(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<UpdateProject>,
+) -> ApiResult<Json<Project>> {
     caller.require(Permission::ProjectUpdate, Target::Project(id)).await?;
     let (name, description) = super::rename(req.name.as_deref(), req.description.as_deref())?;
     Ok(Json(s.store.update_project(&caller.ctx(None), id, name.as_deref(), description.as_deref()).await?))

@@ -1,10 +1,10 @@
 //! Unauthenticated operational endpoints: liveness, readiness, metrics.
 
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::Json;
 use dbcloud_types::HealthStatus;
 
 /// Liveness: the process answers.

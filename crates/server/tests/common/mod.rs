@@ -4,12 +4,12 @@
 
 use dbcloud_provision::runner::RunnerConfig;
 use dbcloud_provision::simulated::SimulatedConfig;
-use dbcloud_server::{bootstrap, Server, ServerConfig};
+use dbcloud_server::{Server, ServerConfig, bootstrap};
 use dbcloud_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use std::sync::Arc;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn pg_url() -> String {
@@ -181,9 +181,27 @@ pub fn assert_error(body: &Value, code: i64) -> String {
 
 pub const READS: &[&str] = &["org.read", "project.read", "cloud.read", "cluster.read"];
 pub const ALL: &[&str] = &[
-    "org.read", "org.update", "project.create", "project.read", "project.update", "project.delete", "cloud.read", "cloud.manage",
-    "cluster.create", "cluster.read", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage", "apikey.manage",
-    "serviceaccount.manage", "user.manage", "audit.read", "billing.read", "data.read", "data.write",
+    "org.read",
+    "org.update",
+    "project.create",
+    "project.read",
+    "project.update",
+    "project.delete",
+    "cloud.read",
+    "cloud.manage",
+    "cluster.create",
+    "cluster.read",
+    "cluster.update",
+    "cluster.delete",
+    "dbuser.manage",
+    "allowlist.manage",
+    "apikey.manage",
+    "serviceaccount.manage",
+    "user.manage",
+    "audit.read",
+    "billing.read",
+    "data.read",
+    "data.write",
 ];
 
 /// The role table: what each role may do at organization scope.
@@ -204,7 +222,10 @@ pub fn role_table() -> HashMap<&'static str, BTreeSet<&'static str>> {
         ("projectDataReader", set(&["project.read", "cloud.read", "cluster.read", "data.read"], &[])),
         ("BILLING_COORDINATOR", set(&["org.read", "billing.read"], &[])),
         ("BILLING_VIEWER", set(&["org.read", "billing.read"], &[])),
-        ("CLUSTER_ADMIN", set(READS, &["cluster.create", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage", "billing.read", "data.read", "data.write"])),
+        (
+            "CLUSTER_ADMIN",
+            set(READS, &["cluster.create", "cluster.update", "cluster.delete", "dbuser.manage", "allowlist.manage", "billing.read", "data.read", "data.write"]),
+        ),
         ("CLUSTER_CREATOR", set(READS, &["cluster.create", "cluster.delete"])),
         ("CLUSTER_DEVELOPER", set(READS, &["cluster.update", "dbuser.manage", "allowlist.manage"])),
         ("CLUSTER_OPERATOR_WRITER", set(READS, &["cluster.update", "allowlist.manage"])),
@@ -218,7 +239,6 @@ pub fn role_table() -> HashMap<&'static str, BTreeSet<&'static str>> {
         ("FOLDER_MOVER", set(READS, &[])),
     ])
 }
-
 
 /// Runs seed 000's Python example (`tests/fixtures/seed000_signing.py`) with the owner's
 /// keys against `endpoint` (the script's default, `/v2/clouds`, when `None`); returns the

@@ -4,9 +4,9 @@
 
 use super::clusters::cluster_id;
 use super::paging::{ListQuery, Paging};
-use super::{field, CCaller, CJson, CQuery, CResult};
-use crate::dialects::all_pages as all;
+use super::{CCaller, CJson, CQuery, CResult, field};
 use crate::auth::Caller;
+use crate::dialects::all_pages as all;
 use crate::routes::children::password;
 use crate::state::AppState;
 use crate::version::CcVersion;
@@ -17,7 +17,7 @@ use dbcloud_core::{secret, validate};
 use dbcloud_store::{NewAllowlistEntry, NewBucket, NewDbUser};
 use dbcloud_types::{Access, AllowlistEntry, Bucket, Cluster, ClusterState, DatabaseUser, ErrorBody};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// A cluster whose sub-resources may be read or changed: 404 once deleted.
 async fn live(s: &AppState, caller: &Caller, id: &str, p: Permission) -> CResult<Cluster> {
@@ -33,7 +33,13 @@ async fn sql_user(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CRe
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/sql-users", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ListQuery),
     responses((status = 200, description = "ListSQLUsersResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_sql_users(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+pub async fn list_sql_users(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    Path(id): Path<String>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
     let users = all(|p| s.store.list_db_users(caller.org(), c.id, p)).await?;
     let paging = Paging::new(&q, &format!("sql-users/{}", c.id), "")?;
@@ -56,7 +62,12 @@ pub struct CreateSqlUser {
 #[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/sql-users", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("cluster_id" = String, Path)),
     responses((status = 200, description = "SQLUser"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_sql_user(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<CreateSqlUser>) -> CResult<Json<Value>> {
+pub async fn create_sql_user(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path(id): Path<String>,
+    CJson(req): CJson<CreateSqlUser>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
     let mut v = dbcloud_core::error::Violations::new();
     let name = v.check("name", validate::identifier(&req.name, 63, false));
@@ -90,7 +101,12 @@ pub struct SqlPassword {
 #[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/sql-users/{name}/password", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("cluster_id" = String, Path), ("name" = String, Path)),
     responses((status = 200, description = "SQLUser"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn sql_user_password(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>, CJson(req): CJson<SqlPassword>) -> CResult<Json<Value>> {
+pub async fn sql_user_password(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path((id, name)): Path<(String, String)>,
+    CJson(req): CJson<SqlPassword>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
     let pw = password(Some(&req.password))?;
     let u = sql_user(&s, &caller, &c, &name).await?;
@@ -111,7 +127,13 @@ async fn database_named(s: &AppState, caller: &Caller, c: &Cluster, name: &str) 
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ListQuery),
     responses((status = 200, description = "ApiListDatabasesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_databases(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+pub async fn list_databases(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    Path(id): Path<String>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
     let dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p)).await?;
     let paging = Paging::new(&q, &format!("databases/{}", c.id), "")?;
@@ -131,7 +153,12 @@ pub struct CreateDatabase {
 #[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("cluster_id" = String, Path)),
     responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_database(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<CreateDatabase>) -> CResult<Json<Value>> {
+pub async fn create_database(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path(id): Path<String>,
+    CJson(req): CJson<CreateDatabase>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterUpdate).await?;
     let name = validate::identifier(&req.name, 63, false).map_err(|e| field("name", e))?;
     let b = s.store.create_bucket(&caller.ctx(None), c.id, &NewBucket { name, memory_quota_mb: 100, replicas: 1 }).await;
@@ -171,7 +198,12 @@ async fn rename(s: &AppState, caller: &Caller, id: &str, name: &str, new_name: &
 #[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/databases/{name}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("cluster_id" = String, Path), ("name" = String, Path)),
     responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn rename_database(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>, CJson(req): CJson<RenameDatabase>) -> CResult<Json<Value>> {
+pub async fn rename_database(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path((id, name)): Path<(String, String)>,
+    CJson(req): CJson<RenameDatabase>,
+) -> CResult<Json<Value>> {
     rename(&s, &caller, &id, &name, &req.new_name).await
 }
 
@@ -179,7 +211,12 @@ pub async fn rename_database(State(s): State<AppState>, CCaller(caller): CCaller
 #[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("cluster_id" = String, Path)),
     responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn rename_database_body(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<RenameDatabaseBody>) -> CResult<Json<Value>> {
+pub async fn rename_database_body(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path(id): Path<String>,
+    CJson(req): CJson<RenameDatabaseBody>,
+) -> CResult<Json<Value>> {
     rename(&s, &caller, &id, &req.name, &req.new_name).await
 }
 
@@ -236,7 +273,13 @@ fn flags(ui: bool, sql: bool) -> Map<String, Value> {
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/networking/allowlist", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ListQuery),
     responses((status = 200, description = "ListAllowlistEntriesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+pub async fn list_allowlist(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    Path(id): Path<String>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
     let entries: Vec<AllowlistEntry> = all(|p| s.store.list_allowlist(caller.org(), c.id, p)).await?.into_iter().filter(|e| !e.cidr.contains(':')).collect();
     let paging = Paging::new(&q, &format!("allowlist/{}", c.id), "")?;
@@ -246,7 +289,9 @@ pub async fn list_allowlist(State(s): State<AppState>, CCaller(caller): CCaller,
         format!("{n:010}/{:02}", mask.parse::<u8>().unwrap_or(32))
     };
     let (entries, next) = paging.apply(entries, sort, |e| Some(e.created_at));
-    Ok(Json(json!({"allowlist": entries.iter().map(entry).collect::<Vec<_>>(), "propagating": c.state == ClusterState::Creating, "pagination": paging.render(next, version)})))
+    Ok(Json(
+        json!({"allowlist": entries.iter().map(entry).collect::<Vec<_>>(), "propagating": c.state == ClusterState::Creating, "pagination": paging.render(next, version)}),
+    ))
 }
 
 /// `POST …/networking/allowlist` (AllowlistEntry).
@@ -321,7 +366,12 @@ fn same_key(req: &EntryUpdate, cidr: &str) -> CResult<()> {
 #[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
     responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn put_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, ip, mask)): Path<(String, String, String)>, CJson(req): CJson<EntryUpdate>) -> CResult<Json<Value>> {
+pub async fn put_allowlist(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path((id, ip, mask)): Path<(String, String, String)>,
+    CJson(req): CJson<EntryUpdate>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::AllowlistManage).await?;
     let cidr = path_key(&ip, &mask)?;
     same_key(&req, &cidr)?;
@@ -332,7 +382,12 @@ pub async fn put_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, 
 #[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
     responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn patch_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, ip, mask)): Path<(String, String, String)>, CJson(req): CJson<EntryUpdate>) -> CResult<Json<Value>> {
+pub async fn patch_allowlist(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path((id, ip, mask)): Path<(String, String, String)>,
+    CJson(req): CJson<EntryUpdate>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::AllowlistManage).await?;
     let cidr = path_key(&ip, &mask)?;
     same_key(&req, &cidr)?;
@@ -351,7 +406,11 @@ pub async fn patch_allowlist(State(s): State<AppState>, CCaller(caller): CCaller
 #[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
     responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, ip, mask)): Path<(String, String, String)>) -> CResult<Json<Value>> {
+pub async fn delete_allowlist(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path((id, ip, mask)): Path<(String, String, String)>,
+) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::AllowlistManage).await?;
     let cidr = path_key(&ip, &mask)?;
     let e = entry_at(&s, &caller, &c, &cidr).await?.ok_or_else(|| dbcloud_core::Error::NotFound(format!("allowlist entry {cidr}")))?;

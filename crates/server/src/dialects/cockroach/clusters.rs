@@ -2,7 +2,7 @@
 //! PUT, nodes, available regions, organization.
 
 use super::paging::{ListQuery, Paging};
-use super::{field, rfc3339, CCaller, CJson, CQuery, CResult, CrdbError};
+use super::{CCaller, CJson, CQuery, CResult, CrdbError, field, rfc3339};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::idem::{self, IdemKey};
@@ -17,7 +17,7 @@ use dbcloud_core::perms::{Permission, Target};
 use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, NewOperation, PageReq};
 use dbcloud_types::{Cluster, ClusterChange, ClusterState, Code, CreateCluster, ErrorBody, OperationKind, Plan, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -376,7 +376,16 @@ pub fn shape<'a>(c: &'a Cluster, provider_region: Option<&'a (String, String)>, 
             } else {
                 (format!("admin-{routing}.{name}.dbcloud.local"), format!("internal-{routing}.{name}.dbcloud.local"))
             };
-            RegionOut { name, sql_dns: sql, ui_dns: ui, internal_dns: internal, private_endpoint_dns: "", node_count: nodes, primary: many && primary == Some(name), s3_vpc_endpoint_id: "" }
+            RegionOut {
+                name,
+                sql_dns: sql,
+                ui_dns: ui,
+                internal_dns: internal,
+                private_endpoint_dns: "",
+                node_count: nodes,
+                primary: many && primary == Some(name),
+                s3_vpc_endpoint_id: "",
+            }
         })
         .collect();
     let sql_dns = regions.first().map(|r| r.sql_dns.clone()).unwrap_or_default();
@@ -386,7 +395,11 @@ pub fn shape<'a>(c: &'a Cluster, provider_region: Option<&'a (String, String)>, 
             ConfigOut::Serverless(ServerlessOut {
                 routing_id: routing,
                 upgrade_type: Attr(get("upgrade_type"), Fallback::Str("AUTOMATIC")),
-                usage_limits: Limits { provisioned_virtual_cpus: lim("provisioned_virtual_cpus"), request_unit_limit: lim("request_unit_limit"), storage_mib_limit: lim("storage_mib_limit") },
+                usage_limits: Limits {
+                    provisioned_virtual_cpus: lim("provisioned_virtual_cpus"),
+                    request_unit_limit: lim("request_unit_limit"),
+                    storage_mib_limit: lim("storage_mib_limit"),
+                },
                 spend_limit: (version < "2024-09-16").then(|| c.spend_limit.unwrap_or(0)),
             })
         }
@@ -508,7 +521,12 @@ fn busy(c: &Cluster, e: dbcloud_core::Error) -> CrdbError {
     params(("cluster_id" = uuid::Uuid, Path)),
     responses((status = 200, description = "Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>) -> CResult<Json<Value>> {
+pub async fn get_cluster(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    Path(id): Path<String>,
+) -> CResult<Json<Value>> {
     let id = cluster_id(&id)?;
     let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
     Ok(Json(render_one(&s, caller.org(), &c, version).await))
@@ -525,7 +543,12 @@ pub fn cluster_id(s: &str) -> CResult<Uuid> {
     params(("cluster_id" = uuid::Uuid, Path)),
     responses((status = 200, description = "the deleted Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn delete_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, Path(id): Path<String>) -> CResult<Json<Value>> {
+pub async fn delete_cluster(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    Path(id): Path<String>,
+) -> CResult<Json<Value>> {
     let id = cluster_id(&id)?;
     let c = changeable(&s, &caller, id, Permission::ClusterDelete).await?;
     let change = remove(&s, &caller, &c).await?;
@@ -574,7 +597,9 @@ fn check_region(v: &mut dbcloud_core::error::Violations, f: &str, provider: Opti
 /// Checks usage limits against a plan; returns them as stored.
 fn check_limits(v: &mut dbcloud_core::error::Violations, plan: &str, l: &UsageLimits) -> Value {
     let f = "spec.serverless.usage_limits";
-    for (name, val) in [("provisioned_virtual_cpus", l.provisioned_virtual_cpus), ("request_unit_limit", l.request_unit_limit), ("storage_mib_limit", l.storage_mib_limit)] {
+    for (name, val) in
+        [("provisioned_virtual_cpus", l.provisioned_virtual_cpus), ("request_unit_limit", l.request_unit_limit), ("storage_mib_limit", l.storage_mib_limit)]
+    {
         if let Some(I64(n)) = val
             && n <= 0
         {
@@ -582,9 +607,7 @@ fn check_limits(v: &mut dbcloud_core::error::Violations, plan: &str, l: &UsageLi
         }
     }
     match plan {
-        "STANDARD" if l.request_unit_limit.is_some() || l.storage_mib_limit.is_some() => {
-            v.add(f, "STANDARD clusters take provisioned_virtual_cpus only")
-        }
+        "STANDARD" if l.request_unit_limit.is_some() || l.storage_mib_limit.is_some() => v.add(f, "STANDARD clusters take provisioned_virtual_cpus only"),
         "BASIC" if l.provisioned_virtual_cpus.is_some() => v.add(f, "BASIC clusters take request_unit_limit and storage_mib_limit only"),
         _ => {}
     }
@@ -782,12 +805,20 @@ pub async fn create(s: &AppState, caller: &Caller, version: &str, key: IdemKey, 
     let cloud = CloudRef::ProviderRegion(provider, region.unwrap_or_default());
     let request = json!({"name": body.name, "attributes": attrs, "project": project, "core": core_req});
     let runner = s.runner.clone();
-    let res = idem::create(s, caller, key, "POST /api/v1/clusters", &request, StatusCode::OK,
+    let res = idem::create(
+        s,
+        caller,
+        key,
+        "POST /api/v1/clusters",
+        &request,
+        StatusCode::OK,
         |ctx| {
             let (s, caller) = (s.clone(), caller.clone());
             async move { provision(&s, &caller, ctx, checked, project, cloud, attrs).await }
         },
-        |change| Json(change).into_response()).await?;
+        |change| Json(change).into_response(),
+    )
+    .await?;
     runner.wake();
     // The stored answer (also for a replayed Idempotency-Key) is the core change; answer it
     // in the vendor's shape.
@@ -795,7 +826,12 @@ pub async fn create(s: &AppState, caller: &Caller, version: &str, key: IdemKey, 
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.map_err(|e| dbcloud_core::Error::Internal(e.to_string()))?;
     let change: ClusterChange = serde_json::from_slice(&bytes).map_err(|e| dbcloud_core::Error::Internal(e.to_string()))?;
     if !replayed && !empty_allowlist {
-        let entry = dbcloud_store::NewAllowlistEntry { cidr: "0.0.0.0/0".into(), comment: "default".into(), expires_at: None, attributes: json!({"sql": true, "ui": true}).as_object().cloned().unwrap_or_default() };
+        let entry = dbcloud_store::NewAllowlistEntry {
+            cidr: "0.0.0.0/0".into(),
+            comment: "default".into(),
+            expires_at: None,
+            attributes: json!({"sql": true, "ui": true}).as_object().cloned().unwrap_or_default(),
+        };
         if let Err(e) = s.store.create_allowlist_entry(&caller.ctx(None), change.cluster.id, &entry).await {
             tracing::warn!(error = %e, cluster = %change.cluster.id, "could not add the default allow-list entry");
         }
@@ -825,8 +861,12 @@ pub async fn update_cluster(
     let mut spend_limit = None;
     let mut scale_to = None;
     let current_plan = vendor_plan(&c);
-    let others = body.serverless.is_some() || body.dedicated.is_some() || body.plan.is_some() || body.labels.is_some()
-        || body.delete_protection.is_some() || body.parent_id.is_some();
+    let others = body.serverless.is_some()
+        || body.dedicated.is_some()
+        || body.plan.is_some()
+        || body.labels.is_some()
+        || body.delete_protection.is_some()
+        || body.parent_id.is_some();
     if body.cockroach_version.is_some() || body.upgrade_status.is_some() {
         if others || (body.cockroach_version.is_some() && body.upgrade_status.is_some()) {
             v.add("cockroach_version", "cockroach_version and upgrade_status go alone, one per request");
@@ -982,7 +1022,12 @@ pub async fn set_spend_limit(s: &AppState, caller: &Caller, id: Uuid, cents: i64
     params(("cluster_id" = uuid::Uuid, Path)),
     responses((status = 200, description = "{}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn spend_limit(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(body): CJson<SpendLimitBody>) -> CResult<Json<Value>> {
+pub async fn spend_limit(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path(id): Path<String>,
+    CJson(body): CJson<SpendLimitBody>,
+) -> CResult<Json<Value>> {
     let id = cluster_id(&id)?;
     set_spend_limit(&s, &caller, id, body.spend_limit.0).await?;
     Ok(Json(json!({})))
@@ -991,7 +1036,11 @@ pub async fn spend_limit(State(s): State<AppState>, CCaller(caller): CCaller, Pa
 /// The region catalogue in the vendor's shape.
 #[utoipa::path(get, path = "/api/v1/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "ListAvailableRegionsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn available_regions(CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+pub async fn available_regions(
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
     caller.require_somewhere(Permission::CloudRead).await?;
     let provider = parse_provider(q.provider.as_deref())?;
     let paging = Paging::new(&q, "available-regions", q.provider.as_deref().unwrap_or(""))?;

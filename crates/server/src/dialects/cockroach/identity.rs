@@ -3,7 +3,7 @@
 //! apply.
 
 use super::paging::{ListQuery, Paging};
-use super::{field, rfc3339, CCaller, CJson, CQuery, CResult};
+use super::{CCaller, CJson, CQuery, CResult, field, rfc3339};
 use crate::auth::Caller;
 use crate::dialects::all_pages;
 use crate::extract::{ApiJson, ApiPath};
@@ -17,11 +17,10 @@ use axum::{Extension, Json};
 use dbcloud_core::perms::{Permission, Target};
 use dbcloud_store::{AuditEvent, AuditFilter, KeyOwner, PageReq, PrincipalRef};
 use dbcloud_types::{
-    ApiKey, CreateApiKey, CreateRoleGrant, CreateServiceAccount, ErrorBody, GrantScope, RoleGrant, RoleSpec, ServiceAccount,
-    UpdateApiKey, UpdateServiceAccount,
+    ApiKey, CreateApiKey, CreateRoleGrant, CreateServiceAccount, ErrorBody, GrantScope, RoleGrant, RoleSpec, ServiceAccount, UpdateApiKey, UpdateServiceAccount,
 };
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -63,7 +62,12 @@ fn uuid(name: &str, v: &str) -> CResult<Uuid> {
 /// List the organization's API keys (optionally one service account's), by creation time.
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "ListApiKeysResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_api_keys(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+pub async fn list_api_keys(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
     caller.require(Permission::ApikeyManage, Target::Organization).await?;
     let owner = match q.service_account_id.as_deref() {
         Some(id) => Some(KeyOwner::ServiceAccount(uuid("service_account_id", id)?)),
@@ -144,7 +148,12 @@ pub async fn delete_api_key(State(s): State<AppState>, CCaller(caller): CCaller,
 /// List service accounts by name.
 #[utoipa::path(get, path = "/api/v1/service-accounts", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "ListServiceAccountsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_service_accounts(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+pub async fn list_service_accounts(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
     caller.require(Permission::ServiceaccountManage, Target::Organization).await?;
     let all = all_pages(|p| s.store.list_service_accounts(caller.org(), p)).await?;
     let paging = Paging::new(&q, "service-accounts", "")?;
@@ -205,7 +214,12 @@ pub struct CreateAccount {
 /// Create a service account with roles (never more than the caller holds).
 #[utoipa::path(post, path = "/api/v1/service-accounts", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     responses((status = 200, description = "ServiceAccount"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn create_service_account(State(s): State<AppState>, CCaller(caller): CCaller, key: IdemKey, CJson(req): CJson<CreateAccount>) -> CResult<Json<Value>> {
+pub async fn create_service_account(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    key: IdemKey,
+    CJson(req): CJson<CreateAccount>,
+) -> CResult<Json<Value>> {
     let grants = req.roles.iter().enumerate().map(|(i, r)| role_spec(&format!("roles[{i}]"), r)).collect::<CResult<Vec<_>>>()?;
     let native = CreateServiceAccount { name: req.name, description: req.description, roles: vec![], grants };
     let r = accounts::create_service_account(State(s), caller, key, ApiJson(native)).await?;
@@ -224,7 +238,12 @@ pub async fn get_service_account(State(s): State<AppState>, CCaller(caller): CCa
 /// Rename or re-describe a service account.
 #[utoipa::path(patch, path = "/api/v1/service-accounts/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
     responses((status = 200, description = "ServiceAccount"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update_service_account(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<UpdateServiceAccount>) -> CResult<Json<Value>> {
+pub async fn update_service_account(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path(id): Path<String>,
+    CJson(req): CJson<UpdateServiceAccount>,
+) -> CResult<Json<Value>> {
     let sa = accounts::update_service_account(State(s), caller, ApiPath(uuid("id", &id)?), ApiJson(req)).await?;
     Ok(Json(account(&sa.0)))
 }
@@ -247,7 +266,12 @@ async fn all_grants(s: &AppState, caller: &Caller, principal: Option<&PrincipalR
 /// List every principal's roles.
 #[utoipa::path(get, path = "/api/v1/roles", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "ListRoleGrantsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_role_grants(State(s): State<AppState>, CCaller(caller): CCaller, Extension(CcVersion(version)): Extension<CcVersion>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+pub async fn list_role_grants(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Extension(CcVersion(version)): Extension<CcVersion>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
     caller.require(Permission::UserManage, Target::Organization).await?;
     let mut by: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for g in all_grants(&s, &caller, None).await?.iter().filter(|g| g.principal_type != "api_key") {
@@ -304,7 +328,9 @@ async fn apply(s: &AppState, caller: &Caller, p: &PrincipalRef, add: Vec<RoleSpe
 async fn check_all(s: &AppState, caller: &Caller, specs: &[RoleSpec], removing: &[RoleGrant]) -> CResult<()> {
     let mut v = dbcloud_core::error::Violations::new();
     let mut checked = Vec::new();
-    for (i, spec) in specs.iter().chain(removing.iter().map(|g| RoleSpec { role: g.role.clone(), scope: Some(g.scope.clone()) }).collect::<Vec<_>>().iter()).enumerate() {
+    for (i, spec) in
+        specs.iter().chain(removing.iter().map(|g| RoleSpec { role: g.role.clone(), scope: Some(g.scope.clone()) }).collect::<Vec<_>>().iter()).enumerate()
+    {
         let role = dbcloud_core::perms::Role::parse(&spec.role);
         let scope = spec.scope.as_ref().and_then(|sc| match (sc.kind.as_str(), sc.id) {
             ("organization", _) => Some(dbcloud_core::perms::Scope::Organization),
@@ -355,7 +381,11 @@ fn path_role(kind: &str, id: &str, name: &str) -> CResult<RoleSpec> {
 #[utoipa::path(post, path = "/api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("user_id" = String, Path), ("resource_type" = String, Path), ("resource_id" = String, Path), ("role_name" = String, Path)),
     responses((status = 200, description = "GetAllRolesForUserResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn add_role(State(s): State<AppState>, CCaller(caller): CCaller, Path((user_id, kind, rid, role)): Path<(String, String, String, String)>) -> CResult<Json<Value>> {
+pub async fn add_role(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path((user_id, kind, rid, role)): Path<(String, String, String, String)>,
+) -> CResult<Json<Value>> {
     caller.require(Permission::UserManage, Target::Organization).await?;
     let p = principal(&s, &caller, &user_id).await?;
     let spec = path_role(&kind, &rid, &role)?;
@@ -370,7 +400,11 @@ pub async fn add_role(State(s): State<AppState>, CCaller(caller): CCaller, Path(
 #[utoipa::path(delete, path = "/api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("user_id" = String, Path), ("resource_type" = String, Path), ("resource_id" = String, Path), ("role_name" = String, Path)),
     responses((status = 200, description = "GetAllRolesForUserResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn remove_role(State(s): State<AppState>, CCaller(caller): CCaller, Path((user_id, kind, rid, role)): Path<(String, String, String, String)>) -> CResult<Json<Value>> {
+pub async fn remove_role(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path((user_id, kind, rid, role)): Path<(String, String, String, String)>,
+) -> CResult<Json<Value>> {
     caller.require(Permission::UserManage, Target::Organization).await?;
     let p = principal(&s, &caller, &user_id).await?;
     let spec = path_role(&kind, &rid, &role)?;
@@ -464,7 +498,9 @@ pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQue
         Some(l) => l.min(1000) as u32,
     };
     let from = match q.starting_from.as_deref() {
-        Some(t) => Some(OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|_| field("starting_from", "must be an RFC 3339 time"))?),
+        Some(t) => {
+            Some(OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|_| field("starting_from", "must be an RFC 3339 time"))?)
+        }
         None => None,
     };
     let mut filter = AuditFilter { newest_first: desc, ..Default::default() };
@@ -486,7 +522,11 @@ pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQue
     let next = match entries.last() {
         Some(last) => {
             let t = ms(last.time);
-            let rest = if desc { AuditFilter { until: Some(at_ms(t)), newest_first: true, ..Default::default() } } else { AuditFilter { since: Some(at_ms(t + 1)), ..Default::default() } };
+            let rest = if desc {
+                AuditFilter { until: Some(at_ms(t)), newest_first: true, ..Default::default() }
+            } else {
+                AuditFilter { since: Some(at_ms(t + 1)), ..Default::default() }
+            };
             let any = s.store.list_audit_filtered(caller.org(), &rest, PageReq::first(1)).await?;
             if any.items.is_empty() { Value::Null } else { json!(rfc3339(last.time)) }
         }

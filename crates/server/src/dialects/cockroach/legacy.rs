@@ -2,19 +2,19 @@
 //! camelCase JSON, spend limits in whole US dollars, `Cc-Version` ignored. Each handler
 //! delegates to the current route of the same operation.
 
-use super::clusters::{self, cluster_id, regions_of, CreateBody, CreateSpecBody, ServerlessSpec, I64};
+use super::clusters::{self, CreateBody, CreateSpecBody, I64, ServerlessSpec, cluster_id, regions_of};
 use super::paging::{ListQuery, Paging};
-use super::{field, CCaller, CJson, CQuery, CResult};
+use super::{CCaller, CJson, CQuery, CResult, field};
 use crate::auth::Caller;
 use crate::idem::IdemKey;
 use crate::routes::clusters::authorized_cluster;
 use crate::state::AppState;
-use axum::extract::{Path, State};
 use axum::Json;
+use axum::extract::{Path, State};
 use dbcloud_core::perms::Permission;
 use dbcloud_types::{Cluster, ClusterState, ErrorBody, Plan};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -88,17 +88,20 @@ fn dollars_to_cents(field_name: &str, d: Option<I64>) -> CResult<Option<I64>> {
 #[utoipa::path(post, path = "/api/v1/orgs/{organizationId}/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("organizationId" = String, Path)),
     responses((status = 200, description = "{\"cluster\": LegacyCluster}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_cluster(State(s): State<AppState>, CCaller(caller): CCaller, key: IdemKey, Path(org): Path<String>, CJson(body): CJson<LegacyCreate>) -> CResult<Json<Value>> {
+pub async fn create_cluster(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    key: IdemKey,
+    Path(org): Path<String>,
+    CJson(body): CJson<LegacyCreate>,
+) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let provider = body.provider.clone().unwrap_or_else(|| "GCP".into());
     let p = clusters::parse_provider(Some(&provider))?.ok_or_else(|| field("provider", "must be GCP or AWS"))?;
     let sv = body.serverless.unwrap_or_default();
     let regions = sv.regions.unwrap_or_else(|| dbcloud_core::regions::regions(Some(p)).into_iter().take(1).map(|r| r.name).collect());
     let spend_limit = dollars_to_cents("serverless.spendLimit", sv.spend_limit)?;
-    let spec = CreateSpecBody {
-        serverless: Some(ServerlessSpec { regions: Some(regions), spend_limit, ..Default::default() }),
-        ..Default::default()
-    };
+    let spec = CreateSpecBody { serverless: Some(ServerlessSpec { regions: Some(regions), spend_limit, ..Default::default() }), ..Default::default() };
     let req = CreateBody { name: body.name, provider, plan: None, spec };
     let (change, _) = clusters::create(&s, &caller, "2023-04-10", key, req).await?;
     let c = change.cluster;
@@ -152,9 +155,7 @@ pub async fn get_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Pa
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(i, r)| {
-            json!({"name": r["name"], "sqlDns": r["sql_dns"], "uiDns": r["ui_dns"], "nodes": if i == 0 { json!(nodes) } else { json!([]) }})
-        })
+        .map(|(i, r)| json!({"name": r["name"], "sqlDns": r["sql_dns"], "uiDns": r["ui_dns"], "nodes": if i == 0 { json!(nodes) } else { json!([]) }}))
         .collect();
     Ok(Json(json!({"cluster": legacy(&c, &provider, &region), "regions": regions})))
 }
@@ -172,7 +173,12 @@ pub struct LegacySpendLimit {
 #[utoipa::path(put, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
     params(("organizationId" = String, Path), ("clusterId" = String, Path)),
     responses((status = 200, description = "{}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn spend_limit(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>, CJson(body): CJson<LegacySpendLimit>) -> CResult<Json<Value>> {
+pub async fn spend_limit(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path((org, id)): Path<(String, String)>,
+    CJson(body): CJson<LegacySpendLimit>,
+) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let id = cluster_id(&id)?;
     let cents = dollars_to_cents("spendLimit", Some(body.spend_limit))?.map(|c| c.0).unwrap_or(0);

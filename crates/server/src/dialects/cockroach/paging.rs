@@ -5,10 +5,10 @@
 //! endpoint or with other filters is a 400. Tokens are not secret: a forged token can only
 //! move the caller within lists it may already read.
 
-use super::{field, CResult};
+use super::{CResult, field};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 
