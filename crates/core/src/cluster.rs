@@ -185,7 +185,7 @@ fn check_idle(c: &Cluster, what: &str) -> Result<()> {
         ClusterState::Deleting | ClusterState::Deleted | ClusterState::CreationFailed => {
             Err(Error::FailedPrecondition(format!("cluster {} is {}; it cannot be {what}", c.id, c.state)))
         }
-        s => Err(Error::Aborted(format!("cluster {} is busy ({s}); retry when the running operation ends", c.id))),
+        s => Err(Error::busy(c.id, s)),
     }
 }
 
@@ -216,15 +216,16 @@ pub fn check_suspend(c: &Cluster, suspend: bool) -> Result<OperationKind> {
     Ok(if suspend { OperationKind::Suspend } else { OperationKind::Resume })
 }
 
-/// Checks that a cluster may be deleted now.
+/// Checks that a cluster may be deleted now: anything but a deleting or deleted one, unless
+/// delete protection is on.
 pub fn check_delete(c: &Cluster) -> Result<()> {
     if c.attributes.get("delete_protection").and_then(|v| v.as_str()) == Some("ENABLED") {
         return Err(Error::FailedPrecondition(format!("cluster {} has delete protection enabled; disable it first", c.id)));
     }
+    // A delete supersedes a running create, scale, upgrade, suspend or resume.
     match c.state {
-        ClusterState::Created | ClusterState::CreationFailed => Ok(()),
         ClusterState::Deleting | ClusterState::Deleted => Err(Error::FailedPrecondition(format!("cluster {} is already {}", c.id, c.state))),
-        s => Err(Error::Aborted(format!("cluster {} is busy ({s}); retry when the running operation ends", c.id))),
+        _ => Ok(()),
     }
 }
 
@@ -296,7 +297,7 @@ mod tests {
         assert!(matches!(check_update(&c, &scale), Err(Error::FailedPrecondition(_))));
         c.attributes.clear();
         c.state = ClusterState::Scaling;
-        assert!(matches!(check_suspend(&c, true), Err(Error::Aborted(_))));
+        assert!(matches!(check_suspend(&c, true), Err(Error::Busy { .. })));
         assert_eq!(operation_state(OperationKind::AllowlistUpdate), None);
         assert!(operation_state(OperationKind::Suspend).is_some_and(|s| can_transition(ClusterState::Created, s)));
     }

@@ -25,9 +25,20 @@ pub enum Error {
     /// The object's state does not allow the change.
     #[error("{0}")]
     FailedPrecondition(String),
-    /// Another change is in progress (cluster busy, write conflict).
+    /// A concurrent change won a race (write conflict); retrying may succeed.
     #[error("{0}")]
     Aborted(String),
+    /// The cluster runs an operation that this change must wait for.
+    #[error("{message}")]
+    Busy {
+        /// Message naming the cluster and what it is doing.
+        message: String,
+        /// Seconds after which a retry may succeed.
+        retry_after_secs: u64,
+    },
+    /// An `Idempotency-Key` was reused with a different request.
+    #[error("invalid argument: Idempotency-Key: already used for a different request")]
+    IdempotencyKeyReused,
     /// The caller lacks the permission.
     #[error("permission denied")]
     PermissionDenied,
@@ -63,6 +74,11 @@ impl Error {
         Error::InvalidArgument { message: message.into(), violations: vec![] }
     }
 
+    /// The cluster `id` is busy with an operation in state `state`.
+    pub fn busy(id: uuid::Uuid, state: impl std::fmt::Display) -> Self {
+        Error::Busy { message: format!("cluster {id} is busy ({state}); retry when the running operation ends"), retry_after_secs: 5 }
+    }
+
     /// The stable code of this error.
     pub fn code(&self) -> Code {
         match self {
@@ -70,7 +86,8 @@ impl Error {
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists(_) => Code::AlreadyExists,
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
-            Error::Aborted(_) => Code::Aborted,
+            Error::Aborted(_) | Error::Busy { .. } => Code::Aborted,
+            Error::IdempotencyKeyReused => Code::InvalidArgument,
             Error::PermissionDenied => Code::PermissionDenied,
             Error::Unauthenticated => Code::Unauthenticated,
             Error::ResourceExhausted { .. } => Code::ResourceExhausted,

@@ -278,9 +278,95 @@ impl Principal {
     }
 }
 
+/// What part of an organization a caller reaches with one permission: the rule behind
+/// every list (a caller lists exactly what it may read — never more, and never a refusal
+/// for a partial view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// Everything in the organization (an organization-wide grant).
+    All,
+    /// Only these projects (with everything in them) and these single clusters; both empty
+    /// means nothing.
+    Only {
+        /// Projects granted as a whole.
+        projects: std::collections::BTreeSet<Uuid>,
+        /// Clusters granted one by one.
+        clusters: std::collections::BTreeSet<Uuid>,
+    },
+}
+
+impl Visibility {
+    /// Whether nothing at all is visible.
+    pub fn is_nothing(&self) -> bool {
+        matches!(self, Visibility::Only { projects, clusters } if projects.is_empty() && clusters.is_empty())
+    }
+
+    /// Whether `t` is visible.
+    pub fn covers(&self, t: Target) -> bool {
+        match (self, t) {
+            (Visibility::All, _) => true,
+            (Visibility::Only { .. }, Target::Organization) => false,
+            (Visibility::Only { projects, .. }, Target::Project(p)) => projects.contains(&p),
+            (Visibility::Only { projects, clusters }, Target::Cluster { project, cluster }) => projects.contains(&project) || clusters.contains(&cluster),
+        }
+    }
+}
+
+impl Principal {
+    /// Where the caller holds `p`: everything, or the projects and clusters its grants name.
+    pub fn visibility(&self, p: Permission) -> Visibility {
+        let mut projects = std::collections::BTreeSet::new();
+        let mut clusters = std::collections::BTreeSet::new();
+        for g in self.grants.iter().filter(|g| g.role.grants(p)) {
+            match g.scope {
+                Scope::Organization => return Visibility::All,
+                Scope::Project(id) => {
+                    projects.insert(id);
+                }
+                Scope::Cluster(id) => {
+                    clusters.insert(id);
+                }
+            }
+        }
+        Visibility::Only { projects, clusters }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visibility_is_exactly_the_granted_scopes() {
+        let (p1, p2, c1, c9) = (crate::new_id(), crate::new_id(), crate::new_id(), crate::new_id());
+        let two_projects = Principal {
+            organization_id: Uuid::nil(),
+            key_id: "k".into(),
+            grants: vec![Grant { role: Role::ProjectViewer, scope: Scope::Project(p1) }, Grant { role: Role::ProjectViewer, scope: Scope::Project(p2) }],
+        };
+        let v = two_projects.visibility(P::ClusterRead);
+        assert!(v.covers(Target::Cluster { project: p1, cluster: c9 }) && v.covers(Target::Cluster { project: p2, cluster: c9 }));
+        assert!(!v.covers(Target::Cluster { project: Uuid::nil(), cluster: c9 }));
+        assert!(!v.covers(Target::Organization));
+        let one_cluster = principal(Role::ClusterAdmin, Scope::Cluster(c1));
+        let v = one_cluster.visibility(P::ClusterRead);
+        assert!(v.covers(Target::Cluster { project: p1, cluster: c1 }) && !v.covers(Target::Cluster { project: p1, cluster: c9 }));
+        assert!(!v.covers(Target::Project(p1)), "a cluster grant does not reveal its project");
+        assert_eq!(principal(Role::OrganizationOwner, Scope::Organization).visibility(P::ClusterRead), Visibility::All);
+        // Roles that do not grant the permission reveal nothing.
+        let billing = principal(Role::BillingViewer, Scope::Organization);
+        assert!(billing.visibility(P::ClusterRead).is_nothing());
+        // The rule agrees with `can` for every role and scope.
+        for role in Role::ALL {
+            for scope in [Scope::Organization, Scope::Project(p1), Scope::Cluster(c1)] {
+                let who = principal(*role, scope);
+                let v = who.visibility(P::ClusterRead);
+                for t in [Target::Cluster { project: p1, cluster: c1 }, Target::Cluster { project: p2, cluster: c9 }, Target::Project(p1)] {
+                    assert_eq!(v.covers(t), who.can(P::ClusterRead, t), "{role:?} at {scope:?} on {t:?}");
+                }
+            }
+        }
+    }
 
     fn principal(role: Role, scope: Scope) -> Principal {
         Principal { organization_id: Uuid::nil(), key_id: "k".into(), grants: vec![Grant { role, scope }] }

@@ -48,6 +48,7 @@ async fn setup(store: &Arc<dyn Store>, n: usize, nodes: i32) -> (Uuid, Vec<Uuid>
     for i in 0..n {
         let new = NewCluster {
             attributes: Default::default(),
+            allowlist: vec![],
             id: dbcloud_core::new_id(),
             project_id: None,
             cloud: CloudRef::ProviderRegion(Provider::Aws, "us-east-1".into()),

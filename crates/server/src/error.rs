@@ -43,7 +43,11 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let code = e.code();
-        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = match e {
+            // A reused key is well-formed input the server cannot process (IETF idempotency draft).
+            Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        };
         let (message, details, retry_after) = match e {
             Error::InvalidArgument { message, violations } => {
                 let details = violations.iter().map(|v| serde_json::json!({"field": v.field, "description": v.description})).collect();
@@ -59,6 +63,7 @@ impl From<Error> for ApiError {
             }
             Error::ResourceExhausted { message, retry_after_secs } => (message, vec![], Some(retry_after_secs.max(1))),
             Error::Aborted(m) => (m, vec![], Some(1)),
+            Error::Busy { message, retry_after_secs } => (message, vec![], Some(retry_after_secs.max(1))),
             other => (other.to_string(), vec![], None),
         };
         ApiError { status, body: ErrorBody { code: code.as_i32(), message, details }, retry_after, auth_reason: None }

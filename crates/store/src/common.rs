@@ -413,6 +413,11 @@ pub(super) async fn insert_audit(tx: &mut Tx, e: &AuditEvent) -> Result<()> {
 
 /// Records the successful mutation `action` on `target` in the audit log.
 pub(super) async fn audit(tx: &mut Tx, ctx: &Ctx, action: &str, target: String) -> Result<()> {
+    audit_with(tx, ctx, action, target, serde_json::json!({})).await
+}
+
+/// [`audit`] with details.
+pub(super) async fn audit_with(tx: &mut Tx, ctx: &Ctx, action: &str, target: String, details: serde_json::Value) -> Result<()> {
     let e = AuditEvent {
         id: new_id(),
         organization_id: Some(ctx.organization_id),
@@ -423,7 +428,7 @@ pub(super) async fn audit(tx: &mut Tx, ctx: &Ctx, action: &str, target: String) 
         target,
         outcome: "success".into(),
         request_id: ctx.request_id.clone(),
-        details: serde_json::json!({}),
+        details,
     };
     insert_audit(tx, &e).await
 }
@@ -553,7 +558,7 @@ async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperati
     .bind(t)
     .execute(&mut **tx)
     .await
-    .map_err(|e| if is_unique(&e) { Error::Aborted(format!("cluster {cluster} is busy: another operation is in progress")) } else { db(e) })?;
+    .map_err(|e| if is_unique(&e) { Error::Busy { message: format!("cluster {cluster} is busy: another operation is in progress"), retry_after_secs: 5 } } else { db(e) })?;
     Ok(())
 }
 
@@ -998,6 +1003,12 @@ impl Store for Backend {
         .await
         .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", new.name)))?;
         insert_operation(&mut tx, org, new.id, op, &format!("queued: create {} node(s) in {provider} {region}", new.node_count)).await?;
+        let at = now();
+        for entry in &new.allowlist {
+            insert_allowlist_entry(&mut tx, org, new.id, entry, at)
+                .await
+                .map_err(|err| unique(err, || format!("{} is on the initial allow list twice", entry.cidr)))?;
+        }
         let change = ClusterChange { cluster: cluster_in_tx(&mut tx, org, new.id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
         finish_create(&mut tx, ctx, "cluster.create", format!("cluster:{}", new.id), &change).await?;
         commit(tx).await?;
@@ -1020,6 +1031,26 @@ impl Store for Backend {
         };
         if let Some(n) = &filter.name {
             qb.push(" AND c.name = ").push_bind(n.clone());
+        }
+        if let Some(dbcloud_core::perms::Visibility::Only { projects, clusters }) = &filter.visible {
+            if projects.is_empty() && clusters.is_empty() {
+                return Ok(Page { items: vec![], next_cursor: None });
+            }
+            qb.push(" AND (");
+            let mut or = "";
+            for (column, ids) in [("c.project_id", projects), ("c.id", clusters)] {
+                if ids.is_empty() {
+                    continue;
+                }
+                qb.push(or).push(column).push(" IN (");
+                let mut sep = qb.separated(", ");
+                for id in ids {
+                    sep.push_bind(id.to_string());
+                }
+                qb.push(")");
+                or = " OR ";
+            }
+            qb.push(")");
         }
         let (cmp, dir) = if filter.descending { ("<", " DESC") } else { (">", "") };
         match (filter.by_name, page.after) {
@@ -1083,7 +1114,7 @@ impl Store for Backend {
                 .await
                 .map_err(db)?;
             if res.rows_affected() == 0 {
-                return Err(Error::Aborted(format!("cluster {id} is busy ({}); retry when the running operation ends", c.state)));
+                return Err(Error::busy(id, c.state));
             }
             insert_operation(&mut tx, org, id, op, "queued: scale").await?;
         }
@@ -1104,9 +1135,22 @@ impl Store for Backend {
         let org = ctx.organization_id;
         let c = cluster_in_tx(&mut tx, org, id).await?;
         dbcloud_core::cluster::check_delete(&c)?;
-        let res = sqlx::query("UPDATE clusters SET state = 'DELETING', updated_at = $1 WHERE id = $2 AND state IN ('CREATED', 'CREATION_FAILED')")
-            .bind(time_to_ms(now()))
+        let t = time_to_ms(now());
+        // The delete supersedes whatever runs (a create, a scale, …): that operation ends
+        // CANCELLED, and its runner's next step finds it no longer active and stops.
+        let cancelled = sqlx::query(
+            "UPDATE operations SET status = 'CANCELLED', step = 'cancelled: superseded by a delete', error = $1,              finished_at = $2, updated_at = $2, lease_until = NULL WHERE cluster_id = $3 AND status IN ('SENT', 'IN_PROGRESS')",
+        )
+        .bind(format!("superseded by delete operation {}", op.id))
+        .bind(t)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let res = sqlx::query("UPDATE clusters SET state = 'DELETING', updated_at = $1 WHERE id = $2 AND state = $3")
+            .bind(t)
             .bind(id.to_string())
+            .bind(c.state.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -1114,7 +1158,8 @@ impl Store for Backend {
             return Err(Error::Aborted(format!("cluster {id} changed concurrently; retry")));
         }
         insert_operation(&mut tx, org, id, op, "queued: delete").await?;
-        audit(&mut tx, ctx, "cluster.delete", format!("cluster:{id}")).await?;
+        let details = serde_json::json!({ "superseded_operations": cancelled.rows_affected() });
+        audit_with(&mut tx, ctx, "cluster.delete", format!("cluster:{id}"), details).await?;
         let out = ClusterChange { cluster: cluster_in_tx(&mut tx, org, id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
         commit(tx).await?;
         Ok(out)
@@ -1130,7 +1175,7 @@ impl Store for Backend {
         let t = time_to_ms(now());
         if let Some(state) = dbcloud_core::cluster::operation_state(op.kind) {
             if !dbcloud_core::cluster::can_transition(c.state, state) {
-                return Err(Error::Aborted(format!("cluster {id} is busy ({}); retry when the running operation ends", c.state)));
+                return Err(Error::busy(id, c.state));
             }
             let res = sqlx::query("UPDATE clusters SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
                 .bind(state.as_str())

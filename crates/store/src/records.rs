@@ -246,6 +246,8 @@ pub struct NewCluster {
     pub spend_limit: Option<i64>,
     /// Vendor attributes stored with the cluster (see [`dbcloud_types::Cluster::attributes`]).
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Allow-list entries written with the cluster, in the same transaction.
+    pub allowlist: Vec<NewAllowlistEntry>,
 }
 
 /// A new operation.
@@ -297,6 +299,9 @@ pub struct ClusterFilter {
     pub by_name: bool,
     /// Newest (or last name) first.
     pub descending: bool,
+    /// Only what the caller may see ([`dbcloud_core::perms::Principal::visibility`]);
+    /// `None`: everything.
+    pub visible: Option<dbcloud_core::perms::Visibility>,
 }
 
 /// A new bucket.

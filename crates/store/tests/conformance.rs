@@ -95,6 +95,7 @@ impl Harness {
 fn new_cluster(name: &str, cloud: CloudRef, project: Option<Uuid>) -> NewCluster {
     NewCluster {
         attributes: Default::default(),
+        allowlist: vec![],
         id: dbcloud_core::new_id(),
         project_id: project,
         cloud,

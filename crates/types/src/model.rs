@@ -59,8 +59,8 @@ wire_enum!(
     }
 );
 wire_enum!(
-    /// Status of an operation.
-    OperationStatus { Sent => "SENT", InProgress => "IN_PROGRESS", Succeeded => "SUCCEEDED", Failed => "FAILED" }
+    /// Status of an operation. `CANCELLED`: superseded by a delete of its cluster.
+    OperationStatus { Sent => "SENT", InProgress => "IN_PROGRESS", Succeeded => "SUCCEEDED", Failed => "FAILED", Cancelled => "CANCELLED" }
 );
 wire_enum!(
     /// Access level of a database user.

@@ -890,7 +890,7 @@ pub const BUSY: &str = "Another cluster operation is currently in progress.";
 /// other errors unchanged.
 fn busy(e: Error) -> CrError {
     match e {
-        Error::Aborted(_) => CrError(ApiError::new(StatusCode::CONFLICT, dbcloud_types::Code::Aborted, BUSY)),
+        Error::Aborted(_) | Error::Busy { .. } => CrError(ApiError::new(StatusCode::CONFLICT, dbcloud_types::Code::Aborted, BUSY)),
         other => other.into(),
     }
 }
@@ -913,7 +913,7 @@ fn rename_fields(e: Error, map: &[(&str, &str)]) -> Error {
 /// A cluster that is running an operation answers [`BUSY`] before any other check.
 fn ensure_idle(c: &Cluster) -> CrResult<()> {
     match c.state {
-        ClusterState::Creating | ClusterState::Scaling | ClusterState::Updating => Err(busy(Error::Aborted(String::new()))),
+        s @ (ClusterState::Creating | ClusterState::Scaling | ClusterState::Updating) => Err(busy(Error::busy(c.id, s))),
         _ => Ok(()),
     }
 }

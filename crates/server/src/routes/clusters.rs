@@ -45,6 +45,7 @@ pub async fn provision(
 ) -> dbcloud_core::Result<ClusterChange> {
     let new = NewCluster {
         attributes,
+        allowlist: vec![],
         id: dbcloud_core::new_id(),
         project_id: Some(project),
         cloud,

@@ -507,7 +507,7 @@ pub async fn changeable(s: &AppState, caller: &Caller, id: Uuid, p: Permission) 
 /// Maps a store "busy" refusal to the dialect's 503.
 fn busy(c: &Cluster, e: dbcloud_core::Error) -> CrdbError {
     match e {
-        dbcloud_core::Error::Aborted(_) => {
+        dbcloud_core::Error::Aborted(_) | dbcloud_core::Error::Busy { .. } => {
             let mut busy = c.clone();
             busy.state = ClusterState::Updating;
             locked(&busy).unwrap_or_else(|| dbcloud_core::Error::Aborted("busy".into()).into())
