@@ -83,7 +83,14 @@ impl Allowlist<'_> {
     }
 
     /// Changes an entry's comment and/or replaces its vendor attributes (`allowlist.manage`).
-    pub async fn set(&self, caller: &Caller, cluster_id: Uuid, entry_id: Uuid, comment: Option<&str>, attributes: Option<&Map<String, Value>>) -> Result<AllowlistEntry> {
+    pub async fn set(
+        &self,
+        caller: &Caller,
+        cluster_id: Uuid,
+        entry_id: Uuid,
+        comment: Option<&str>,
+        attributes: Option<&Map<String, Value>>,
+    ) -> Result<AllowlistEntry> {
         self.app.clusters().authorized(caller, cluster_id, Permission::AllowlistManage).await?;
         let comment = match comment {
             Some(c) => Some(validate::free_text(c, MAX_COMMENT).map_err(|e| dbcloud_core::Error::field("comment", e))?),
@@ -95,7 +102,13 @@ impl Allowlist<'_> {
     /// Replaces the whole allow list, atomically (`allowlist.manage`); with `apply`, an
     /// allow-list-update operation applies it (refused with `Busy` while another runs).
     /// Fields are named `[i].cidr` etc. in errors.
-    pub async fn replace(&self, caller: &Caller, cluster_id: Uuid, entries: Vec<NewAllowlistEntry>, apply: bool) -> Result<(Vec<AllowlistEntry>, Option<Operation>)> {
+    pub async fn replace(
+        &self,
+        caller: &Caller,
+        cluster_id: Uuid,
+        entries: Vec<NewAllowlistEntry>,
+        apply: bool,
+    ) -> Result<(Vec<AllowlistEntry>, Option<Operation>)> {
         let c = self.app.clusters().authorized(caller, cluster_id, Permission::AllowlistManage).await?;
         let mut v = Violations::new();
         let mut checked = vec![];

@@ -67,10 +67,16 @@ impl Buckets<'_> {
         cluster::check_accepts_children(&c)?;
         let identity = serde_json::json!({ "cluster": cluster_id, "name": new.name, "quota": new.memory_quota_mb, "replicas": new.replicas });
         let store = self.app.0.store.clone();
-        let r = idempotency::run(self.app, caller, idempotency_key, "bucket.create", &identity, |ctx| async move {
-            store.create_bucket(&ctx, cluster_id, &new).await
-        })
-        .await;
+        let r =
+            idempotency::run(
+                self.app,
+                caller,
+                idempotency_key,
+                "bucket.create",
+                &identity,
+                |ctx| async move { store.create_bucket(&ctx, cluster_id, &new).await },
+            )
+            .await;
         self.app.0.clusters.invalidate(cluster_id);
         r
     }

@@ -20,7 +20,15 @@ pub struct Clouds<'a> {
 
 impl Clouds<'_> {
     /// Creates a cloud (`cloud.manage`) in a region of the provider's catalogue.
-    pub async fn create(&self, caller: &Caller, name: &str, provider: Provider, region: &str, vpc_cidr: Option<&str>, idempotency_key: Option<&str>) -> Result<Created<Cloud>> {
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        name: &str,
+        provider: Provider,
+        region: &str,
+        vpc_cidr: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Created<Cloud>> {
         caller.require(Permission::CloudManage, Target::Organization).await?;
         let mut v = Violations::new();
         let name = v.check("name", validate::display_name(name));

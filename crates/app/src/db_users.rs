@@ -55,13 +55,15 @@ impl DbUsers<'_> {
         let mut v = Violations::new();
         let name = check_name(&mut v, "name", &new.name);
         let scope = new.scope.as_deref().and_then(|sc| v.check("scope", validate::identifier(sc, crate::buckets::MAX_NAME, true)));
-        let pw = v.check("password", password("password", new.password.as_deref()).map_err(|_| "must be 12 to 128 characters without control characters".into()));
+        let pw =
+            v.check("password", password("password", new.password.as_deref()).map_err(|_| "must be 12 to 128 characters without control characters".into()));
         v.finish()?;
         cluster::check_accepts_children(&c)?;
         let pw = pw.expect("checked");
         let record = NewDbUser { name: name.expect("checked"), access: new.access, scope, password_hash: secret::hash_password(&pw) };
         // The recorded request identity never includes the password.
-        let identity = serde_json::json!({"cluster": cluster_id, "name": new.name, "access": new.access, "scope": new.scope, "password_given": new.password.is_some()});
+        let identity =
+            serde_json::json!({"cluster": cluster_id, "name": new.name, "access": new.access, "scope": new.scope, "password_given": new.password.is_some()});
         let store = self.app.0.store.clone();
         let created = idempotency::run(self.app, caller, idempotency_key, "dbuser.create", &identity, |ctx| async move {
             store.create_db_user(&ctx, cluster_id, &record).await

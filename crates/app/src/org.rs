@@ -11,11 +11,7 @@ pub const MAX_RATE_LIMIT: i64 = 1_000_000;
 
 /// Checks a rate limit (`field` names it).
 pub fn check_rate_limit(field: &str, limit: i64) -> Result<()> {
-    if (1..=MAX_RATE_LIMIT).contains(&limit) {
-        Ok(())
-    } else {
-        Err(Error::field(field, format!("must be between 1 and {MAX_RATE_LIMIT} requests per second")))
-    }
+    if (1..=MAX_RATE_LIMIT).contains(&limit) { Ok(()) } else { Err(Error::field(field, format!("must be between 1 and {MAX_RATE_LIMIT} requests per second"))) }
 }
 
 /// Organization use cases (see [`App::org`]).

@@ -42,9 +42,10 @@ impl Projects<'_> {
         let (name, description) = (name.expect("checked"), description.expect("checked"));
         let identity = serde_json::json!({"name": name, "description": description});
         let store = self.app.0.store.clone();
-        let created =
-            idempotency::run(self.app, caller, idempotency_key, "project.create", &identity, |ctx| async move { store.create_project(&ctx, &name, &description).await })
-                .await?;
+        let created = idempotency::run(self.app, caller, idempotency_key, "project.create", &identity, |ctx| async move {
+            store.create_project(&ctx, &name, &description).await
+        })
+        .await?;
         if !created.replayed {
             let p = created.value.id;
             grant_creator(self.app, caller, Permission::ProjectRead, Target::Project(p), Role::ProjectOwner, Scope::Project(p)).await;
@@ -57,9 +58,7 @@ impl Projects<'_> {
     pub async fn list(&self, caller: &Caller, page: PageReq) -> Result<Page<Project>> {
         match caller.visibility(Permission::ProjectRead) {
             Visibility::All => self.app.store().list_projects(caller.org(), page).await,
-            Visibility::Only { projects, .. } if projects.is_empty() => {
-                Err(caller.denied(Permission::ProjectRead.as_str(), "any").await)
-            }
+            Visibility::Only { projects, .. } if projects.is_empty() => Err(caller.denied(Permission::ProjectRead.as_str(), "any").await),
             Visibility::Only { projects, .. } => {
                 // A principal's project grants are few: read them and page here.
                 let mut items = vec![];

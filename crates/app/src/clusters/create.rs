@@ -29,12 +29,8 @@ impl Clusters<'_> {
     /// The caller becomes CLUSTER_ADMIN of the cluster when it could not otherwise change it.
     pub async fn create(&self, caller: &Caller, new: NewCluster, idempotency_key: Option<&str>) -> Result<Created<ClusterChange>> {
         let spec = cluster::check_create(&new.spec)?;
-        let allowlist = new
-            .allowlist
-            .iter()
-            .enumerate()
-            .map(|(i, e)| crate::allowlist::check_entry(&format!("allowlist[{i}]"), e))
-            .collect::<Result<Vec<_>>>()?;
+        let allowlist =
+            new.allowlist.iter().enumerate().map(|(i, e)| crate::allowlist::check_entry(&format!("allowlist[{i}]"), e)).collect::<Result<Vec<_>>>()?;
         let project = match new.spec.project_id {
             Some(p) => p,
             None => self.app.store().default_project(caller.org()).await?.id,

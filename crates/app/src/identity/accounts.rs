@@ -19,7 +19,14 @@ pub struct ServiceAccounts<'a> {
 impl ServiceAccounts<'_> {
     /// Creates a service account with `grants` (any vocabulary, including the legacy ADMIN,
     /// CREATE, DELETE, EDIT, READ); never with more authority than the caller holds.
-    pub async fn create(&self, caller: &Caller, name: &str, description: &str, grants: Vec<Grant>, idempotency_key: Option<&str>) -> Result<Created<ServiceAccount>> {
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        name: &str,
+        description: &str,
+        grants: Vec<Grant>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Created<ServiceAccount>> {
         caller.require(Permission::ServiceaccountManage, Target::Organization).await?;
         let mut v = Violations::new();
         let name = v.check("name", validate::display_name(name));

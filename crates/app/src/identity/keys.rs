@@ -171,8 +171,10 @@ impl ApiKeys<'_> {
         let owner = match (req.service_account_id, req.user_id) {
             (Some(sa), _) => {
                 caller.require(Permission::ApikeyManage, Target::Organization).await?;
-                let account =
-                    store.get_service_account(caller.org(), sa).await.map_err(|_| Error::field("service_account_id", format!("service account {sa} not found")))?;
+                let account = store
+                    .get_service_account(caller.org(), sa)
+                    .await
+                    .map_err(|_| Error::field("service_account_id", format!("service account {sa} not found")))?;
                 ensure_grantable(self.app, caller, &grants_of(&account.roles)).await?;
                 KeyOwner::ServiceAccount(sa)
             }
@@ -244,7 +246,14 @@ impl ApiKeys<'_> {
     }
 
     /// Renames or describes a key, or changes its rate limit (that needs `apikey.manage`).
-    pub async fn update(&self, caller: &Caller, access_key: &str, name: Option<&str>, description: Option<&str>, rate_limit: Option<i64>) -> Result<ApiKeyRecord> {
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        access_key: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+        rate_limit: Option<i64>,
+    ) -> Result<ApiKeyRecord> {
         self.get(caller, access_key).await?;
         let mut v = Violations::new();
         let n = name.and_then(|n| v.check("name", validate::display_name(n)));

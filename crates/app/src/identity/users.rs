@@ -45,9 +45,10 @@ impl Users<'_> {
         let (email, name) = (email.expect("checked"), name.expect("checked"));
         let identity = serde_json::json!({"email": email, "name": name, "grants": grants});
         let store = self.app.0.store.clone();
-        let created =
-            idempotency::run(self.app, caller, idempotency_key, "user.create", &identity, |ctx| async move { store.create_user(&ctx, &email, &name, &grants).await })
-                .await?;
+        let created = idempotency::run(self.app, caller, idempotency_key, "user.create", &identity, |ctx| async move {
+            store.create_user(&ctx, &email, &name, &grants).await
+        })
+        .await?;
         if !created.replayed {
             self.app.identity_changed().await;
         }
