@@ -1017,45 +1017,71 @@ impl Store for Backend {
         Ok(change)
     }
 
-    async fn list_clusters(&self, org: Uuid, filter: &ClusterFilter, page: PageReq) -> Result<Page<Cluster>> {
-        let mut qb = QueryBuilder::<Db>::new(concat!(cluster_select!(), "WHERE c.org_id = "));
+    async fn count_clusters(&self, org: Uuid, filter: &ClusterFilter) -> Result<u64> {
+        use dbcloud_core::perms::Visibility;
+        if filter.state.is_some() || filter.name.is_some() || filter.include_deleted {
+            // Rare (filtered) counts read the clusters themselves.
+            let mut qb = QueryBuilder::<Db>::new("SELECT count(*) AS n FROM clusters c WHERE c.org_id = ");
+            qb.push_bind(org.to_string());
+            push_cluster_filters(&mut qb, filter);
+            let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
+            return Ok(r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64);
+        }
+        let mut qb = QueryBuilder::<Db>::new("SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS n FROM cluster_counts WHERE org_id = ");
         qb.push_bind(org.to_string());
         if let Some(p) = filter.project_id {
-            qb.push(" AND c.project_id = ").push_bind(p.to_string());
+            qb.push(" AND project_id = ").push_bind(p.to_string());
         }
         if let Some(k) = filter.cloud_id {
-            qb.push(" AND c.cloud_id = ").push_bind(k.to_string());
+            qb.push(" AND cloud_id = ").push_bind(k.to_string());
         }
-        match filter.state {
-            Some(s) => qb.push(" AND c.state = ").push_bind(s.as_str()),
-            None if filter.include_deleted => &mut qb,
-            None => qb.push(" AND c.state <> 'DELETED'"),
-        };
-        if let Some(n) = &filter.name {
-            qb.push(" AND c.name = ").push_bind(n.clone());
-        }
-        if let Some(dbcloud_core::perms::Visibility::Only { projects, clusters }) = &filter.visible {
-            if projects.is_empty() && clusters.is_empty() {
-                return Ok(Page { items: vec![], next_cursor: None });
+        let (projects, clusters) = match &filter.visible {
+            None | Some(Visibility::All) => {
+                let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
+                return Ok(sum_of(&r)?);
             }
-            qb.push(" AND (");
-            let mut or = "";
-            for (column, ids) in [("c.project_id", projects), ("c.id", clusters)] {
-                if ids.is_empty() {
-                    continue;
-                }
-                qb.push(or).push(column).push(" IN (");
-                let mut sep = qb.separated(", ");
-                for id in ids {
-                    sep.push_bind(id.to_string());
-                }
-                qb.push(")");
-                or = " OR ";
+            Some(Visibility::Only { projects, clusters }) => (projects, clusters),
+        };
+        let mut total = 0;
+        if !projects.is_empty() {
+            qb.push(" AND project_id IN (");
+            let mut sep = qb.separated(", ");
+            for p in projects {
+                sep.push_bind(p.to_string());
             }
             qb.push(")");
+            total += sum_of(&qb.build().fetch_one(&self.pool).await.map_err(db)?)?;
         }
+        if !clusters.is_empty() {
+            // Clusters granted one by one, outside the granted projects (a few).
+            let mut qb = QueryBuilder::<Db>::new("SELECT count(*) AS n FROM clusters c WHERE c.org_id = ");
+            qb.push_bind(org.to_string());
+            push_cluster_filters(&mut qb, &ClusterFilter { visible: None, ..filter.clone() });
+            qb.push(" AND c.id IN (");
+            let mut sep = qb.separated(", ");
+            for c in clusters {
+                sep.push_bind(c.to_string());
+            }
+            qb.push(")");
+            for p in projects {
+                qb.push(" AND c.project_id <> ").push_bind(p.to_string());
+            }
+            let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
+            total += r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64;
+        }
+        Ok(total)
+    }
+
+    async fn list_clusters(&self, org: Uuid, filter: &ClusterFilter, page: PageReq) -> Result<Page<Cluster>> {
+        if matches!(&filter.visible, Some(v) if v.is_nothing()) {
+            return Ok(Page { items: vec![], next_cursor: None });
+        }
+        let mut qb = QueryBuilder::<Db>::new(concat!(cluster_select!(), "WHERE c.org_id = "));
+        qb.push_bind(org.to_string());
+        push_cluster_filters(&mut qb, filter);
         let (cmp, dir) = if filter.descending { ("<", " DESC") } else { (">", "") };
         match (filter.by_name, page.after) {
+            (_, Some(_)) if filter.skip > 0 => {}
             (false, Some(a)) => {
                 qb.push(format!(" AND c.id {cmp} ")).push_bind(a.to_string());
             }
@@ -1071,6 +1097,9 @@ impl Store for Backend {
             qb.push(format!(" ORDER BY c.id{dir} LIMIT "));
         }
         qb.push_bind(page.limit as i64 + 1);
+        if filter.skip > 0 {
+            qb.push(" OFFSET ").push_bind(i64::try_from(filter.skip).unwrap_or(i64::MAX));
+        }
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
         paginate(rows, page.limit, cluster_row, |c| c.id)
     }
@@ -1698,6 +1727,54 @@ impl Store for Backend {
         }
         commit(tx).await
     }
+}
+
+/// The `WHERE` conditions of a cluster list after the organization: project, cloud, state
+/// (DELETED only when asked for), name, and what the caller may see.
+fn push_cluster_filters(qb: &mut QueryBuilder<Db>, filter: &ClusterFilter) {
+    if let Some(p) = filter.project_id {
+        qb.push(" AND c.project_id = ").push_bind(p.to_string());
+    }
+    if let Some(k) = filter.cloud_id {
+        qb.push(" AND c.cloud_id = ").push_bind(k.to_string());
+    }
+    match filter.state {
+        Some(s) => {
+            qb.push(" AND c.state = ").push_bind(s.as_str());
+        }
+        None if filter.include_deleted => {}
+        None => {
+            qb.push(" AND c.state <> 'DELETED'");
+        }
+    }
+    if let Some(n) = &filter.name {
+        qb.push(" AND c.name = ").push_bind(n.clone());
+    }
+    if let Some(dbcloud_core::perms::Visibility::Only { projects, clusters }) = &filter.visible {
+        qb.push(" AND (");
+        let mut or = "";
+        for (column, ids) in [("c.project_id", projects), ("c.id", clusters)] {
+            if ids.is_empty() {
+                continue;
+            }
+            qb.push(or).push(column).push(" IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.to_string());
+            }
+            qb.push(")");
+            or = " OR ";
+        }
+        if or.is_empty() {
+            qb.push("1 = 0");
+        }
+        qb.push(")");
+    }
+}
+
+/// The `n` column of a `SUM` row (NULL-safe, as a count).
+fn sum_of(r: &<Db as sqlx::Database>::Row) -> Result<u64> {
+    Ok(r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64)
 }
 
 pub(super) async fn insert_api_key(tx: &mut Tx, org: Uuid, key: &NewApiKey, created_by: Option<&str>) -> Result<()> {

@@ -138,6 +138,9 @@ pub trait Store: IdentityStore {
     async fn create_cluster(&self, ctx: &Ctx, new: &NewCluster, op: &NewOperation) -> Result<ClusterChange>;
     /// Lists clusters with filters, by id order.
     async fn list_clusters(&self, org: Uuid, filter: &ClusterFilter, page: PageReq) -> Result<Page<Cluster>>;
+    /// How many clusters `list_clusters` would list with `filter` (all pages). Without a
+    /// state or name filter this reads maintained per-project counts, not the clusters.
+    async fn count_clusters(&self, org: Uuid, filter: &ClusterFilter) -> Result<u64>;
     /// A cluster by id (deleted clusters stay readable).
     async fn get_cluster(&self, org: Uuid, id: Uuid) -> Result<Cluster>;
     /// Applies a checked update: rename, spend limit, and a scale operation when `scale` is given.

@@ -302,6 +302,8 @@ pub struct ClusterFilter {
     /// Only what the caller may see ([`dbcloud_core::perms::Principal::visibility`]);
     /// `None`: everything.
     pub visible: Option<dbcloud_core::perms::Visibility>,
+    /// Skip this many clusters first (page-number paging; the page's `after` is then unused).
+    pub skip: u64,
 }
 
 /// A new bucket.

@@ -138,6 +138,8 @@ conformance!(
     buckets_updated_all_or_none,
     organization_update_and_audit_paging,
     vendor_attributes_renames_and_batch_reads,
+    counts_visibility_and_page_numbers,
+    delete_supersedes_the_running_operation,
 );
 
 async fn bootstrap_happens_once(h: &Harness) {
@@ -269,16 +271,15 @@ async fn one_operation_per_cluster(h: &Harness) {
     let ctx = h.ctx();
     let cloud = h.cloud("c").await;
     let k = h.cluster("busy", cloud.id, None).await;
-    // While CREATING, neither a scale nor a delete may start.
-    let del = h.store.delete_cluster(&ctx, k.cluster.id, &NewOperation::new(OperationKind::Delete, serde_json::json!({}))).await;
-    assert!(matches!(del, Err(Error::Aborted(_))), "{del:?}");
+    // While CREATING, a scale may not start (a delete may: it supersedes the create, see
+    // `delete_supersedes_the_running_operation`).
     let scale = ClusterUpdate { scale: Some(NewOperation::new(OperationKind::Scale, serde_json::json!({"node_count": 5}))), ..Default::default() };
-    assert!(matches!(h.store.update_cluster(&ctx, k.cluster.id, &scale).await, Err(Error::Aborted(_))));
+    assert!(matches!(h.store.update_cluster(&ctx, k.cluster.id, &scale).await, Err(Error::Busy { .. })));
     h.finish_ops(k.cluster.id, ClusterState::Created).await;
     let started = h.store.update_cluster(&ctx, k.cluster.id, &scale).await.unwrap();
     assert_eq!(started.cluster.state, ClusterState::Scaling);
     let again = ClusterUpdate { scale: Some(NewOperation::new(OperationKind::Scale, serde_json::json!({"node_count": 4}))), ..Default::default() };
-    assert!(matches!(h.store.update_cluster(&ctx, k.cluster.id, &again).await, Err(Error::Aborted(_))));
+    assert!(matches!(h.store.update_cluster(&ctx, k.cluster.id, &again).await, Err(Error::Busy { .. })));
     // A rename alone needs no operation and is fine meanwhile.
     let renamed = h.store.update_cluster(&ctx, k.cluster.id, &ClusterUpdate { name: Some("busy-2".into()), ..Default::default() }).await.unwrap();
     assert_eq!(renamed.cluster.name, "busy-2");
@@ -436,14 +437,14 @@ async fn node_operations_change_version_and_attributes(h: &Harness) {
     let id = k.cluster.id;
     // Not idle while CREATING: refused, nothing written.
     let up = NewOperation::new(OperationKind::Upgrade, serde_json::json!({"version": "7.7.0"}));
-    assert!(matches!(h.store.start_operation(&ctx, id, &up, "cluster.upgrade").await, Err(Error::Aborted(_))));
+    assert!(matches!(h.store.start_operation(&ctx, id, &up, "cluster.upgrade").await, Err(Error::Busy { .. })));
     h.finish_ops(id, ClusterState::Created).await;
     let started = h.store.start_operation(&ctx, id, &up, "cluster.upgrade").await.unwrap();
     assert_eq!(started.cluster.state, ClusterState::Updating);
     assert_eq!(started.operation.as_ref().map(|o| (o.kind, o.status)), Some((OperationKind::Upgrade, OperationStatus::Sent)));
     // A second operation while one runs: refused.
     let again = NewOperation::new(OperationKind::Suspend, serde_json::json!({}));
-    assert!(matches!(h.store.start_operation(&ctx, id, &again, "cluster.suspend").await, Err(Error::Aborted(_))));
+    assert!(matches!(h.store.start_operation(&ctx, id, &again, "cluster.suspend").await, Err(Error::Busy { .. })));
     finish_with(h, up.id, ClusterPatch { state: Some(ClusterState::Created), version: Some("7.7.0".into()), ..Default::default() }).await;
     let c = h.store.get_cluster(h.org, id).await.unwrap();
     assert_eq!((c.state, c.version.as_str()), (ClusterState::Created, "7.7.0"));
@@ -471,7 +472,7 @@ async fn allowlist_replaced_atomically(h: &Harness) {
     // The create operation still runs: a replacement with an operation is refused and the old list stays.
     let op = NewOperation::new(OperationKind::AllowlistUpdate, serde_json::json!({}));
     let busy = h.store.replace_allowlist(&ctx, id, &[entry("192.0.2.0/24")], Some(&op)).await;
-    assert!(matches!(busy, Err(Error::Aborted(_))), "{busy:?}");
+    assert!(matches!(busy, Err(Error::Busy { .. })), "{busy:?}");
     assert_eq!(allowlist_cidrs(h, id).await, ["10.0.0.0/8"]);
     // A duplicate network fails the whole replacement.
     let dup = h.store.replace_allowlist(&ctx, id, &[entry("192.0.2.0/24"), entry("192.0.2.0/24")], None).await;
@@ -616,4 +617,75 @@ async fn allowlist_cidrs(h: &Harness, id: Uuid) -> Vec<String> {
     let mut v: Vec<String> = h.store.list_allowlist(h.org, id, PageReq::first(100)).await.unwrap().items.into_iter().map(|e| e.cidr).collect();
     v.sort();
     v
+}
+
+async fn counts_visibility_and_page_numbers(h: &Harness) {
+    use dbcloud_core::perms::Visibility;
+    let ctx = h.ctx();
+    let (c1, c2) = (h.cloud("one").await, h.cloud("two").await);
+    let p = h.store.create_project(&ctx, "side", "").await.unwrap();
+    let mut ids = vec![];
+    for (i, (cloud, project)) in [(c1.id, None), (c1.id, None), (c2.id, Some(p.id)), (c2.id, Some(p.id)), (c1.id, Some(p.id))].into_iter().enumerate() {
+        ids.push(h.cluster(&format!("n-{i}"), cloud, project).await.cluster.id);
+    }
+    let count = |f: ClusterFilter| async move { h.store.count_clusters(h.org, &f).await.unwrap() };
+    assert_eq!(count(ClusterFilter::default()).await, 5);
+    assert_eq!(count(ClusterFilter { project_id: Some(p.id), ..Default::default() }).await, 3);
+    assert_eq!(count(ClusterFilter { cloud_id: Some(c1.id), ..Default::default() }).await, 3);
+    assert_eq!(count(ClusterFilter { project_id: Some(p.id), cloud_id: Some(c2.id), ..Default::default() }).await, 2);
+    // Visibility: one project plus one cluster of another project, counted and listed alike.
+    let only = Visibility::Only { projects: [p.id].into(), clusters: [ids[0]].into() };
+    let f = ClusterFilter { visible: Some(only.clone()), ..Default::default() };
+    assert_eq!(count(f.clone()).await, 4);
+    let listed = h.store.list_clusters(h.org, &f, PageReq::first(10)).await.unwrap().items;
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[0], ids[2], ids[3], ids[4]]);
+    let nothing = ClusterFilter { visible: Some(Visibility::Only { projects: Default::default(), clusters: Default::default() }), ..Default::default() };
+    assert_eq!(count(nothing.clone()).await, 0);
+    assert!(h.store.list_clusters(h.org, &nothing, PageReq::first(10)).await.unwrap().items.is_empty());
+    // Page numbers: skip, in either order.
+    let second = h.store.list_clusters(h.org, &ClusterFilter { skip: 2, ..Default::default() }, PageReq::first(2)).await.unwrap();
+    assert_eq!(second.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[2], ids[3]]);
+    assert!(second.next_cursor.is_some());
+    let last = h.store.list_clusters(h.org, &ClusterFilter { skip: 4, descending: true, ..Default::default() }, PageReq::first(2)).await.unwrap();
+    assert_eq!(last.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[0]]);
+    // Counts follow deletes (the maintained counters, and the filtered count alike).
+    h.finish_ops(ids[4], ClusterState::Created).await;
+    h.store.delete_cluster(&ctx, ids[4], &NewOperation::new(OperationKind::Delete, serde_json::json!({}))).await.unwrap();
+    assert_eq!(count(ClusterFilter::default()).await, 5, "a deleting cluster still counts");
+    h.finish_ops(ids[4], ClusterState::Deleted).await;
+    assert_eq!(count(ClusterFilter::default()).await, 4);
+    assert_eq!(count(ClusterFilter { project_id: Some(p.id), ..Default::default() }).await, 2);
+    assert_eq!(count(ClusterFilter { state: Some(ClusterState::Deleted), ..Default::default() }).await, 1);
+    assert_eq!(count(ClusterFilter { include_deleted: true, ..Default::default() }).await, 5);
+    // Seeded clusters are counted too.
+    h.store.seed_clusters(h.org, p.id, c2.id, "seed", 7).await.unwrap();
+    assert_eq!(count(ClusterFilter { project_id: Some(p.id), ..Default::default() }).await, 9);
+}
+
+async fn delete_supersedes_the_running_operation(h: &Harness) {
+    let ctx = h.ctx();
+    let cloud = h.cloud("c").await;
+    let mut new = new_cluster("busy", CloudRef::Id(cloud.id), None);
+    new.allowlist = vec![NewAllowlistEntry { cidr: "0.0.0.0/0".into(), comment: "default".into(), expires_at: None, attributes: Default::default() }];
+    let k = h.store.create_cluster(&ctx, &new, &NewOperation::new(OperationKind::Create, serde_json::json!({}))).await.unwrap();
+    assert_eq!(allowlist_cidrs(h, k.cluster.id).await, vec!["0.0.0.0/0"], "the initial allow list is written with the cluster");
+    let create = k.operation.unwrap();
+    // A runner holds the create's lease.
+    let now = time_to_ms(time::OffsetDateTime::now_utc());
+    assert!(h.store.claim_operation(create.id, "runner-a", now, 60_000).await.unwrap().is_some());
+    let d = h.store.delete_cluster(&ctx, k.cluster.id, &NewOperation::new(OperationKind::Delete, serde_json::json!({}))).await.unwrap();
+    assert_eq!(d.cluster.state, ClusterState::Deleting);
+    let cancelled = h.store.get_operation(h.org, create.id).await.unwrap();
+    assert_eq!(cancelled.status, OperationStatus::Cancelled);
+    assert!(cancelled.finished_at.is_some() && cancelled.error.as_deref().is_some_and(|e| e.contains("superseded")));
+    // The runner's next step of the create is refused and changes nothing.
+    let step = OperationStep { status: OperationStatus::Succeeded, step: "ready".into(), progress: 100, error: None };
+    let patch = ClusterPatch { state: Some(ClusterState::Created), ..Default::default() };
+    assert!(!h.store.advance_operation(create.id, "runner-a", 60_000, &step, &patch).await.unwrap());
+    assert_eq!(h.store.get_cluster(h.org, k.cluster.id).await.unwrap().state, ClusterState::Deleting);
+    let audit = h.store.list_audit(h.org, PageReq::first(100)).await.unwrap().items;
+    let del = audit.iter().find(|e| e.action == "cluster.delete").unwrap();
+    assert_eq!(del.details["superseded_operations"], 1);
+    h.finish_ops(k.cluster.id, ClusterState::Deleted).await;
+    assert_eq!(h.store.get_cluster(h.org, k.cluster.id).await.unwrap().state, ClusterState::Deleted);
 }
