@@ -59,6 +59,17 @@ impl Clusters<'_> {
         self.app.store().list_clusters(caller.org(), &filter, page).await
     }
 
+    /// How many clusters [`Clusters::list`] would list with `filter`, over all pages (from
+    /// maintained counts: constant cost whatever the organization's size).
+    pub async fn count(&self, caller: &Caller, mut filter: ClusterFilter) -> Result<u64> {
+        let visible = caller.visibility(Permission::ClusterRead);
+        if visible.is_nothing() {
+            return Err(caller.denied(Permission::ClusterRead.as_str(), "any").await);
+        }
+        filter.visible = Some(visible);
+        self.app.store().count_clusters(caller.org(), &filter).await
+    }
+
     /// Every cluster the caller may read with `filter`, page by page (for surfaces whose
     /// vendor list has no paging).
     pub async fn list_all(&self, caller: &Caller, filter: ClusterFilter) -> Result<Vec<Cluster>> {
