@@ -151,9 +151,8 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     // A lease must outlive the slowest step, or a healthy replica would lose its operations.
     runner_cfg.lease = runner_cfg.lease.max(cfg.provisioner.step_delay * 3 + Duration::from_secs(1));
     let runner = Runner::new(store.clone(), provisioner, runner_cfg);
-    let clusters = Arc::new(cache::ClusterCache::default());
-    let observed = clusters.clone();
-    runner.observe(move |id| observed.invalidate(id));
+    let app = dbcloud_app::App::new(store.clone(), runner.clone(), cfg.auth.master_key.clone());
+    let clusters = app.cluster_cache().clone();
     let auth = auth::AuthService::new(cfg.auth.clone(), store.backend() == "postgres");
     tokio::spawn(auth.limiter.clone().sync_forever(store.clone()));
     if let Some(mut notices) = store.identity_changes().await? {
@@ -164,7 +163,9 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
             }
         });
     }
-    let state = AppState { store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters };
+    let invalidated = auth.clone();
+    app.on_identity_change(move || invalidated.invalidate());
+    let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters };
     let (tx, rx) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(rx.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

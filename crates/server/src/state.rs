@@ -8,6 +8,8 @@ use std::sync::Arc;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The service layer: every use case of every surface goes through it.
+    pub app: dbcloud_app::App,
     /// The store.
     pub store: Arc<dyn Store>,
     /// The operation runner (woken after an operation is enqueued).
