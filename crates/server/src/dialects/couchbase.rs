@@ -257,9 +257,13 @@ fn network_id(c: &Cloud) -> String {
 }
 
 fn cloud_detail(c: &Cloud) -> Value {
+    // The document's settings variants are AWS's and Azure's, whose `region` enums name no
+    // GCP region: a GCP cloud's settings are the VPC fields of the AWS variant, its region
+    // is in the cloud list's `region`.
     let settings = match c.provider {
         Provider::Azure => json!({"region": c.region, "vNetCidr": c.virtual_network_cidr, "vNetName": network_id(c)}),
-        _ => json!({"region": c.region, "vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
+        Provider::Aws => json!({"region": c.region, "vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
+        Provider::Gcp => json!({"vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
     };
     json!({
         "id": c.id, "tenantId": c.organization_id, "name": c.name, "status": "ready", "provider": c.provider.as_str(),

@@ -27,6 +27,12 @@ pub struct VendorDoc {
     /// `Schema.property` names an answer may carry although the document lacks them (each a
     /// documented dialect decision).
     pub extra_ok: BTreeSet<String>,
+    /// `Schema.property` → values it may take beyond what the document allows (each a
+    /// documented dialect decision).
+    pub values_ok: HashMap<String, Vec<Value>>,
+    /// `METHOD template` → the schema its success answer is checked against instead of the
+    /// document's (each a documented dialect decision).
+    pub answers_as: HashMap<String, String>,
     patterns: RefCell<HashMap<String, Regex>>,
 }
 
@@ -44,7 +50,14 @@ impl VendorDoc {
     }
 
     fn new(doc: Value) -> Self {
-        VendorDoc { doc, null_ok: BTreeSet::new(), extra_ok: BTreeSet::new(), patterns: RefCell::new(HashMap::new()) }
+        VendorDoc {
+            doc,
+            null_ok: BTreeSet::new(),
+            extra_ok: BTreeSet::new(),
+            values_ok: HashMap::new(),
+            answers_as: HashMap::new(),
+            patterns: RefCell::new(HashMap::new()),
+        }
     }
 
     /// Adds `Schema.property` names that may be null.
@@ -56,6 +69,19 @@ impl VendorDoc {
     /// Adds `Schema.property` names an answer may carry beyond the document.
     pub fn allow_extra(mut self, names: &[&str]) -> Self {
         self.extra_ok.extend(names.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Adds values `Schema.property` may take beyond the document.
+    pub fn allow_values(mut self, name: &str, values: Vec<Value>) -> Self {
+        self.values_ok.entry(name.to_string()).or_default().extend(values);
+        self
+    }
+
+    /// Checks the success answer of `operation` (`METHOD template`) against the component
+    /// schema `schema` instead of the document's.
+    pub fn answer_as(mut self, operation: &str, schema: &str) -> Self {
+        self.answers_as.insert(operation.to_string(), schema.to_string());
         self
     }
 
@@ -126,6 +152,11 @@ impl VendorDoc {
             return errs.push(format!("{method} {path}: not an operation of the document"));
         };
         let at = format!("{method} {template} ({status})");
+        if let Some(name) = self.answers_as.get(&format!("{} {template}", method.to_uppercase()))
+            && (200..300).contains(&status)
+        {
+            return self.check(&serde_json::json!({"$ref": format!("#/components/schemas/{name}")}), v, &at, "", errs);
+        }
         match self.response_schema(method, &template, status) {
             Some(schema) => self.check(schema, v, &at, "", errs),
             None if v.is_null() => {}
@@ -260,7 +291,8 @@ impl VendorDoc {
             let here = format!("{at}.{k}");
             match (prop(k), s.get("additionalProperties")) {
                 (Some(ps), _) if self.write_only(ps) => errs.push(format!("{here}: write-only, must not be in an answer")),
-                (Some(_), _) if val.is_null() && allowed(&self.null_ok, k) => {}
+                (Some(_), _) if val.is_null() && (allowed(&self.null_ok, k) || required.contains(&k.as_str())) => {}
+                (Some(_), _) if self.values_ok.get(&format!("{name}.{k}")).is_some_and(|vs| vs.contains(val)) => {}
                 (Some(ps), _) => self.check(ps, val, &here, &format!("{name}.{k}"), errs),
                 (None, Some(Value::Bool(true))) => {}
                 (None, Some(ap)) if ap.is_object() => self.check(ap, val, &here, name, errs),

@@ -190,11 +190,7 @@ impl Paging {
 
 /// Whether `method path` is an operation of the vendor's document.
 pub fn vendor_operation(method: &str, path: &str) -> bool {
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    super::vendor_ops::OPERATIONS.iter().any(|(m, p)| {
-        let t: Vec<&str> = p.split('/').collect();
-        *m == method && t.len() == segs.len() && t.iter().zip(&segs).all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
-    })
+    crate::dialects::vendor_operation(super::vendor_ops::OPERATIONS, method, path)
 }
 
 #[cfg(test)]
