@@ -218,6 +218,31 @@ mod tests {
         assert_eq!(p2.render(None, "2024-09-16"), json!({"next_page": "", "previous_page": ""}), "an object, also on the last page");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
+
+        /// A token opens to the position it was made for, on its own list only; any other
+        /// non-empty string (empty means the first page), and the token with any one
+        /// character changed, is a 400.
+        #[test]
+        fn tokens_round_trip_and_refuse_anything_else(endpoint in "[a-z/-]{1,20}", filter in ".{0,20}", last in ".{0,40}", limit in 1i64..600, desc in proptest::bool::ANY, junk in ".{1,80}", pos in 0usize..200, c in "[A-Za-z0-9_.-]") {
+            let key = MasterKey::generate().0;
+            let order = if desc { "DESC" } else { "ASC" };
+            let q = ListQuery { limit: Some(limit), sort_order: Some(order.into()), ..Default::default() };
+            let p = Paging::new(&q, &endpoint, &filter, &key).unwrap();
+            let token = p.render(Some(last.clone()), "2024-09-16")["next_page"].as_str().unwrap().to_string();
+            let back = Paging::new(&ListQuery { page: Some(token.clone()), ..Default::default() }, &endpoint, &filter, &key).unwrap();
+            proptest::prop_assert_eq!((back.after.as_deref(), back.desc, back.as_of), (Some(last.as_str()), desc, p.as_of));
+            let junk_page = Paging::new(&ListQuery { page: Some(junk), ..Default::default() }, &endpoint, &filter, &key);
+            proptest::prop_assert!(junk_page.is_err());
+            let pos = pos % token.len();
+            let mut altered = token.clone();
+            altered.replace_range(pos..pos + 1, &c);
+            let got = Paging::new(&ListQuery { page: Some(altered.clone()), ..Default::default() }, &endpoint, &filter, &key);
+            proptest::prop_assert_eq!(got.is_ok(), altered == token, "{} from {}", altered, token);
+        }
+    }
+
     #[test]
     fn vendor_operations_match_templates() {
         assert!(vendor_operation("GET", "/api/v1/clusters/abc/backups"));
