@@ -7,7 +7,9 @@
 //! the schema nullable, or the test lists the property in [`VendorDoc::null_ok`]),
 //! `minLength`/`maxLength`, `pattern`, `uniqueItems`, the formats `date-time`, `uuid`,
 //! `email` and `uri`/`url`, and that an answer holds no property the document lacks
-//! (unless [`VendorDoc::extra_ok`] lists it) and no write-only property.
+//! (unless [`VendorDoc::extra_ok`] lists it) and no write-only property. Values a dialect
+//! documents beyond the document's enums ([`VendorDoc::allow_values`]) and answers it
+//! documents in another schema ([`VendorDoc::answer_as`]) are listed explicitly too.
 //!
 //! It also lists the document's operations and matches concrete paths to their templates,
 //! so a test can check which operations are served and which answer 501.
