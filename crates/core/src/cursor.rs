@@ -14,10 +14,12 @@ pub fn encode(last_id: Uuid) -> String {
     format!("c1.{}", last_id.simple())
 }
 
-/// Decodes a cursor; a malformed one is a 400 naming `cursor`.
+/// Decodes a cursor; a malformed one is a 400 naming `cursor`. Only the exact form
+/// [`encode`] makes is accepted (32 lower-case hex digits), so one position has one cursor.
 pub fn decode(cursor: &str) -> Result<Uuid> {
     cursor
         .strip_prefix("c1.")
+        .filter(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
         .and_then(|s| Uuid::try_parse(s).ok())
         .ok_or_else(|| Error::field("cursor", "malformed cursor; pass the next_cursor of a previous page"))
 }
@@ -41,6 +43,8 @@ mod tests {
         assert_eq!(decode(&encode(id)).unwrap(), id);
         assert!(decode("nope").is_err());
         assert!(decode("c1.zz").is_err());
+        assert!(decode(&format!("c1.{}", id.hyphenated())).is_err(), "another spelling of the same id");
+        assert!(decode(&encode(id).to_uppercase().replace("C1.", "c1.")).is_err());
         assert!(page_size(Some(0)).is_err());
         assert!(page_size(Some(MAX_PAGE_SIZE + 1)).is_err());
         assert_eq!(page_size(None).unwrap(), DEFAULT_PAGE_SIZE);

@@ -96,7 +96,7 @@ pub fn check_timestamp(header: &str, now_ms: i64, skew_ms: i64) -> Result<i64, &
     }
     let v: i64 = header.parse().map_err(|_| "malformed")?;
     let ms = if v < 100_000_000_000 { v * 1000 } else { v };
-    if (now_ms - ms).abs() > skew_ms { Err("outside the allowed clock skew") } else { Ok(ms) }
+    if now_ms.abs_diff(ms) > skew_ms.max(0).unsigned_abs() { Err("outside the allowed clock skew") } else { Ok(ms) }
 }
 
 #[cfg(test)]

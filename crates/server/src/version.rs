@@ -55,4 +55,23 @@ mod tests {
         assert_eq!(resolve(&[&h("yesterday")]), None);
         assert_eq!(resolve(&[&h("2022-09-20"), &h("2022-09-20")]), None, "repeated");
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn only_a_supported_version_resolves(bytes in proptest::collection::vec(any::<u8>(), 0..40), date in "[0-9]{4}-[0-9]{2}-[0-9]{2}", pad in "[ \t]{0,2}") {
+            if let Ok(v) = HeaderValue::from_bytes(&bytes)
+                && let Some(got) = resolve(&[&v])
+            {
+                prop_assert!(SUPPORTED.contains(&got));
+                prop_assert_eq!(std::str::from_utf8(&bytes).unwrap().trim(), got);
+            }
+            let v = HeaderValue::from_str(&format!("{pad}{date}{pad}")).unwrap();
+            prop_assert_eq!(resolve(&[&v]), SUPPORTED.iter().find(|s| **s == date).copied());
+            prop_assert_eq!(resolve(&[&v, &v]), None, "repeated");
+        }
+    }
 }

@@ -257,9 +257,13 @@ fn network_id(c: &Cloud) -> String {
 }
 
 fn cloud_detail(c: &Cloud) -> Value {
+    // The document's settings variants are AWS's and Azure's, whose `region` enums name no
+    // GCP region: a GCP cloud's settings are the VPC fields of the AWS variant, its region
+    // is in the cloud list's `region`.
     let settings = match c.provider {
         Provider::Azure => json!({"region": c.region, "vNetCidr": c.virtual_network_cidr, "vNetName": network_id(c)}),
-        _ => json!({"region": c.region, "vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
+        Provider::Aws => json!({"region": c.region, "vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
+        Provider::Gcp => json!({"vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
     };
     json!({
         "id": c.id, "tenantId": c.organization_id, "name": c.name, "status": "ready", "provider": c.provider.as_str(),
@@ -360,6 +364,10 @@ fn go_duration(secs: i64) -> String {
         format!("{sec}s")
     }
 }
+
+/// The longest Go duration (`2562047h47m16.854775807s`): longer ones are refused (they
+/// are not Go durations, and would overflow the expiry time).
+const MAX_GO_DURATION_SECS: f64 = 9_223_372_036.854_775;
 
 /// Parses a Go-style duration (`1h`, `1h30m`, `90s`, `1h0m0s`, `500ms`) into seconds.
 fn parse_go_duration(s: &str) -> Option<f64> {
@@ -1079,7 +1087,7 @@ fn check_allowlist_entry(v: &mut Violations, prefix: &str, req: &V2AllowlistAdd)
     let expires_at = match req.rule_type.as_str() {
         "permanent" => None,
         "temporary" => match req.duration.as_deref().map(parse_go_duration) {
-            Some(Some(secs)) if secs >= 1.0 => Some(OffsetDateTime::now_utc() + time::Duration::seconds_f64(secs)),
+            Some(Some(secs)) if (1.0..=MAX_GO_DURATION_SECS).contains(&secs) => Some(OffsetDateTime::now_utc() + time::Duration::seconds_f64(secs)),
             Some(_) => {
                 v.add(duration_field, "must be a positive Go duration such as 1h0m0s");
                 return None;
@@ -1418,6 +1426,25 @@ mod tests {
         assert_eq!(go_duration(3600), "1h0m0s");
         assert_eq!(go_duration(90), "1m30s");
         assert_eq!(go_duration(5), "5s");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn durations_round_trip_and_never_panic(secs in 0i64..10_000_000_000, junk in "[0-9.hms ]{0,40}|.{0,40}") {
+            proptest::prop_assert_eq!(parse_go_duration(&go_duration(secs)), Some(secs as f64));
+            if let Some(d) = parse_go_duration(&junk) {
+                proptest::prop_assert!(d >= 0.0);
+            }
+        }
+
+        #[test]
+        fn page_parameters_never_panic(page in proptest::option::of(".{0,24}"), per_page in proptest::option::of("[0-9+-]{0,24}"), sort in proptest::option::of("[a-zA-Z.]{0,16}")) {
+            if let Ok(p) = paging(&PageParams { page, per_page, sort_by: sort }) {
+                proptest::prop_assert!(p.page >= 1 && (1..=MAX_PER_PAGE).contains(&p.per_page));
+            }
+        }
     }
 
     #[test]

@@ -144,10 +144,30 @@ fn role_grants(org: Uuid, grants: &[dbcloud_types::RoleGrant]) -> Vec<Grant> {
         .collect()
 }
 
+/// Whether `s` fits the vendor's pattern for names (`^\w[\w\- ]*$`, 1–512 characters).
+fn fits_name_pattern(s: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    s.chars().next().is_some_and(word) && s.chars().count() <= 512 && s.chars().all(|c| word(c) || c == '-' || c == ' ')
+}
+
+/// `s` in the vendor's name pattern: other characters become `-`, and a name that does
+/// not start with a letter, digit or `_` gets `fallback` in front.
+fn pattern_name(s: &str, fallback: &str) -> String {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out: String = s.chars().take(500).map(|c| if word(c) || c == '-' || c == ' ' { c } else { '-' }).collect();
+    if !out.chars().next().is_some_and(word) {
+        out.insert_str(0, fallback);
+    }
+    out
+}
+
+/// A user in the vendor's shape. `username` is the local part of the email and `name` the
+/// display name, both in the vendor's name pattern; there is no `picture`.
 fn user_value(org: Uuid, uid: Uuid, email: &str, name: &str, idp: &str, grants: &[Grant]) -> Value {
     let (o, p) = roles(org, grants);
+    let local = email.split('@').next().unwrap_or_default();
     json!({
-        "uid": uid, "email": email, "username": email, "name": name, "idp": idp, "picture": null,
+        "uid": uid, "email": email, "username": pattern_name(local, "user"), "name": pattern_name(name, "user"), "idp": idp,
         "is_superuser": false, "status": "active", "organization_roles": o, "project_roles": p,
     })
 }
@@ -168,9 +188,7 @@ async fn me_value(s: &AppState, caller: &Caller) -> CrResult<Value> {
         KeyOwner::Key => {
             let k = s.store.get_api_key(org, &caller.principal.key_id).await?;
             let email = format!("{}@api-keys.dbcloud.invalid", k.access_key.to_ascii_lowercase());
-            let mut v = user_value(org, key_uid(&k.access_key), &email, &k.name, "api-key", grants);
-            v["name"] = json!(if k.name.is_empty() { k.access_key.clone() } else { k.name.clone() });
-            v
+            user_value(org, key_uid(&k.access_key), &email, if k.name.is_empty() { &k.access_key } else { &k.name }, "api-key", grants)
         }
     };
     v["organization_id"] = json!(org);
@@ -209,12 +227,16 @@ async fn org_value(s: &AppState, caller: &Caller) -> CrResult<Value> {
     let o = s.store.get_organization(caller.org()).await?;
     let projects = all(|p| s.store.list_projects(caller.org(), p)).await?;
     let (r, _) = roles(o.id, &caller.principal.grants);
-    Ok(json!({
+    let mut v = json!({
         "id": o.id, "name": o.name, "plan_type": o.attributes.get("plan_type").cloned().unwrap_or(json!(3)),
-        "email": o.attributes.get("email").cloned().unwrap_or(Value::Null),
         "notifications_enabled": o.attributes.get("notifications_enabled").cloned().unwrap_or(json!(false)),
         "project_count": projects.len(), "role_fqn": r[0]["role_fqn"], "dc": dc(o.created_at, o.created_at),
-    }))
+    });
+    // Unset: left out (the document has no null email).
+    if let Some(e) = o.attributes.get("email").filter(|e| e.is_string()) {
+        v["email"] = e.clone();
+    }
+    Ok(v)
 }
 
 /// The caller's organization (others answer 404).
@@ -327,10 +349,16 @@ pub struct CreateProjectBody {
     pub organization_id: Option<String>,
 }
 
+/// A project name: a display name in the vendor's pattern (`^\w[\w\- ]*$`).
+fn project_name(name: &str) -> Result<String, String> {
+    let name = validate::display_name(name)?;
+    if fits_name_pattern(&name) { Ok(name) } else { Err("must start with a letter, digit or `_` and hold only letters, digits, `_`, `-` and spaces".into()) }
+}
+
 async fn create_project_in(s: &AppState, caller: &Caller, name: &str) -> CrResult<Project> {
     caller.require(Permission::ProjectCreate, Target::Organization).await?;
     let mut v = Violations::new();
-    let name = v.check("name", validate::display_name(name));
+    let name = v.check("name", project_name(name));
     v.finish()?;
     let p = s.store.create_project(&caller.ctx(None), &name.expect("checked"), "").await?;
     let t = Target::Project(p.id);
@@ -387,7 +415,7 @@ pub async fn list_regions(CrCaller(_caller): CrCaller) -> CrResult<Json<Value>> 
             json!({
                 "name": region_name(r.provider, &r.name),
                 "description": format!("{} {} ({})", r.provider.as_str().to_ascii_uppercase(), r.name, r.location),
-                "organization_id": null, "is_edge_region": false, "status": "UP", "deprecated": false,
+                "is_edge_region": false, "status": "UP", "deprecated": false,
                 "last_seen": now, "upgrade_available": false, "dc": {"created": now, "modified": now},
             })
         })
@@ -423,7 +451,7 @@ fn product() -> Value {
     json!({
         "kind": "cluster", "name": PRODUCT_NAME, "tier": PRODUCT_TIER, "label": "CR4",
         "description": "Dedicated cluster", "scale_summary": format!("1 - {} nodes", cluster::MAX_NODE_COUNT),
-        "price_per_dtu_minute": 1, "deprecated": false, "region": null, "plan": null, "offer": null, "tags": [],
+        "price_per_dtu_minute": 1, "deprecated": false, "tags": [],
         "specs": {"cpu_cores": 4, "ram_bytes": 17_179_869_184u64, "storage_bytes": 161_061_273_600u64,
             "storage_minimum_bytes": 34_359_738_368u64, "storage_maximum_bytes": 8_796_093_022_208u64},
         "scaling": scaling,
@@ -444,7 +472,7 @@ pub async fn list_products(CrCaller(_caller): CrCaller, CrQuery(q): CrQuery<Prod
 fn subscription_value(org: &dbcloud_types::Organization) -> Value {
     json!({
         "id": org.id, "name": format!("{} subscription", org.name), "organization_id": org.id, "state": "active",
-        "provider": "cloud", "active": true, "billing_model": "pay_as_you_go", "plan": null, "offer": null,
+        "provider": "cloud", "active": true, "billing_model": "pay_as_you_go",
         "provisioned": true, "reference": org.id, "dc": dc(org.created_at, org.created_at),
     })
 }
@@ -535,7 +563,7 @@ async fn cluster_value(s: &AppState, c: &Cluster) -> CrResult<Value> {
 /// A cluster in the vendor's shape, from its region, its newest operation (the running one
 /// when one runs: a cluster runs one at a time) and its allow list.
 fn cluster_json(c: &Cluster, region: &str, newest: Option<&Operation>, allow: &[dbcloud_types::AllowlistEntry]) -> Value {
-    let running = newest.filter(|o| o.status.is_active()).map(|o| op_type(o.kind)).unwrap_or("");
+    let running = newest.filter(|o| o.status.is_active()).map(|o| op_type(o.kind));
     let last = newest.map(|o| json!({"id": o.id, "type": op_type(o.kind), "status": o.status.as_str(), "dc": dc(o.created_at, o.updated_at)}));
     let suspended = cluster::is_suspended(c);
     let status = match c.state {
@@ -556,18 +584,26 @@ fn cluster_json(c: &Cluster, region: &str, newest: Option<&Operation>, allow: &[
     let ip_whitelist: Vec<Value> = allow.iter().map(|e| json!({"cidr": e.cidr, "description": e.comment})).collect();
     let channel = c.attributes.get("channel").and_then(Value::as_str).unwrap_or("stable");
     let deletion_protected = c.attributes.get("delete_protection").and_then(Value::as_str) == Some("ENABLED");
-    json!({
+    let mut v = json!({
         "id": c.id, "name": c.name, "project_id": c.project_id, "subscription_id": c.organization_id,
         "crate_version": c.version, "channel": channel, "product_name": PRODUCT_NAME, "product_tier": PRODUCT_TIER,
         "product_unit": (c.node_count - 1).max(0), "num_nodes": c.node_count, "username": "admin",
-        "fqdn": format!("{host}."), "url": format!("https://{host}:4200"), "external_ip": null,
+        "fqdn": format!("{host}."), "url": format!("https://{host}:4200"),
         "suspended": suspended, "deletion_protected": deletion_protected, "allow_suspend": true, "allow_custom_storage": false,
-        "gc_available": false, "origin": "cloud", "backup_schedule": "", "ip_whitelist": ip_whitelist, "region": region,
+        "gc_available": false, "origin": "cloud", "ip_whitelist": ip_whitelist,
         "hardware_specs": {"cpus_per_node": 4, "memory_per_node_bytes": 17_179_869_184u64, "heap_size_bytes": 8_589_934_592u64,
             "disk_type": "premium", "disks_per_node": 1, "disk_size_per_node_bytes": 161_061_273_600u64},
-        "health": {"status": status, "running_operation": running, "last_seen": ts(c.updated_at)},
-        "last_async_operation": last, "dc": dc(c.created_at, c.updated_at),
-    })
+        "health": {"status": status, "last_seen": ts(c.updated_at)},
+        "dc": dc(c.created_at, c.updated_at),
+    });
+    // Only when there is one: the document has no idle `running_operation` and no null.
+    if let Some(r) = running {
+        v["health"]["running_operation"] = json!(r);
+    }
+    if let Some(l) = last {
+        v["last_async_operation"] = l;
+    }
+    v
 }
 
 /// Many clusters in the vendor's shape, with one store query each for clouds, newest
@@ -1136,6 +1172,9 @@ pub async fn edit_project(
 ) -> CrResult<Json<Value>> {
     let id = path_id(&id)?;
     caller.require(Permission::ProjectUpdate, Target::Project(id)).await?;
+    if let Some(Err(e)) = req.name.as_deref().map(project_name) {
+        return Err(Error::field("name", e).into());
+    }
     let (name, _) = crate::routes::rename(req.name.as_deref(), None)?;
     let p = s.store.update_project(&caller.ctx(None), id, name.as_deref(), None).await?;
     Ok(Json(project_value(&p)))
@@ -1246,10 +1285,12 @@ async fn my_keys(s: &AppState, caller: &Caller) -> CrResult<(Uuid, Vec<dbcloud_s
 }
 
 fn key_value(k: &dbcloud_store::ApiKeyRecord, uid: Uuid) -> Value {
-    json!({
-        "key": k.access_key, "user_id": uid, "active": k.state == "active",
-        "last_used": k.last_used_at.map(ts), "dc": dc(k.created_at, k.updated_at),
-    })
+    let mut v = json!({"key": k.access_key, "user_id": uid, "active": k.state == "active", "dc": dc(k.created_at, k.updated_at)});
+    // Until the first use there is none (the document has no null here).
+    if let Some(t) = k.last_used_at {
+        v["last_used"] = json!(ts(t));
+    }
+    v
 }
 
 /// Who may mint or delete keys for themselves: a user for their own keys; a service
@@ -1371,7 +1412,8 @@ fn parse_when(s: &str, end_of_day: bool) -> Option<OffsetDateTime> {
 /// service account); `id` null for system and anonymous actions.
 async fn actor_value(s: &AppState, org: Uuid, actor: &str) -> Value {
     if !actor.starts_with(dbcloud_core::keys::KEY_PREFIX) {
-        return json!({"id": null, "email": null, "name": actor, "username": null, "picture": null});
+        // croud needs the `id` key (null prints as SYSTEM); the unknown rest is left out.
+        return json!({"id": null, "name": actor});
     }
     let (id, email, name) = match s.store.get_api_key(org, actor).await.map(|k| k.owner) {
         Ok(KeyOwner::User(u)) => match s.store.get_user(org, u).await {
@@ -1381,7 +1423,8 @@ async fn actor_value(s: &AppState, org: Uuid, actor: &str) -> Value {
         Ok(KeyOwner::ServiceAccount(a)) => (a, format!("{a}@service-accounts.dbcloud.invalid"), String::new()),
         _ => (key_uid(actor), format!("{}@api-keys.dbcloud.invalid", actor.to_ascii_lowercase()), actor.to_string()),
     };
-    json!({"id": id, "email": email, "name": name, "username": email, "picture": null})
+    let local = email.split('@').next().unwrap_or_default();
+    json!({"id": id, "email": email, "name": name, "username": pattern_name(local, "user")})
 }
 
 /// The organization's audit log, newest first, at most 100 entries per page; `last` pages
@@ -1442,13 +1485,49 @@ pub async fn list_audit_logs(
     Ok(Json(Value::Array(items)))
 }
 
-/// Unknown `/api/v2/` paths: 404 in the vendor shape.
-pub async fn unknown() -> Response {
+/// After authentication: vendor operations this server does not serve answer 501, other
+/// `/api/v2/` paths 404, both in the vendor shape.
+pub async fn unknown(_caller: CrCaller, method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    if super::vendor_operation(super::cratedb_ops::OPERATIONS, method.as_str(), uri.path()) {
+        return CrError(ApiError::new(StatusCode::NOT_IMPLEMENTED, dbcloud_types::Code::Unimplemented, "This operation is not served by this server."))
+            .into_response();
+    }
     not_found().into_response()
+}
+
+/// Vendor operations this server does not serve on paths it serves with other methods
+/// (they would be 405 otherwise).
+const UNSERVED_ON_SERVED_PATHS: &[(axum::routing::MethodFilter, &str)] = {
+    use axum::routing::MethodFilter as M;
+    &[
+        (M::PATCH, "/api/v2/clusters/{cluster_id}/"),
+        (M::POST, "/api/v2/organizations/"),
+        (M::DELETE, "/api/v2/organizations/{org_id}/"),
+        (M::POST, "/api/v2/regions/"),
+        (M::POST, "/api/v2/subscriptions/"),
+        (M::DELETE, "/api/v2/subscriptions/{subscription_id}/"),
+        (M::PATCH, "/api/v2/users/me/"),
+        (M::PATCH, "/api/v2/users/me/api-keys/{key}/"),
+    ]
+};
+
+/// Answers 501 (after authentication) for [`UNSERVED_ON_SERVED_PATHS`].
+async fn unserved(caller: CrCaller, method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    unknown(caller, method, uri).await
 }
 
 /// The dialect's routes (under `/api/v2/`), added to the server's router and OpenAPI document.
 pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    let mut r = served_routes(r);
+    for (method, path) in UNSERVED_ON_SERVED_PATHS {
+        for p in [*path, path.trim_end_matches('/')] {
+            r = r.route(p, axum::routing::on(*method, unserved));
+        }
+    }
+    r.route("/api/v2/{*rest}", axum::routing::any(unknown))
+}
+
+fn served_routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
     r.routes(routes!(get_me))
         .routes(routes!(list_organizations))
@@ -1511,7 +1590,6 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .route("/api/v2/clusters/{cluster_id}/ip-restrictions", axum::routing::put(set_ip_restrictions))
         .route("/api/v2/clusters/{cluster_id}/deletion-protection", axum::routing::put(set_deletion_protection))
         .route("/api/v2/organizations/{org_id}/auditlogs", axum::routing::get(list_audit_logs))
-        .route("/api/v2/{*rest}", axum::routing::any(unknown))
 }
 
 // ---------------------------------------------------------------------------------------

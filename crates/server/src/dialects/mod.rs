@@ -25,6 +25,16 @@ where
     }
 }
 
+/// Whether `method path` is one of `operations` (`(METHOD, template)` pairs of a vendor's
+/// document, `{…}` segments matching any non-empty value; a trailing `/` is optional).
+pub fn vendor_operation(operations: &[(&str, &str)], method: &str, path: &str) -> bool {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    operations.iter().any(|(m, p)| {
+        let t: Vec<&str> = p.trim_end_matches('/').split('/').collect();
+        *m == method && t.len() == segs.len() && t.iter().zip(&segs).all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
+    })
+}
+
 /// Declares a dialect's error type `$err` (the native [`crate::error::ApiError`], answered
 /// in the dialect's own shape by the `IntoResponse` the dialect writes) with its `From`
 /// conversions, and the handler result alias `$result`.
@@ -94,3 +104,4 @@ macro_rules! dialect_extractors {
 pub mod cockroach;
 pub mod couchbase;
 pub mod cratedb;
+mod cratedb_ops;

@@ -2,6 +2,8 @@
 //! bootstrap owner token.
 #![allow(dead_code)]
 
+pub mod vendor_doc;
+
 use dbcloud_provision::runner::RunnerConfig;
 use dbcloud_provision::simulated::SimulatedConfig;
 use dbcloud_server::{Server, ServerConfig, bootstrap};

@@ -42,7 +42,7 @@ pub async fn list_sql_users(
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
     let users = all(|p| s.store.list_db_users(caller.org(), c.id, p)).await?;
-    let paging = Paging::new(&q, &format!("sql-users/{}", c.id), "")?;
+    let paging = Paging::new(&q, &format!("sql-users/{}", c.id), "", &s.auth.cfg.master_key)?;
     let (users, next) = paging.apply(users, |u| u.name.clone(), |u| Some(u.created_at));
     let users: Vec<Value> = users.iter().map(|u| json!({"name": u.name})).collect();
     Ok(Json(json!({"users": users, "pagination": paging.render(next, version)})))
@@ -136,7 +136,7 @@ pub async fn list_databases(
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
     let dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p)).await?;
-    let paging = Paging::new(&q, &format!("databases/{}", c.id), "")?;
+    let paging = Paging::new(&q, &format!("databases/{}", c.id), "", &s.auth.cfg.master_key)?;
     let (dbs, next) = paging.apply(dbs, |b| b.name.clone(), |b| Some(b.created_at));
     Ok(Json(json!({"databases": dbs.iter().map(database).collect::<Vec<_>>(), "pagination": paging.render(next, version)})))
 }
@@ -282,7 +282,7 @@ pub async fn list_allowlist(
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
     let entries: Vec<AllowlistEntry> = all(|p| s.store.list_allowlist(caller.org(), c.id, p)).await?.into_iter().filter(|e| !e.cidr.contains(':')).collect();
-    let paging = Paging::new(&q, &format!("allowlist/{}", c.id), "")?;
+    let paging = Paging::new(&q, &format!("allowlist/{}", c.id), "", &s.auth.cfg.master_key)?;
     let sort = |e: &AllowlistEntry| {
         let (ip, mask) = e.cidr.split_once('/').unwrap_or((&e.cidr, "32"));
         let n: u32 = ip.parse::<std::net::Ipv4Addr>().map(u32::from).unwrap_or(0);

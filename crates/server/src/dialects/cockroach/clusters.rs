@@ -1037,13 +1037,14 @@ pub async fn spend_limit(
 #[utoipa::path(get, path = "/api/v1/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "ListAvailableRegionsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn available_regions(
+    State(s): State<AppState>,
     CCaller(caller): CCaller,
     Extension(CcVersion(version)): Extension<CcVersion>,
     CQuery(q): CQuery<ListQuery>,
 ) -> CResult<Json<Value>> {
     caller.require_somewhere(Permission::CloudRead).await?;
     let provider = parse_provider(q.provider.as_deref())?;
-    let paging = Paging::new(&q, "available-regions", q.provider.as_deref().unwrap_or(""))?;
+    let paging = Paging::new(&q, "available-regions", q.provider.as_deref().unwrap_or(""), &s.auth.cfg.master_key)?;
     let (regions, next) = paging.apply(dbcloud_core::regions::regions(provider), |r| format!("{}/{}", r.provider.as_str(), r.name), |_| None);
     let regions: Vec<Value> = regions
         .into_iter()
@@ -1106,7 +1107,7 @@ pub async fn nodes(
     if let Some(r) = &q.region_name {
         nodes.retain(|(reg, _, _)| reg == r);
     }
-    let paging = Paging::new(&q, &format!("nodes/{id}"), q.region_name.as_deref().unwrap_or(""))?;
+    let paging = Paging::new(&q, &format!("nodes/{id}"), q.region_name.as_deref().unwrap_or(""), &s.auth.cfg.master_key)?;
     let (nodes, next) = paging.apply(nodes, |(r, n, _)| format!("{r}/{n}"), |_| None);
     let nodes: Vec<Value> = nodes.into_iter().map(|(r, n, st)| json!({"name": n, "region_name": r, "status": st})).collect();
     Ok(Json(json!({"nodes": nodes, "pagination": paging.render(next, version)})))
@@ -1132,7 +1133,7 @@ pub async fn list_clusters(
         Some(_) => return Err(field("pagination.sort_by", "must be NAME, CREATED_AT or DELETED_AT")),
     };
     let filter = format!("{}{}", if inactive { "inactive" } else { "" }, if by_name { "" } else { "/created" });
-    let paging = Paging::new(&q, "clusters", &filter)?;
+    let paging = Paging::new(&q, "clusters", &filter, &s.auth.cfg.master_key)?;
     let (next, items) = page_of_clusters(&s, &caller, &paging, inactive, by_name).await?;
     let clouds = crate::dialects::all_pages(|p| s.store.list_clouds(caller.org(), None, p)).await?;
     let by_id: HashMap<_, _> = clouds.into_iter().map(|c| (c.id, (c.provider.as_str().to_string(), c.region))).collect();

@@ -34,6 +34,18 @@ fn key(k: &ApiKey) -> Value {
     json!({"id": k.id, "name": k.name, "service_account_id": k.owner_id.map(|o| o.to_string()).unwrap_or_default(), "created_at": rfc3339(k.created_at)})
 }
 
+/// Whether a key belongs to a service account: the only keys the vendor's API has (its
+/// `service_account_id` is a required UUID), so the only ones this dialect shows.
+fn is_service_account_key(k: &ApiKey) -> bool {
+    k.owner_type == KeyOwner::ServiceAccount(Uuid::nil()).kind() && k.owner_id.is_some()
+}
+
+/// A service account's key by id; other keys are not found here (they are native-only).
+async fn service_account_key(s: &AppState, caller: &Caller, id: &str) -> CResult<ApiKey> {
+    let k = api_keys::get_api_key(State(s.clone()), caller.clone(), ApiPath(id.to_string())).await?.0;
+    if is_service_account_key(&k) { Ok(k) } else { Err(dbcloud_core::Error::NotFound(format!("api key {id}")).into()) }
+}
+
 /// A grant as a BuiltInRole.
 fn built_in(g: &RoleGrant) -> Value {
     let kind = match g.scope.kind.as_str() {
@@ -73,8 +85,9 @@ pub async fn list_api_keys(
         Some(id) => Some(KeyOwner::ServiceAccount(uuid("service_account_id", id)?)),
         None => None,
     };
-    let keys: Vec<ApiKey> = all_pages(|p| s.store.list_api_keys(caller.org(), owner, p)).await?.iter().map(api_keys::render).collect();
-    let paging = Paging::new(&q, "api-keys", q.service_account_id.as_deref().unwrap_or(""))?;
+    let keys: Vec<ApiKey> =
+        all_pages(|p| s.store.list_api_keys(caller.org(), owner, p)).await?.iter().map(api_keys::render).filter(is_service_account_key).collect();
+    let paging = Paging::new(&q, "api-keys", q.service_account_id.as_deref().unwrap_or(""), &s.auth.cfg.master_key)?;
     let (keys, next) = paging.apply(keys, |k| format!("{}/{}", rfc3339(k.created_at), k.id), |k| Some(k.created_at));
     Ok(Json(json!({"api_keys": keys.iter().map(key).collect::<Vec<_>>(), "pagination": paging.render(next, version)})))
 }
@@ -117,8 +130,7 @@ pub async fn create_api_key(State(s): State<AppState>, CCaller(caller): CCaller,
 #[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "ApiKey"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_api_key(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>) -> CResult<Json<Value>> {
-    let k = api_keys::get_api_key(State(s), caller, ApiPath(id)).await?;
-    Ok(Json(key(&k.0)))
+    Ok(Json(key(&service_account_key(&s, &caller, &id).await?)))
 }
 
 /// `PATCH /api/v1/api-keys/{id}`.
@@ -133,6 +145,7 @@ pub struct RenameKey {
 #[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
     responses((status = 200, description = "ApiKey"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_api_key(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>, CJson(req): CJson<RenameKey>) -> CResult<Json<Value>> {
+    service_account_key(&s, &caller, &id).await?;
     let k = api_keys::update_api_key(State(s), caller, ApiPath(id), ApiJson(UpdateApiKey { name: Some(req.name), ..Default::default() })).await?;
     Ok(Json(key(&k.0)))
 }
@@ -141,6 +154,7 @@ pub async fn update_api_key(State(s): State<AppState>, CCaller(caller): CCaller,
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "ApiKey"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_api_key(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>) -> CResult<Json<Value>> {
+    service_account_key(&s, &caller, &id).await?;
     let k = api_keys::revoke_api_key(State(s), caller, ApiPath(id)).await?;
     Ok(Json(key(&k.0)))
 }
@@ -156,7 +170,7 @@ pub async fn list_service_accounts(
 ) -> CResult<Json<Value>> {
     caller.require(Permission::ServiceaccountManage, Target::Organization).await?;
     let all = all_pages(|p| s.store.list_service_accounts(caller.org(), p)).await?;
-    let paging = Paging::new(&q, "service-accounts", "")?;
+    let paging = Paging::new(&q, "service-accounts", "", &s.auth.cfg.master_key)?;
     let (accounts, next) = paging.apply(all, |a| format!("{}/{}", a.name, a.id), |a| Some(a.created_at));
     Ok(Json(json!({"service_accounts": accounts.iter().map(account).collect::<Vec<_>>(), "pagination": paging.render(next, version)})))
 }
@@ -277,7 +291,7 @@ pub async fn list_role_grants(
     for g in all_grants(&s, &caller, None).await?.iter().filter(|g| g.principal_type != "api_key") {
         by.entry(g.principal_id.clone()).or_default().push(built_in(g));
     }
-    let paging = Paging::new(&q, "roles", "")?;
+    let paging = Paging::new(&q, "roles", "", &s.auth.cfg.master_key)?;
     let (items, next) = paging.apply(by.into_iter().collect(), |(id, _)| id.clone(), |_| None);
     let grants: Vec<Value> = items.into_iter().map(|(id, roles)| json!({"user_id": id, "roles": roles})).collect();
     Ok(Json(json!({"grants": grants, "user_group_grants": [], "pagination": paging.render(next, version)})))

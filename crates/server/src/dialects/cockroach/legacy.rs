@@ -116,7 +116,7 @@ pub async fn create_cluster(
 pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, Path(org): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     caller.require_somewhere(Permission::ClusterRead).await?;
-    let paging = Paging::new(&q, "orgs/clusters", "")?;
+    let paging = Paging::new(&q, "orgs/clusters", "", &s.auth.cfg.master_key)?;
     let (next, items) = clusters::page_of_clusters(&s, &caller, &paging, false, true).await?;
     let clouds = crate::dialects::all_pages(|p| s.store.list_clouds(caller.org(), None, p)).await?;
     let by_id: HashMap<_, _> = clouds.into_iter().map(|c| (c.id, (c.provider.as_str().to_ascii_uppercase(), c.region))).collect();

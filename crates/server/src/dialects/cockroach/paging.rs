@@ -1,12 +1,15 @@
 //! Page tokens (2022-09-20 and later) and the legacy `start_key` shape (2022-03-31).
 //!
-//! A token is `crdb1.` + base64url(JSON) of the endpoint, a fingerprint of the filters, the
-//! sort key of the last item returned and the snapshot time. Reusing a token on another
-//! endpoint or with other filters is a 400. Tokens are not secret: a forged token can only
-//! move the caller within lists it may already read.
+//! A token is `crdb2.` + base64url of the JSON of the endpoint, a fingerprint of the
+//! filters, the sort key of the last item returned, the snapshot time and the order, sealed
+//! (AES-256-GCM) under the server's master key, so every replica reads the tokens of the
+//! others. A token that was altered, truncated or made up is a 400, never another
+//! position; reusing a token on another endpoint or with other filters is a 400 too.
 
 use super::{CResult, field};
 use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use dbcloud_core::crypto::MasterKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -78,7 +81,26 @@ pub struct Paging {
     pub desc: bool,
     endpoint: String,
     filter: String,
-    tokenless: bool,
+    key: MasterKey,
+}
+
+/// Prefix of page tokens.
+const PREFIX: &str = "crdb2.";
+/// What a sealed token is bound to (beside its own contents).
+const CONTEXT: &str = "cockroach-page-token";
+
+/// Seals a token: `crdb2.` + base64url (no padding) of the sealed JSON.
+fn seal(key: &MasterKey, t: &Token) -> String {
+    let sealed = key.seal(CONTEXT, &serde_json::to_string(t).unwrap_or_default());
+    let raw = STANDARD.decode(sealed).unwrap_or_default();
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(raw))
+}
+
+/// Opens a token made by [`seal`] with the same key; `None` for anything else.
+fn open(key: &MasterKey, token: &str) -> Option<Token> {
+    let raw = URL_SAFE_NO_PAD.decode(token.strip_prefix(PREFIX)?).ok()?;
+    let json = key.open(CONTEXT, &STANDARD.encode(raw))?;
+    serde_json::from_str(&json).ok()
 }
 
 fn parse_time(name: &str, v: &str) -> CResult<OffsetDateTime> {
@@ -86,8 +108,9 @@ fn parse_time(name: &str, v: &str) -> CResult<OffsetDateTime> {
 }
 
 impl Paging {
-    /// Checks the parameters of a list on `endpoint` with the given filter fingerprint.
-    pub fn new(q: &ListQuery, endpoint: &str, filter: &str) -> CResult<Paging> {
+    /// Checks the parameters of a list on `endpoint` with the given filter fingerprint;
+    /// `key` (the server's master key) seals and opens the tokens.
+    pub fn new(q: &ListQuery, endpoint: &str, filter: &str, key: &MasterKey) -> CResult<Paging> {
         let limit = match q.limit {
             Some(l) if l < 0 => return Err(field("pagination.limit", "must not be negative")),
             Some(0) | None => 100,
@@ -116,13 +139,11 @@ impl Paging {
             desc,
             endpoint: endpoint.to_string(),
             filter: filter.to_string(),
-            tokenless: token.is_none(),
+            key: key.clone(),
         };
         if let Some(t) = token {
             let bad = || field("pagination.page", "invalid page token");
-            let raw = t.strip_prefix("crdb1.").ok_or_else(bad)?;
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
-            let tok: Token = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+            let tok = open(key, t).ok_or_else(bad)?;
             if tok.e != endpoint || tok.f != filter {
                 return Err(field("pagination.page", "the page token belongs to another list or other filters"));
             }
@@ -150,16 +171,13 @@ impl Paging {
         (items, next)
     }
 
-    /// The `pagination` object of the answer in the shape of `version`; `null` when a
-    /// tokenless request got everything.
+    /// The `pagination` object of the answer in the shape of `version`: always an object
+    /// (the vendor's document has no null here), `""` meaning no such page.
     pub fn render(&self, next_key: Option<String>, version: &str) -> Value {
-        if self.tokenless && next_key.is_none() {
-            return Value::Null;
-        }
         let next = next_key
             .map(|k| {
                 let t = Token { e: self.endpoint.clone(), f: self.filter.clone(), k, t: (self.as_of.unix_timestamp_nanos() / 1_000_000) as i64, d: self.desc };
-                format!("crdb1.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&t).unwrap_or_default()))
+                seal(&self.key, &t)
             })
             .unwrap_or_default();
         if version == "2022-03-31" {
@@ -172,11 +190,7 @@ impl Paging {
 
 /// Whether `method path` is an operation of the vendor's document.
 pub fn vendor_operation(method: &str, path: &str) -> bool {
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    super::vendor_ops::OPERATIONS.iter().any(|(m, p)| {
-        let t: Vec<&str> = p.split('/').collect();
-        *m == method && t.len() == segs.len() && t.iter().zip(&segs).all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
-    })
+    crate::dialects::vendor_operation(super::vendor_ops::OPERATIONS, method, path)
 }
 
 #[cfg(test)]
@@ -185,20 +199,48 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_are_bound_to_their_list() {
+        let key = MasterKey::generate().0;
         let q = ListQuery { limit: Some(2), ..Default::default() };
-        let p = Paging::new(&q, "sql-users", "c1").unwrap();
+        let p = Paging::new(&q, "sql-users", "c1", &key).unwrap();
         let (page, next) = p.apply(vec!["c", "a", "b", "d"], |s| s.to_string(), |_| None);
         assert_eq!(page, vec!["a", "b"]);
         let token = p.render(next, "2024-09-16")["next_page"].as_str().unwrap().to_string();
         let q2 = ListQuery { limit: Some(2), page: Some(token.clone()), ..Default::default() };
-        let p2 = Paging::new(&q2, "sql-users", "c1").unwrap();
+        let p2 = Paging::new(&q2, "sql-users", "c1", &key).unwrap();
         let (page, next) = p2.apply(vec!["c", "a", "b", "d"], |s| s.to_string(), |_| None);
         assert_eq!((page, next), (vec!["c", "d"], None));
-        assert!(Paging::new(&q2, "sql-users", "c2").is_err(), "other filters");
-        assert!(Paging::new(&q2, "databases", "c1").is_err(), "other endpoint");
-        let bad = ListQuery { page: Some("crdb1.garbage".into()), ..Default::default() };
-        assert!(Paging::new(&bad, "sql-users", "c1").is_err());
-        assert!(Paging::new(&ListQuery { limit: Some(-1), ..Default::default() }, "x", "").is_err());
+        assert!(Paging::new(&q2, "sql-users", "c2", &key).is_err(), "other filters");
+        assert!(Paging::new(&q2, "databases", "c1", &key).is_err(), "other endpoint");
+        assert!(Paging::new(&q2, "sql-users", "c1", &MasterKey::generate().0).is_err(), "another server's key");
+        let bad = ListQuery { page: Some("crdb2.garbage".into()), ..Default::default() };
+        assert!(Paging::new(&bad, "sql-users", "c1", &key).is_err());
+        assert!(Paging::new(&ListQuery { limit: Some(-1), ..Default::default() }, "x", "", &key).is_err());
+        assert_eq!(p2.render(None, "2024-09-16"), json!({"next_page": "", "previous_page": ""}), "an object, also on the last page");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
+
+        /// A token opens to the position it was made for, on its own list only; any other
+        /// non-empty string (empty means the first page), and the token with any one
+        /// character changed, is a 400.
+        #[test]
+        fn tokens_round_trip_and_refuse_anything_else(endpoint in "[a-z/-]{1,20}", filter in ".{0,20}", last in ".{0,40}", limit in 1i64..600, desc in proptest::bool::ANY, junk in ".{1,80}", pos in 0usize..200, c in "[A-Za-z0-9_.-]") {
+            let key = MasterKey::generate().0;
+            let order = if desc { "DESC" } else { "ASC" };
+            let q = ListQuery { limit: Some(limit), sort_order: Some(order.into()), ..Default::default() };
+            let p = Paging::new(&q, &endpoint, &filter, &key).unwrap();
+            let token = p.render(Some(last.clone()), "2024-09-16")["next_page"].as_str().unwrap().to_string();
+            let back = Paging::new(&ListQuery { page: Some(token.clone()), ..Default::default() }, &endpoint, &filter, &key).unwrap();
+            proptest::prop_assert_eq!((back.after.as_deref(), back.desc, back.as_of), (Some(last.as_str()), desc, p.as_of));
+            let junk_page = Paging::new(&ListQuery { page: Some(junk), ..Default::default() }, &endpoint, &filter, &key);
+            proptest::prop_assert!(junk_page.is_err());
+            let pos = pos % token.len();
+            let mut altered = token.clone();
+            altered.replace_range(pos..pos + 1, &c);
+            let got = Paging::new(&ListQuery { page: Some(altered.clone()), ..Default::default() }, &endpoint, &filter, &key);
+            proptest::prop_assert_eq!(got.is_ok(), altered == token, "{} from {}", altered, token);
+        }
     }
 
     #[test]
