@@ -138,6 +138,11 @@ impl MemoryCatalog {
         self.supervised.lock().expect("lock").remove(&cluster);
     }
 
+    /// The ports of `cluster`, in node order.
+    pub fn ports_of(&self, cluster: Uuid) -> Vec<u16> {
+        self.ports.lock().expect("lock").iter().filter(|((c, _), _)| *c == cluster).map(|(_, p)| *p).collect()
+    }
+
     /// Every reserved port (all clusters).
     pub fn all_ports(&self) -> BTreeSet<u16> {
         self.ports.lock().expect("lock").values().copied().collect()

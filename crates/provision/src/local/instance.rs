@@ -107,6 +107,10 @@ impl LocalDriver {
         let standby = i > 1;
         let deadline = Instant::now() + self.cfg.start_timeout;
         if running_pid(&data).is_none() {
+            // A pid file left by a postmaster that was killed (dead, or a zombie nobody
+            // reaped) would make PostgreSQL refuse to start; orphaned children still
+            // attached to its shared memory are detected by PostgreSQL itself.
+            let _ = std::fs::remove_file(data.join("postmaster.pid"));
             let install = self.install_for(&data)?.clone();
             self.write_node_conf(cluster_dir, &data, port)?;
             loop {

@@ -142,6 +142,11 @@ pub struct LocalConfig {
     pub start_timeout: Duration,
     /// Extra `postgresql.conf` settings of every instance (name, value as written in the file).
     pub settings: Vec<(String, String)>,
+    /// Where prepared templates live (default `<data_dir>/templates`; must be on the same
+    /// file system as the data directory, and reachable by the OS account).
+    pub templates_dir: Option<PathBuf>,
+    /// Ready copies of the template kept per major, so a create only renames one into place.
+    pub spares: usize,
 }
 
 impl LocalConfig {
@@ -162,6 +167,8 @@ impl LocalConfig {
                 ("max_wal_size".into(), "'256MB'".into()),
                 ("min_wal_size".into(), "'32MB'".into()),
             ],
+            templates_dir: None,
+            spares: 2,
         }
     }
 }
@@ -180,6 +187,8 @@ pub struct LocalDriver {
     pub(crate) locks: Mutex<BTreeMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     /// The node status the supervisor last saw, per (cluster, node index).
     pub(crate) seen: Mutex<BTreeMap<(Uuid, u32), dbcloud_types::NodeStatus>>,
+    /// Set while a background task refills the spare copies of a template.
+    pub(crate) refilling: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for LocalDriver {
@@ -207,6 +216,7 @@ impl LocalDriver {
             applied: Mutex::new(BTreeMap::new()),
             locks: Mutex::new(BTreeMap::new()),
             seen: Mutex::new(BTreeMap::new()),
+            refilling: Arc::default(),
         };
         for dir in [driver.clusters_dir(), driver.templates_dir()] {
             std::fs::create_dir_all(&dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
@@ -243,7 +253,7 @@ impl LocalDriver {
     }
 
     pub(crate) fn templates_dir(&self) -> PathBuf {
-        self.cfg.data_dir.join("templates")
+        self.cfg.templates_dir.clone().unwrap_or_else(|| self.cfg.data_dir.join("templates"))
     }
 
     /// The directory of one cluster.

@@ -100,8 +100,35 @@ impl LocalDriver {
         Ok(dir)
     }
 
-    /// Creates the primary's data directory (node 1) from the template of `major`. Built as
-    /// `node-1.tmp` and renamed when complete, so a crash leaves nothing half-made in place.
+    /// Builds the template of the default version and fills its spare copies, so that the
+    /// first create is as fast as the later ones. The wiring spawns it at start-up.
+    pub async fn warm_up(&self) -> Result<()> {
+        let Some(major) = self.installs.first().map(|i| i.major) else { return Ok(()) };
+        let template = self.template(major).await?;
+        refill(template, self.spares_dir(major), self.cfg.spares, self.refilling.clone()).await;
+        Ok(())
+    }
+
+    fn spares_dir(&self, major: u32) -> PathBuf {
+        self.templates_dir().join(format!("{major}.spares"))
+    }
+
+    /// Moves a spare copy of the template of `major` to `target`; `false` when none is left.
+    fn take_spare(&self, major: u32, target: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(self.spares_dir(major)) else { return false };
+        for e in entries.flatten() {
+            let ready = e.file_name().to_str().is_some_and(|n| !n.contains(".tmp"));
+            // Renames are atomic: of several replicas on this host, one gets each spare.
+            if ready && std::fs::rename(e.path(), target).is_ok() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Creates the primary's data directory (node 1) from the template of `major`: a spare
+    /// copy renamed into place, or a fresh copy. Built as `node-1.tmp` and renamed when
+    /// complete, so a crash leaves nothing half-made in place.
     pub(crate) async fn init_primary(&self, cluster_dir: &Path, major: u32, port: u16) -> Result<()> {
         let target = node_dir(cluster_dir, 1);
         if exists(&target) {
@@ -110,24 +137,65 @@ impl LocalDriver {
         let template = self.template(major).await?;
         let tmp = cluster_dir.join("node-1.tmp");
         remove_tree(&tmp)?;
-        let out = tokio::process::Command::new("cp")
-            .arg("-a")
-            .arg("--reflink=auto")
-            .arg(&template)
-            .arg(&tmp)
-            .output()
-            .await
-            .map_err(|e| err(format!("cannot run cp: {e}")))?;
-        if !out.status.success() {
-            return Err(err(format!("copying the template failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        if !self.take_spare(major, &tmp) {
+            copy_template(&template, &tmp).await?;
         }
-        let _ = std::fs::remove_file(tmp.join(READY));
+        tokio::spawn(refill(template, self.spares_dir(major), self.cfg.spares, self.refilling.clone()));
         self.write_node_conf(cluster_dir, &tmp, port)?;
-        // The copy is not fsynced file by file; one syncfs makes it durable before use.
-        if let Ok(f) = std::fs::File::open(&tmp) {
-            let _ = rustix::fs::syncfs(&f);
-        }
         std::fs::rename(&tmp, &target).map_err(|e| err(format!("{}: {e}", target.display())))?;
         Ok(())
     }
+}
+
+/// Copies the template to `to` (a durable copy: the file system is synced afterwards).
+async fn copy_template(template: &Path, to: &Path) -> Result<()> {
+    let out = tokio::process::Command::new("cp")
+        .arg("-a")
+        .arg("--reflink=auto")
+        .arg(template)
+        .arg(to)
+        .output()
+        .await
+        .map_err(|e| err(format!("cannot run cp: {e}")))?;
+    if !out.status.success() {
+        return Err(err(format!("copying the template failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    let _ = std::fs::remove_file(to.join(READY));
+    if let Ok(f) = std::fs::File::open(to) {
+        let _ = rustix::fs::syncfs(&f);
+    }
+    Ok(())
+}
+
+/// Brings the spare copies in `spares` up to `count` (one refill at a time per driver).
+async fn refill(template: PathBuf, spares: PathBuf, count: usize, busy: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::Ordering;
+    if busy.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let _ = std::fs::create_dir_all(&spares);
+    loop {
+        let entries: Vec<_> = std::fs::read_dir(&spares).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        // Leftovers of an interrupted copy (older than ten minutes: another replica on this
+        // host may be copying right now) are removed.
+        let stale = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|d| d.as_secs() > 600));
+        for p in entries.iter().filter(|p| p.to_string_lossy().ends_with(".tmp") && stale(p)) {
+            let _ = remove_tree(p);
+        }
+        if entries.iter().filter(|p| !p.to_string_lossy().ends_with(".tmp")).count() >= count {
+            break;
+        }
+        let name = uuid::Uuid::new_v4().simple().to_string();
+        let tmp = spares.join(format!("{name}.tmp"));
+        if let Err(e) = copy_template(&template, &tmp).await {
+            tracing::warn!(error = %e, "local driver: cannot prepare a spare data directory");
+            let _ = remove_tree(&tmp);
+            break;
+        }
+        if std::fs::rename(&tmp, spares.join(&name)).is_err() {
+            let _ = remove_tree(&tmp);
+            break;
+        }
+    }
+    busy.store(false, Ordering::Release);
 }

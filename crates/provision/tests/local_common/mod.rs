@@ -33,6 +33,8 @@ pub fn config(data: &Path, base: u16) -> LocalConfig {
     let mut cfg = LocalConfig::new(data);
     cfg.port_range = base..=base + 39;
     cfg.start_timeout = Duration::from_secs(20);
+    // Templates (and their spare copies) are shared by every test run of this worktree.
+    cfg.templates_dir = Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("local-pg-templates"));
     cfg
 }
 
