@@ -190,6 +190,28 @@ pub async fn stop_data_dir(data_dir: &Path) -> Result<()> {
     Err(err(format!("the postmaster {pid} of {} does not stop", data_dir.display())))
 }
 
+/// Kills (SIGKILL) every process that has `path` as one of its arguments — e.g. a
+/// `pg_basebackup -D <path>` or `cp … <path>` left running by a dbcloud process that was
+/// killed — and waits until they are gone, so that `path` can be removed and redone.
+pub async fn kill_stragglers(path: &Path) {
+    let needle = path.as_os_str().as_encoded_bytes();
+    let mut victims = vec![];
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if cmdline.split(|b| *b == 0).any(|arg| arg == needle)
+            && let Some(p) = rustix::process::Pid::from_raw(pid)
+        {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            victims.push(pid);
+        }
+    }
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until && victims.iter().any(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"))) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Removes a directory tree if it exists.
 pub fn remove_tree(path: &Path) -> Result<()> {
     if exists(path) {

@@ -29,6 +29,7 @@ impl LocalDriver {
             return Ok(());
         }
         let tmp = cluster_dir.join(format!("node-{i}.tmp"));
+        super::instance::kill_stragglers(&tmp).await;
         remove_tree(&tmp)?;
         self.drop_slot(cluster_dir, primary_port, i).await?;
         let install = self.install_for(&node_dir(cluster_dir, 1))?.clone();

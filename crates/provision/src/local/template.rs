@@ -136,6 +136,7 @@ impl LocalDriver {
         }
         let template = self.template(major).await?;
         let tmp = cluster_dir.join("node-1.tmp");
+        super::instance::kill_stragglers(&tmp).await;
         remove_tree(&tmp)?;
         if !self.take_spare(major, &tmp) {
             copy_template(&template, &tmp).await?;
