@@ -97,7 +97,8 @@ pub trait LocalCatalog: Send + Sync + 'static {
     async fn ports(&self, cluster: Uuid) -> Result<BTreeMap<u32, u16>>;
     /// Frees the port of one node (`Some`) or of every node (`None`) of `cluster`.
     async fn release_ports(&self, cluster: Uuid, node: Option<u32>) -> Result<()>;
-    /// Stores the cluster CA (sealing its key). Called once per cluster, before any node starts.
+    /// Stores the cluster CA (sealing its key) unless one is stored already (the first one
+    /// saved wins; the driver reads it back with `load_ca`). Called before any node starts.
     async fn save_ca(&self, cluster: Uuid, ca: &ClusterCa) -> Result<()>;
     /// The stored CA of `cluster`, its key opened.
     async fn load_ca(&self, cluster: Uuid) -> Result<Option<ClusterCa>>;

@@ -26,9 +26,12 @@
 //! 1. **Provider and dispatch.** Add `Provider::Local` (`"local"`, one region `local`). Build
 //!    one [`LocalDriver`] at start-up from the `dbcloud serve` flags that fill
 //!    [`LocalConfig`] (`--pg-bin-dir`, `--pg-port-range`, `--pg-listen-address`,
-//!    `--pg-endpoint-host`, `--pg-os-user`; data under `--data-dir`). [`LocalDriver::new`]
-//!    never fails because PostgreSQL is missing: the server still starts, and
-//!    [`LocalDriver::versions`] is then empty. Give the runner a provisioner that sends
+//!    `--pg-endpoint-host`, `--pg-os-user`; data under `--data-dir`), then spawn
+//!    [`LocalDriver::warm_up`] (builds the template and its spare copies so the first create
+//!    is fast). [`LocalDriver::new`] never fails because PostgreSQL is missing: the server
+//!    still starts, and [`LocalDriver::versions`] is then empty. It fails when running as
+//!    root without a usable OS account, or when that account cannot enter the data
+//!    directory; keep serving then too, and answer creates on `local` with its message (400). Give the runner a provisioner that sends
 //!    operations of clusters whose cloud is `local` to the driver and every other one to the
 //!    simulated provisioner (the cluster carries `cloud_id`; resolve it, or record the
 //!    provider in the cluster's attributes at creation).
@@ -42,7 +45,8 @@
 //!    `assign_port` is idempotent per `(cluster, node)` and never hands a port to two clusters
 //!    of the same host (`host` = the machine's name; every replica on one host shares it);
 //!    the cluster CA (`save_ca`: seal [`ClusterCa::key_pem`] with `MasterKey::seal` under the
-//!    cluster id as context; `load_ca` opens it); `desired` builds a [`DesiredState`] from the
+//!    cluster id as context, insert-if-absent so the first CA saved wins; `load_ca` opens it;
+//!    delete the row with the cluster); `desired` builds a [`DesiredState`] from the
 //!    cluster's buckets (databases), users (name, access, scope, SCRAM verifier) and allow
 //!    list; `supervised` returns the clusters whose supervision lease this replica holds
 //!    (claiming free or expired ones, renewing held ones), with `busy` set while an operation
