@@ -165,19 +165,17 @@ impl LocalDriver {
         }
         Ok(())
     }
-
-    /// Stops node `i` (fast shutdown; immediate, then kill, if it lingers). No-op when stopped.
-    pub(crate) async fn stop_node(&self, cluster_dir: &Path, i: u32) -> Result<()> {
-        stop_data_dir(&node_dir(cluster_dir, i)).await
-    }
 }
 
-/// Stops the postmaster of `data_dir` and waits until it is gone.
-pub async fn stop_data_dir(data_dir: &Path) -> Result<()> {
+/// Stops the postmaster of `data_dir` and waits until it is gone: a fast shutdown (a final
+/// checkpoint), or with `discard` an immediate one, for data about to be removed.
+pub async fn stop_data_dir(data_dir: &Path, discard: bool) -> Result<()> {
     use rustix::process::{Pid, Signal, kill_process};
     let Some(pid) = running_pid(data_dir) else { return Ok(()) };
     let Some(p) = Pid::from_raw(pid) else { return Ok(()) };
-    for (sig, wait) in [(Signal::INT, 20_000u64), (Signal::QUIT, 5_000), (Signal::KILL, 5_000)] {
+    let steps: &[(Signal, u64)] =
+        if discard { &[(Signal::QUIT, 5_000), (Signal::KILL, 5_000)] } else { &[(Signal::INT, 20_000), (Signal::QUIT, 5_000), (Signal::KILL, 5_000)] };
+    for &(sig, wait) in steps {
         let _ = kill_process(p, sig);
         let until = Instant::now() + Duration::from_millis(wait);
         while Instant::now() < until {

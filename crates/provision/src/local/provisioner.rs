@@ -153,10 +153,10 @@ impl LocalDriver {
         Ok(self.endpoints(&self.catalog.ports(c.id).await?))
     }
 
-    /// Stops every node, standbys first.
-    async fn stop_all(&self, dir: &Path) -> Result<()> {
+    /// Stops every node, standbys first (immediately when the data is about to be removed).
+    async fn stop_all(&self, dir: &Path, discard: bool) -> Result<()> {
         for i in node_indices(dir).into_iter().rev() {
-            self.stop_node(dir, i).await?;
+            super::instance::stop_data_dir(&node_dir(dir, i), discard).await?;
         }
         Ok(())
     }
@@ -187,7 +187,7 @@ impl LocalDriver {
                 }
             }
             OperationKind::Delete => {
-                self.stop_all(&dir).await?;
+                self.stop_all(&dir, true).await?;
                 remove_tree(&dir)?;
                 self.catalog.release_ports(c.id, None).await?;
                 self.applied.lock().expect("lock").remove(&c.id);
@@ -197,7 +197,7 @@ impl LocalDriver {
                 }
             }
             OperationKind::Suspend => {
-                self.stop_all(&dir).await?;
+                self.stop_all(&dir, false).await?;
                 let nodes = c.nodes.iter().map(|n| Node { name: n.name.clone(), status: NodeStatus::NotReady }).collect();
                 Step {
                     operation: succeeded("suspended"),

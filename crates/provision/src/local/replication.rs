@@ -42,7 +42,7 @@ impl LocalDriver {
             .arg(super::instance::socket_dir(cluster_dir))
             .arg("-p")
             .arg(primary_port.to_string())
-            .args(["-U", super::ADMIN_ROLE, "-R", "-C", "-S", &slot_name(i), "-X", "stream", "-c", "fast", "--no-sync", "-w"])
+            .args(["-U", super::ADMIN_ROLE, "-R", "-C", "-S", &slot_name(i), "-X", "stream", "-c", "fast", "-w"])
             .output()
             .await
             .map_err(|e| err(format!("cannot run pg_basebackup: {e}")))?;
@@ -50,17 +50,16 @@ impl LocalDriver {
             let _ = remove_tree(&tmp);
             return Err(err(format!("pg_basebackup for node {i} failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
         }
+        // pg_basebackup fsyncs what it wrote.
         self.write_node_conf(cluster_dir, &tmp, port)?;
-        if let Ok(f) = std::fs::File::open(&tmp) {
-            let _ = rustix::fs::syncfs(&f);
-        }
         std::fs::rename(&tmp, &target).map_err(|e| err(format!("{}: {e}", target.display())))?;
         Ok(())
     }
 
-    /// Stops standby `i`, removes its data and log, drops its slot and frees its port.
+    /// Stops standby `i` (immediately: its data is discarded), removes its data and log,
+    /// drops its slot and frees its port.
     pub(crate) async fn remove_standby(&self, cluster: uuid::Uuid, cluster_dir: &Path, i: u32, primary_port: Option<u16>) -> Result<()> {
-        self.stop_node(cluster_dir, i).await?;
+        super::instance::stop_data_dir(&node_dir(cluster_dir, i), true).await?;
         remove_tree(&node_dir(cluster_dir, i))?;
         remove_tree(&cluster_dir.join(format!("node-{i}.tmp")))?;
         let _ = std::fs::remove_file(super::instance::log_path(cluster_dir, i));

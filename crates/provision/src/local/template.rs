@@ -162,10 +162,19 @@ async fn copy_template(template: &Path, to: &Path) -> Result<()> {
         return Err(err(format!("copying the template failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
     }
     let _ = std::fs::remove_file(to.join(READY));
-    if let Ok(f) = std::fs::File::open(to) {
-        let _ = rustix::fs::syncfs(&f);
+    let dir = to.to_path_buf();
+    tokio::task::spawn_blocking(move || fsync_tree(&dir)).await.map_err(|e| err(e.to_string()))?.map_err(|e| err(format!("fsync of {}: {e}", to.display())))
+}
+
+/// Flushes every file and directory under `path` to disk (only these files, unlike a
+/// `syncfs`, which would also wait for everything else being written on the file system).
+fn fsync_tree(path: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        for e in std::fs::read_dir(path)? {
+            fsync_tree(&e?.path())?;
+        }
     }
-    Ok(())
+    std::fs::File::open(path)?.sync_all()
 }
 
 /// Brings the spare copies in `spares` up to `count` (one refill at a time per driver).
