@@ -209,7 +209,7 @@ async fn run() {
         }
         create_times.push(ms(t1.elapsed()));
         clusters.push(c);
-        if clusters.len() % 10 == 0 || clusters.len() == max {
+        if clusters.len().is_multiple_of(10) || clusters.len() == max {
             let mut lat = probe_all(&b, &clusters).await;
             let (p50, p99, worst) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99), pct(&mut lat, 1.0));
             println!(

@@ -47,22 +47,22 @@ async fn users_databases_allow_list_and_tls_with_real_connections() {
     let reader = connect(addr, "127.0.0.1", tls(), "reader", "reader-pass-1", "orders").await.expect("read user connects");
     let n: i64 = reader.query_one("SELECT count(*) FROM items", &[]).await.unwrap().get(0);
     assert_eq!(n, 2);
-    let refused = reader.execute("INSERT INTO items VALUES (3, 'cap')", &[]).await.unwrap_err();
-    assert_eq!(refused.code(), Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{refused}");
+    let denied = reader.execute("INSERT INTO items VALUES (3, 'cap')", &[]).await.unwrap_err();
+    assert_eq!(denied.code(), Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{denied}");
     assert!(reader.batch_execute("CREATE TABLE mine (x int)").await.is_err(), "read users cannot create tables");
 
     // A wrong password is refused.
-    let wrong = connect(addr, "127.0.0.1", tls(), "app", "not-the-password", "orders").await.err().expect("wrong password refused");
+    let wrong = refused(connect(addr, "127.0.0.1", tls(), "app", "not-the-password", "orders").await, "wrong password refused");
     assert!(wrong.contains("password authentication failed"), "{wrong}");
 
     // A user scoped to one database reaches only that one.
     assert!(connect(addr, "127.0.0.1", tls(), "auditor", "auditor-pass-1", "audit").await.is_ok());
-    let other = connect(addr, "127.0.0.1", tls(), "auditor", "auditor-pass-1", "orders").await.err().expect("scoped user refused elsewhere");
+    let other = refused(connect(addr, "127.0.0.1", tls(), "auditor", "auditor-pass-1", "orders").await, "scoped user refused elsewhere");
     assert!(other.contains("permission denied for database"), "{other}");
     assert!(connect(addr, "127.0.0.1", tls(), "app", "app-pass-1", "postgres").await.is_err(), "the maintenance database is closed to users");
 
     // Outside the allow list (source 127.0.0.2): refused; accepted once its CIDR is added.
-    let outside = connect(addr, "127.0.0.2", tls(), "app", "app-pass-1", "orders").await.err().expect("127.0.0.2 refused");
+    let outside = refused(connect(addr, "127.0.0.2", tls(), "app", "app-pass-1", "orders").await, "127.0.0.2 refused");
     assert!(outside.contains("no pg_hba.conf entry"), "{outside}");
     desired.allowlist = allow(&["127.0.0.1/32", "127.0.0.2/32"]);
     assert!(h.driver.reconcile(&c, &desired).await.unwrap().hba_changed);
@@ -71,12 +71,12 @@ async fn users_databases_allow_list_and_tls_with_real_connections() {
     assert_eq!(n, 2);
 
     // Without TLS: refused even from a listed address.
-    let plain = connect_plain(addr, "app", "app-pass-1", "orders").await.err().expect("plain TCP refused");
+    let plain = refused(connect_plain(addr, "app", "app-pass-1", "orders").await, "plain TCP refused");
     assert!(plain.contains("no pg_hba.conf entry") && plain.contains("no encryption"), "{plain}");
 
     // verify-full: another CA fails; the right CA but a host the certificate does not name fails.
     let other_ca = dbcloud_provision::local::tls::new_ca(uuid::Uuid::now_v7()).unwrap().cert_pem;
-    let bad = connect(addr, "127.0.0.1", Rustls::new(&other_ca, &host), "app", "app-pass-1", "orders").await.err().expect("another CA fails");
+    let bad = refused(connect(addr, "127.0.0.1", Rustls::new(&other_ca, &host), "app", "app-pass-1", "orders").await, "another CA fails");
     assert!(bad.to_lowercase().contains("certificate"), "{bad}");
     assert!(connect(addr, "127.0.0.1", Rustls::new(&ca, "db.example.com"), "app", "app-pass-1", "orders").await.is_err());
 
@@ -92,7 +92,7 @@ async fn users_databases_allow_list_and_tls_with_real_connections() {
     assert_eq!(r.dropped_roles, vec!["reader".to_string()]);
     assert!(connect(addr, "127.0.0.1", tls(), "app", "app-pass-1", "orders").await.is_err(), "old password refused");
     assert!(connect(addr, "127.0.0.1", tls(), "app", "app-pass-2", "orders").await.is_ok(), "new password accepted");
-    let gone = connect(addr, "127.0.0.1", tls(), "reader", "reader-pass-1", "orders").await.err().expect("deleted user refused");
+    let gone = refused(connect(addr, "127.0.0.1", tls(), "reader", "reader-pass-1", "orders").await, "deleted user refused");
     assert!(gone.contains("password authentication failed"), "{gone}");
     // The tables the deleted... remain readable and owned by someone: the data is intact.
     let n: i64 = app.query_one("SELECT count(*) FROM items", &[]).await.unwrap().get(0);
@@ -162,7 +162,7 @@ async fn an_expired_temporary_entry_is_removed_by_the_supervisor() {
     assert!(connect(addr, "127.0.0.2", Rustls::new(&ca, "127.0.0.1"), "t", "pw-temp-1", "d").await.is_ok(), "allowed before expiry");
     tokio::time::sleep(Duration::from_millis(2200)).await;
     h.driver.supervise_once().await;
-    let late = connect(addr, "127.0.0.2", Rustls::new(&ca, "127.0.0.1"), "t", "pw-temp-1", "d").await.err().expect("refused after expiry");
+    let late = refused(connect(addr, "127.0.0.2", Rustls::new(&ca, "127.0.0.1"), "t", "pw-temp-1", "d").await, "refused after expiry");
     assert!(late.contains("no pg_hba.conf entry"), "{late}");
     assert!(connect(addr, "127.0.0.1", Rustls::new(&ca, "127.0.0.1"), "t", "pw-temp-1", "d").await.is_ok(), "permanent entry kept");
 }

@@ -62,7 +62,7 @@ pub fn discover(explicit: Option<&Path>) -> Vec<Installation> {
             found.push(i);
         }
     }
-    found.sort_by(|a, b| b.major.cmp(&a.major));
+    found.sort_by_key(|i| std::cmp::Reverse(i.major));
     found
 }
 

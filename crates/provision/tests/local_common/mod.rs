@@ -270,6 +270,14 @@ pub async fn connect(addr: SocketAddr, source: &str, tls: Rustls, user: &str, pa
     Ok(client)
 }
 
+/// The refusal text of a connection attempt that must fail.
+pub fn refused(r: Result<Client, String>, what: &str) -> String {
+    match r {
+        Ok(_) => panic!("{what}: the connection was accepted"),
+        Err(e) => e,
+    }
+}
+
 /// An error with its whole chain of causes.
 pub fn describe(e: &tokio_postgres::Error) -> String {
     let mut text = e.to_string();
