@@ -1,6 +1,6 @@
 #![forbid(unsafe_code)]
-//! Provisioning: the [`Provisioner`] trait, the [`simulated`] driver and the leased
-//! operation [`runner`].
+//! Provisioning: the [`Provisioner`] trait, the [`simulated`] driver, the [`local`] driver
+//! (real PostgreSQL instances on this machine) and the leased operation [`runner`].
 //!
 //! A provisioner decides the next step of an operation from the persisted operation and
 //! cluster; the runner persists each step (with the cluster change it implies) under a
@@ -8,6 +8,7 @@
 //! the last one stopped.
 
 pub mod ca;
+pub mod local;
 pub mod runner;
 pub mod simulated;
 
