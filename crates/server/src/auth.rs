@@ -383,7 +383,6 @@ impl FromRequestParts<AppState> for Caller {
         let source_ip = ip.map(|i| i.to_string()).unwrap_or_else(|| "unknown".into());
         let ip_bucket = format!("ip:{source_ip}");
         let limiter = &state.auth.limiter;
-        limiter.prime(state.store.as_ref(), &ip_bucket).await;
         if let Some(d) = limiter.exhausted(&ip_bucket, state.auth.cfg.ip_rate_limit) {
             slot.set(d);
             metrics::counter!("dbcloud_rate_limited_total", "bucket" => "ip").increment(1);
@@ -393,8 +392,7 @@ impl FromRequestParts<AppState> for Caller {
             Ok(k) => {
                 let limit = k.rate_limit.or(k.org_rate_limit).unwrap_or(state.auth.cfg.default_rate_limit);
                 let bucket = format!("key:{}", k.access_key);
-                limiter.prime(state.store.as_ref(), &bucket).await;
-                let d = limiter.check(&bucket, limit);
+                let d = limiter.check(state.store.as_ref(), &bucket, limit).await;
                 slot.set(d);
                 if !d.allowed {
                     metrics::counter!("dbcloud_rate_limited_total", "bucket" => "key").increment(1);
@@ -433,7 +431,7 @@ impl FromRequestParts<AppState> for Caller {
                 if let Err(e) = state.store.append_audit(&event).await {
                     tracing::warn!(error = %e, "could not audit a failed authentication");
                 }
-                let d = limiter.check(&ip_bucket, state.auth.cfg.ip_rate_limit);
+                let d = limiter.check(state.store.as_ref(), &ip_bucket, state.auth.cfg.ip_rate_limit).await;
                 slot.set(d);
                 if !d.allowed {
                     return Err(too_many(d));

@@ -155,7 +155,6 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     let observed = clusters.clone();
     runner.observe(move |id| observed.invalidate(id));
     let auth = auth::AuthService::new(cfg.auth.clone(), store.backend() == "postgres");
-    tokio::spawn(auth.limiter.clone().sync_forever(store.clone()));
     if let Some(mut notices) = store.identity_changes().await? {
         let auth = auth.clone();
         tokio::spawn(async move {
