@@ -1,6 +1,7 @@
 #![forbid(unsafe_code)]
 //! `dbcloud`: the server (`dbcloud serve`) and its command-line client in one binary.
 
+mod replica;
 mod serve;
 
 use clap::{CommandFactory, Parser, Subcommand};

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Seconds an operation lease lasts without renewal [default: 15].
     #[arg(long, env = "DBCLOUD_LEASE_SECONDS")]
     lease_seconds: Option<u64>,
+    /// This replica's name in operation leases, unique among live replicas (1-64 of `A-Za-z0-9._-`)
+    /// [default: kept in <data-dir>/replica-id].
+    #[arg(long, env = "DBCLOUD_REPLICA_ID")]
+    replica_id: Option<String>,
     /// How often the runner looks for work, in milliseconds [default: 500].
     #[arg(long, env = "DBCLOUD_POLL_MS")]
     poll_ms: Option<u64>,
@@ -81,6 +85,7 @@ impl ServeArgs {
         self.provision_failure_rate = self.provision_failure_rate.or(file.provision_failure_rate);
         self.lease_seconds = self.lease_seconds.or(file.lease_seconds);
         self.poll_ms = self.poll_ms.or(file.poll_ms);
+        self.replica_id = self.replica_id.or(file.replica_id);
         self.log_format = self.log_format.or(file.log_format);
         self.rate_limit = self.rate_limit.or(file.rate_limit);
         self.ip_rate_limit = self.ip_rate_limit.or(file.ip_rate_limit);
@@ -139,6 +144,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let failure_rate = args.provision_failure_rate.unwrap_or(0.0);
     anyhow::ensure!((0.0..=1.0).contains(&failure_rate), "provision-failure-rate must be between 0 and 1");
+    let replica = crate::replica::resolve(args.replica_id.as_deref(), &data_dir)?;
+    tracing::info!(replica = %replica.id, source = replica.source, "replica identity");
     let url = database_url(&args, &data_dir)?;
     let store = dbcloud_store::open(&url).await.map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
     tracing::info!(backend = store.backend(), "store ready");
@@ -166,6 +173,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         auth,
         provisioner: SimulatedConfig { step_delay: Duration::from_millis(args.provision_step_ms.unwrap_or(2000)), failure_rate },
         runner: RunnerConfig {
+            owner: replica.id.clone(),
             lease: Duration::from_secs(args.lease_seconds.unwrap_or(15).max(1)),
             poll_interval: Duration::from_millis(args.poll_ms.unwrap_or(500).max(10)),
             ..RunnerConfig::default()

@@ -3,7 +3,8 @@
 //!
 //! Leases live in the store, so with several replicas exactly one runs each operation; a
 //! replica that dies stops renewing and its operations are taken over once the lease
-//! expires. A graceful shutdown releases the leases at once.
+//! expires. A graceful shutdown releases the leases at once, and a replica restarted under
+//! the same identity ([`RunnerConfig::owner`]) takes its own operations back when it starts.
 
 use crate::Provisioner;
 use dbcloud_core::time_to_ms;
@@ -17,7 +18,9 @@ use uuid::Uuid;
 /// Runner settings.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
-    /// Identity of this replica in leases.
+    /// Identity of this replica in leases. It must be unique among live replicas: a runner
+    /// starting under an identity takes back every lease held under it (a restart of the
+    /// same replica resumes at once). Defaults to a fresh random one.
     pub owner: String,
     /// How long a lease lasts without renewal.
     pub lease: Duration,
@@ -81,6 +84,14 @@ impl Runner {
         let permits = Arc::new(Semaphore::new(self.cfg.max_concurrent));
         let mut tasks = tokio::task::JoinSet::new();
         tracing::info!(owner = %self.cfg.owner, provisioner = self.provisioner.name(), "operation runner started");
+        // Leases still held under this identity belong to an earlier run of this replica that
+        // ended without releasing them (kill -9, power loss): take those operations back now
+        // rather than waiting for the leases to expire.
+        match self.store.release_leases(&self.cfg.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(operations = n, "resuming the operations of this replica's earlier run"),
+            Err(e) => tracing::warn!(error = %e, "could not take back this replica's earlier leases; they resume when they expire"),
+        }
         loop {
             if *shutdown.borrow() {
                 break;

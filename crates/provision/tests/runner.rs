@@ -189,3 +189,43 @@ async fn injected_failures_end_in_creation_failed_with_a_reason() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_replica_restarted_under_its_identity_resumes_its_operations_at_once() {
+    for (store, _dir) in stores().await {
+        let (org, ids) = setup(&store, 3, 5).await;
+        let slow = Arc::new(Simulated::new(SimulatedConfig { step_delay: Duration::from_millis(150), failure_rate: 0.0 }));
+        // A lease of a minute: waiting for it would fail the test.
+        let (_tx, rx) = watch::channel(false);
+        let task = tokio::spawn(Runner::new(store.clone(), slow.clone(), cfg("replica-7", 60_000)).run(rx));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while store.get_cluster(org, ids[0]).await.unwrap().nodes.is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "no progress");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        task.abort(); // like kill -9: the leases stay
+        let _ = task.await;
+        let now = dbcloud_core::time_to_ms(time::OffsetDateTime::now_utc());
+        assert!(store.claimable_operations(now, 10).await.unwrap().is_empty(), "held by the dead run's leases");
+        // Another identity waits for the leases; the same identity takes them back at once.
+        let fast = Arc::new(Simulated::new(SimulatedConfig { step_delay: Duration::ZERO, failure_rate: 0.0 }));
+        let (tx_other, rx_other) = watch::channel(false);
+        let other = tokio::spawn(Runner::new(store.clone(), fast.clone(), cfg("replica-8", 60_000)).run(rx_other));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(store.get_cluster(org, ids[0]).await.unwrap().state, ClusterState::Creating, "another replica waits for the lease");
+        tx_other.send(true).unwrap();
+        other.await.unwrap();
+        let started = tokio::time::Instant::now();
+        let (tx, rx) = watch::channel(false);
+        let again = tokio::spawn(Runner::new(store.clone(), fast, cfg("replica-7", 60_000)).run(rx));
+        wait_all(&store, org, &ids, ClusterState::Created, Duration::from_secs(5)).await;
+        eprintln!("{}: the restarted replica finished its 3 interrupted creations in {:?}", store.backend(), started.elapsed());
+        tx.send(true).unwrap();
+        again.await.unwrap();
+        for id in &ids {
+            let c = store.get_cluster(org, *id).await.unwrap();
+            let names: HashSet<_> = c.nodes.iter().map(|n| n.name.clone()).collect();
+            assert_eq!((c.nodes.len(), names.len()), (5, 5), "resumed where it stopped, no duplicate nodes");
+        }
+    }
+}

@@ -186,7 +186,7 @@ impl Caller {
 /// A credential as presented.
 enum Presented {
     Secret { access_key: String, secret: String },
-    Signed { access_key: String, signature: Vec<u8>, signature_text: String },
+    Signed { access_key: String, signature: Vec<u8> },
 }
 
 impl Presented {
@@ -216,7 +216,7 @@ fn parse_authorization(headers: &HeaderMap) -> Option<Presented> {
     }
     if let Some((ak, sig)) = rest.split_once(':') {
         let signature = signing::decode_signature(sig)?;
-        return is_access_key(ak).then(|| Presented::Signed { access_key: ak.into(), signature, signature_text: sig.trim_end_matches('=').into() });
+        return is_access_key(ak).then(|| Presented::Signed { access_key: ak.into(), signature });
     }
     if let Some((ak, secret)) = split_bearer_token(rest) {
         return Some(Presented::Secret { access_key: ak.into(), secret: secret.into() });
@@ -266,9 +266,11 @@ fn fail(reason: &'static str, k: Option<&ApiKeyRecord>) -> Failure {
     Failure { reason, key: k.map(|k| k.access_key.clone()), org: k.map(|k| k.organization_id) }
 }
 
-/// Whether a signed request with this method can be replayed harmfully (its body is not signed).
-fn non_idempotent(m: &Method) -> bool {
-    matches!(*m, Method::POST | Method::PATCH)
+/// Whether a signature for this method is accepted only once: the body is not signed, so a
+/// replayed change — whatever its method — could carry another body. Only reads (GET, HEAD,
+/// OPTIONS) may reuse a signature within the skew window.
+fn signature_is_one_use(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 async fn authenticate(parts: &Parts, state: &AppState, ip: Option<IpAddr>) -> Result<Arc<ApiKeyRecord>, Failure> {
@@ -295,7 +297,7 @@ async fn authenticate(parts: &Parts, state: &AppState, ip: Option<IpAddr>) -> Re
                 return Err(fail("wrong secret", Some(&k)));
             }
         }
-        Presented::Signed { signature, signature_text, .. } => {
+        Presented::Signed { signature, .. } => {
             let ts = parts.headers.get("couchbase-timestamp").and_then(|v| v.to_str().ok()).unwrap_or("");
             let now_ms = dbcloud_core::time_to_ms(now);
             if signing::check_timestamp(ts, now_ms, auth.cfg.skew.as_millis() as i64).is_err() {
@@ -312,9 +314,11 @@ async fn authenticate(parts: &Parts, state: &AppState, ip: Option<IpAddr>) -> Re
             if !ok {
                 return Err(fail("wrong signature", Some(&k)));
             }
-            if non_idempotent(&parts.method) {
+            if signature_is_one_use(&parts.method) {
                 let expires = now + auth.cfg.skew * 2;
-                match state.store.use_signature(&k.access_key, signature_text, now, expires).await {
+                // One canonical text per signature, however it was padded.
+                let canonical = base64::engine::general_purpose::STANDARD_NO_PAD.encode(signature);
+                match state.store.use_signature(&k.access_key, &canonical, now, expires).await {
                     Ok(true) => {}
                     Ok(false) => return Err(fail("replayed signature", Some(&k))),
                     Err(e) => {
@@ -379,7 +383,6 @@ impl FromRequestParts<AppState> for Caller {
         let source_ip = ip.map(|i| i.to_string()).unwrap_or_else(|| "unknown".into());
         let ip_bucket = format!("ip:{source_ip}");
         let limiter = &state.auth.limiter;
-        limiter.prime(state.store.as_ref(), &ip_bucket).await;
         if let Some(d) = limiter.exhausted(&ip_bucket, state.auth.cfg.ip_rate_limit) {
             slot.set(d);
             metrics::counter!("dbcloud_rate_limited_total", "bucket" => "ip").increment(1);
@@ -389,8 +392,7 @@ impl FromRequestParts<AppState> for Caller {
             Ok(k) => {
                 let limit = k.rate_limit.or(k.org_rate_limit).unwrap_or(state.auth.cfg.default_rate_limit);
                 let bucket = format!("key:{}", k.access_key);
-                limiter.prime(state.store.as_ref(), &bucket).await;
-                let d = limiter.check(&bucket, limit);
+                let d = limiter.check(state.store.as_ref(), &bucket, limit).await;
                 slot.set(d);
                 if !d.allowed {
                     metrics::counter!("dbcloud_rate_limited_total", "bucket" => "key").increment(1);
@@ -429,7 +431,7 @@ impl FromRequestParts<AppState> for Caller {
                 if let Err(e) = state.store.append_audit(&event).await {
                     tracing::warn!(error = %e, "could not audit a failed authentication");
                 }
-                let d = limiter.check(&ip_bucket, state.auth.cfg.ip_rate_limit);
+                let d = limiter.check(state.store.as_ref(), &ip_bucket, state.auth.cfg.ip_rate_limit).await;
                 slot.set(d);
                 if !d.allowed {
                     return Err(too_many(d));
@@ -468,6 +470,16 @@ mod tests {
         assert!(parse_authorization(&headers("Bearer nonsense")).is_none());
         assert!(parse_authorization(&headers("Digest x")).is_none());
         assert!(parse_authorization(&HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn every_signed_change_is_one_use() {
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::from_bytes(b"PURGE").unwrap()] {
+            assert!(signature_is_one_use(&m), "{m}");
+        }
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS] {
+            assert!(!signature_is_one_use(&m), "{m}");
+        }
     }
 
     #[test]

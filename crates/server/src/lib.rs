@@ -154,7 +154,6 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     let app = dbcloud_app::App::new(store.clone(), runner.clone(), cfg.auth.master_key.clone());
     let clusters = app.cluster_cache().clone();
     let auth = auth::AuthService::new(cfg.auth.clone(), store.backend() == "postgres");
-    tokio::spawn(auth.limiter.clone().sync_forever(store.clone()));
     if let Some(mut notices) = store.identity_changes().await? {
         let auth = auth.clone();
         tokio::spawn(async move {

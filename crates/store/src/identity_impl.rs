@@ -539,21 +539,40 @@ impl IdentityStore for Backend {
         Ok(res.rows_affected() == 1)
     }
 
-    async fn rate_add(&self, bucket: &str, window_start_ms: i64, n: i64) -> Result<i64> {
+    async fn rate_reserve(&self, bucket: &str, window_start_ms: i64, want: i64, limit: i64) -> Result<(i64, i64)> {
+        let want = want.clamp(0, limit.max(0));
+        if want == 0 {
+            let row = sqlx::query("SELECT count FROM rate_counters WHERE bucket = $1 AND window_start = $2")
+                .bind(bucket)
+                .bind(window_start_ms)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+            return Ok((0, row.map(|r| get_i64(&r, "count")).transpose()?.unwrap_or(0)));
+        }
+        // The grant is min(want, limit - count), at least 0, computed on the locked row.
         let row = sqlx::query(
-            "INSERT INTO rate_counters (bucket, window_start, count) VALUES ($1, $2, $3) \
-             ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_counters.count + excluded.count RETURNING count",
+            "INSERT INTO rate_counters (bucket, window_start, count, granted) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (bucket, window_start) DO UPDATE SET \
+             granted = CASE WHEN rate_counters.count >= $4 THEN 0 WHEN rate_counters.count + excluded.count > $4 \
+                 THEN $4 - rate_counters.count ELSE excluded.count END, \
+             count = rate_counters.count + CASE WHEN rate_counters.count >= $4 THEN 0 WHEN rate_counters.count + excluded.count > $4 \
+                 THEN $4 - rate_counters.count ELSE excluded.count END \
+             RETURNING count, granted",
         )
         .bind(bucket)
         .bind(window_start_ms)
-        .bind(n)
+        .bind(want)
+        .bind(limit)
         .fetch_one(&self.pool)
         .await
         .map_err(db)?;
-        if n > 0 && window_start_ms % 60_000 == 0 {
-            sqlx::query("DELETE FROM rate_counters WHERE window_start < $1").bind(window_start_ms - 60_000).execute(&self.pool).await.map_err(db)?;
+        let (count, granted) = (get_i64(&row, "count")?, get_i64(&row, "granted")?);
+        // The first reservation of a window every ten seconds sweeps windows older than that.
+        if count == granted && window_start_ms % 10_000 == 0 {
+            sqlx::query("DELETE FROM rate_counters WHERE window_start < $1").bind(window_start_ms - 10_000).execute(&self.pool).await.map_err(db)?;
         }
-        get_i64(&row, "count")
+        Ok((granted, count))
     }
 
     async fn list_audit_filtered(&self, org: Uuid, filter: &AuditFilter, page: PageReq) -> Result<Page<AuditEvent>> {

@@ -81,8 +81,12 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Records the signature of a non-idempotent signed request; `false` if it was seen
     /// before (a replay). Entries are kept until `expires_at`.
     async fn use_signature(&self, access_key: &str, signature: &str, now: time::OffsetDateTime, expires_at: time::OffsetDateTime) -> Result<bool>;
-    /// Adds `n` to a shared fixed-window counter and returns its new total.
-    async fn rate_add(&self, bucket: &str, window_start_ms: i64, n: i64) -> Result<i64>;
+    /// Reserves up to `want` requests of the fixed window of `bucket` that starts at
+    /// `window_start_ms`, never letting the window's count pass `limit`: one atomic
+    /// conditional upsert, so replicas sharing the store together never get more than
+    /// `limit` per window. Returns `(granted, count)`: what this call was given (0 once the
+    /// window is spent) and the window's count after it. `want` 0 only reads the count.
+    async fn rate_reserve(&self, bucket: &str, window_start_ms: i64, want: i64, limit: i64) -> Result<(i64, i64)>;
     /// Lists audit events with filters, oldest first.
     async fn list_audit_filtered(&self, org: Uuid, filter: &AuditFilter, page: PageReq) -> Result<Page<AuditEvent>>;
 }

@@ -140,6 +140,7 @@ conformance!(
     vendor_attributes_renames_and_batch_reads,
     counts_visibility_and_page_numbers,
     delete_supersedes_the_running_operation,
+    rate_reservations_never_pass_the_limit,
 );
 
 async fn bootstrap_happens_once(h: &Harness) {
@@ -688,4 +689,34 @@ async fn delete_supersedes_the_running_operation(h: &Harness) {
     assert_eq!(del.details["superseded_operations"], 1);
     h.finish_ops(k.cluster.id, ClusterState::Deleted).await;
     assert_eq!(h.store.get_cluster(h.org, k.cluster.id).await.unwrap().state, ClusterState::Deleted);
+async fn rate_reservations_never_pass_the_limit(h: &Harness) {
+    // 40 concurrent reservations of 3 against a limit of 50: exactly 50 are granted.
+    let window = 1_700_000_001_000;
+    let calls = (0..40).map(|_| {
+        let store = h.store.clone();
+        tokio::spawn(async move { store.rate_reserve("key:a", window, 3, 50).await.unwrap() })
+    });
+    let mut granted = 0;
+    for c in calls {
+        let (g, count) = c.await.unwrap();
+        assert!((0..=3).contains(&g) && count <= 50, "grant {g}, count {count}");
+        granted += g;
+    }
+    assert_eq!(granted, 50, "the grants add up to the limit, never more");
+    assert_eq!(h.store.rate_reserve("key:a", window, 3, 50).await.unwrap(), (0, 50), "a spent window grants nothing");
+    assert_eq!(h.store.rate_reserve("key:a", window, 0, 50).await.unwrap(), (0, 50), "want 0 reads");
+    // A partial grant near the limit; a wish above the limit is cut to it; buckets and windows are separate.
+    assert_eq!(h.store.rate_reserve("key:b", window, 7, 10).await.unwrap(), (7, 7));
+    assert_eq!(h.store.rate_reserve("key:b", window, 7, 10).await.unwrap(), (3, 10));
+    assert_eq!(h.store.rate_reserve("key:c", window, 500, 10).await.unwrap(), (10, 10));
+    assert_eq!(h.store.rate_reserve("key:a", window + 1_000, 3, 50).await.unwrap(), (3, 3));
+    assert_eq!(h.store.rate_reserve("key:d", window, 0, 50).await.unwrap(), (0, 0), "an unknown window reads 0");
+    // A lowered limit grants nothing more once the count is at or over it.
+    assert_eq!(h.store.rate_reserve("key:a", window, 1, 20).await.unwrap(), (0, 50));
+    // The first reservation of a window starting on a ten-second mark sweeps older windows.
+    let later = window - 1_000 + 60_000;
+    assert_eq!(later % 10_000, 0);
+    assert_eq!(h.store.rate_reserve("key:e", later, 1, 5).await.unwrap(), (1, 1));
+    assert_eq!(h.store.rate_reserve("key:a", window, 0, 50).await.unwrap(), (0, 0), "swept");
+    assert_eq!(h.store.rate_reserve("key:e", later, 0, 5).await.unwrap(), (0, 1), "the current window stays");
 }
