@@ -152,6 +152,7 @@ async fn store_with_cluster(path: &std::path::Path, nodes: i32) -> (Arc<dyn Stor
     let ctx = Ctx { organization_id: org, actor: "t".into(), request_id: "r".into(), source_ip: "-".into(), idempotency: None };
     let new = NewCluster {
         attributes: Default::default(),
+        allowlist: vec![],
         id: dbcloud_core::new_id(),
         project_id: None,
         cloud: CloudRef::ProviderRegion(Provider::Aws, "us-east-1".into()),

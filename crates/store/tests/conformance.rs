@@ -689,6 +689,8 @@ async fn delete_supersedes_the_running_operation(h: &Harness) {
     assert_eq!(del.details["superseded_operations"], 1);
     h.finish_ops(k.cluster.id, ClusterState::Deleted).await;
     assert_eq!(h.store.get_cluster(h.org, k.cluster.id).await.unwrap().state, ClusterState::Deleted);
+}
+
 async fn rate_reservations_never_pass_the_limit(h: &Harness) {
     // 40 concurrent reservations of 3 against a limit of 50: exactly 50 are granted.
     let window = 1_700_000_001_000;
