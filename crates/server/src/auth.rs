@@ -24,7 +24,7 @@ use dbcloud_core::crypto::MasterKey;
 use dbcloud_core::keys::{is_access_key, split_bearer_token, verify_secret};
 use dbcloud_core::perms::{Permission, Principal, Target};
 use dbcloud_core::signing;
-use dbcloud_store::{ApiKeyRecord, AuditEvent, Ctx, IdempotencyKey, KeyOwner};
+use dbcloud_store::{ApiKeyRecord, AuditEvent, Ctx, IdempotencyKey};
 use dbcloud_types::Code;
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -122,56 +122,34 @@ impl AuthService {
 
 /// An authenticated request: who calls, and the request's id and source address.
 #[derive(Clone)]
-pub struct Caller {
-    /// The principal.
-    pub principal: Principal,
-    /// Who owns the calling key.
-    pub owner: KeyOwner,
-    /// Request id (`x-request-id`).
-    pub request_id: String,
-    /// Client address (after trusted proxies).
-    pub source_ip: String,
-    store: Arc<dyn dbcloud_store::Store>,
+pub struct Caller(pub dbcloud_app::Caller);
+
+impl std::ops::Deref for Caller {
+    type Target = dbcloud_app::Caller;
+    fn deref(&self) -> &dbcloud_app::Caller {
+        &self.0
+    }
 }
 
 impl Caller {
     /// Checks the principal holds `p` on `t`; a refusal is audited. Every handler calls
     /// this (or [`Caller::require_somewhere`]) explicitly.
     pub async fn require(&self, p: Permission, t: Target) -> Result<(), ApiError> {
-        if self.principal.can(p, t) { Ok(()) } else { Err(self.denied(p.as_str(), &format!("{t:?}")).await) }
+        Ok(self.0.require(p, t).await?)
     }
 
     /// Checks the principal holds `p` at some scope (org-wide catalogues, filtered lists).
     pub async fn require_somewhere(&self, p: Permission) -> Result<(), ApiError> {
-        if self.principal.can_somewhere(p) { Ok(()) } else { Err(self.denied(p.as_str(), "any").await) }
+        Ok(self.0.require_somewhere(p).await?)
     }
 
     /// Records a refusal in the audit log and returns the 403.
     pub async fn denied(&self, what: &str, target: &str) -> ApiError {
-        let event = AuditEvent {
-            id: dbcloud_core::new_id(),
-            organization_id: Some(self.org()),
-            time: dbcloud_core::now(),
-            actor: self.principal.key_id.clone(),
-            source_ip: self.source_ip.clone(),
-            action: format!("denied:{what}"),
-            target: target.to_string(),
-            outcome: "denied".into(),
-            request_id: self.request_id.clone(),
-            details: serde_json::json!({}),
-        };
-        if let Err(e) = self.store.append_audit(&event).await {
-            tracing::warn!(error = %e, "could not audit a denial");
-        }
-        dbcloud_core::Error::PermissionDenied.into()
+        self.0.denied(what, target).await.into()
     }
 
-    /// The organization the caller acts in.
-    pub fn org(&self) -> uuid::Uuid {
-        self.principal.organization_id
-    }
-
-    /// The store context of a change made by this caller.
+    /// The store context of a change made by this caller (for handlers not yet on the
+    /// service layer).
     pub fn ctx(&self, idempotency: Option<IdempotencyKey>) -> Ctx {
         Ctx {
             organization_id: self.principal.organization_id,
@@ -406,13 +384,8 @@ impl FromRequestParts<AppState> for Caller {
                         }
                     });
                 }
-                Ok(Caller {
-                    principal: Principal { organization_id: k.organization_id, key_id: k.access_key.clone(), grants: k.grants.clone() },
-                    owner: k.owner,
-                    request_id,
-                    source_ip,
-                    store: state.store.clone(),
-                })
+                let principal = Principal { organization_id: k.organization_id, key_id: k.access_key.clone(), grants: k.grants.clone() };
+                Ok(Caller(state.app.caller(principal, k.owner, request_id, source_ip)))
             }
             Err(f) => {
                 metrics::counter!("dbcloud_auth_failures_total", "reason" => f.reason).increment(1);
