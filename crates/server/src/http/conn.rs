@@ -198,6 +198,24 @@ impl<T: AsyncWrite + AsyncRead + Unpin> AsyncWrite for WatchedIo<T> {
         Poll::Ready(Ok(n))
     }
 
+    /// Vectored writes (hyper then queues body chunks instead of copying them into a
+    /// buffer that would keep the size of the largest answer for the connection's life).
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        if self.rewrite.is_some() || self.watch.awaiting_head() {
+            let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+            return self.poll_write(cx, first);
+        }
+        let n = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, bufs))?;
+        if n > 0 {
+            self.watch.on_write();
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.poll_rewrite(cx))?;
         Pin::new(&mut self.io).poll_flush(cx)
