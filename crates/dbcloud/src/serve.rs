@@ -6,6 +6,7 @@ use clap::Args;
 use dbcloud_provision::runner::RunnerConfig;
 use dbcloud_provision::simulated::SimulatedConfig;
 use dbcloud_server::auth::AuthConfig;
+use dbcloud_server::http::{HttpConfig, MetricsConfig, MetricsToken};
 use dbcloud_server::{ServerConfig, bootstrap};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -63,6 +64,29 @@ pub struct ServeArgs {
     /// Public `host[:port]` clients use, for checking signatures over absolute URLs [default: the Host header].
     #[arg(long, env = "DBCLOUD_PUBLIC_HOST")]
     public_host: Option<String>,
+    /// Time a client has to send a request's line and headers, in milliseconds; a new
+    /// connection must send its first request within it too [default: 10000].
+    #[arg(long, env = "DBCLOUD_HEADER_READ_TIMEOUT_MS")]
+    header_read_timeout_ms: Option<u64>,
+    /// Time a client has to send a request body once its headers arrived, in milliseconds;
+    /// slower clients get a 408 [default: 30000].
+    #[arg(long, env = "DBCLOUD_BODY_READ_TIMEOUT_MS")]
+    body_read_timeout_ms: Option<u64>,
+    /// Time a keep-alive connection may wait for its next request (or not read our answer),
+    /// in milliseconds [default: 75000].
+    #[arg(long, env = "DBCLOUD_IDLE_TIMEOUT_MS")]
+    idle_timeout_ms: Option<u64>,
+    /// Connections served at once; more are answered 503 and closed [default: 512].
+    #[arg(long, env = "DBCLOUD_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Serve `/metrics` only on this address (e.g. `127.0.0.1:9090`) instead of the main
+    /// listener [default: on the main listener].
+    #[arg(long, env = "DBCLOUD_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// File holding a token that `/metrics` then requires as `Authorization: Bearer
+    /// <token>` (the token itself may instead be given in DBCLOUD_METRICS_TOKEN) [default: none].
+    #[arg(long, env = "DBCLOUD_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<PathBuf>,
     /// Log format: `json` or `text` [default: json].
     #[arg(long, env = "DBCLOUD_LOG_FORMAT")]
     log_format: Option<String>,
@@ -94,6 +118,12 @@ impl ServeArgs {
             self.trusted_proxies = file.trusted_proxies;
         }
         self.public_host = self.public_host.or(file.public_host);
+        self.header_read_timeout_ms = self.header_read_timeout_ms.or(file.header_read_timeout_ms);
+        self.body_read_timeout_ms = self.body_read_timeout_ms.or(file.body_read_timeout_ms);
+        self.idle_timeout_ms = self.idle_timeout_ms.or(file.idle_timeout_ms);
+        self.max_connections = self.max_connections.or(file.max_connections);
+        self.metrics_listen = self.metrics_listen.or(file.metrics_listen);
+        self.metrics_token_file = self.metrics_token_file.or(file.metrics_token_file);
         self.no_client_profile |= file.no_client_profile;
         Ok(self)
     }
@@ -121,6 +151,58 @@ fn database_url(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<String> {
     Ok(format!("sqlite://{}", data_dir.join("dbcloud.db").display()))
 }
 
+/// Connection settings from the flags (each timeout at least 1 ms, at least 1 connection).
+fn http_config(args: &ServeArgs) -> anyhow::Result<HttpConfig> {
+    let d = HttpConfig::default();
+    let ms = |v: Option<u64>, name: &str, default: Duration| -> anyhow::Result<Duration> {
+        match v {
+            None => Ok(default),
+            Some(0) => anyhow::bail!("{name} must be at least 1 ms"),
+            Some(ms) => Ok(Duration::from_millis(ms)),
+        }
+    };
+    let max_connections = args.max_connections.unwrap_or(d.max_connections);
+    anyhow::ensure!(max_connections >= 1, "max-connections must be at least 1");
+    Ok(HttpConfig {
+        header_read_timeout: ms(args.header_read_timeout_ms, "header-read-timeout-ms", d.header_read_timeout)?,
+        body_read_timeout: ms(args.body_read_timeout_ms, "body-read-timeout-ms", d.body_read_timeout)?,
+        idle_timeout: ms(args.idle_timeout_ms, "idle-timeout-ms", d.idle_timeout)?,
+        max_connections,
+    })
+}
+
+/// `/metrics` settings: its own address, and a token from DBCLOUD_METRICS_TOKEN or the
+/// token file (never a flag, which `ps` would show).
+fn metrics_config(args: &ServeArgs) -> anyhow::Result<MetricsConfig> {
+    let token = match (std::env::var("DBCLOUD_METRICS_TOKEN").ok(), &args.metrics_token_file) {
+        (Some(t), _) => Some(t),
+        (None, Some(f)) => Some(std::fs::read_to_string(f).with_context(|| format!("reading the metrics token {}", f.display()))?),
+        (None, None) => None,
+    };
+    let token = token.map(|t| t.trim().to_string());
+    if let Some(t) = &token {
+        anyhow::ensure!(t.len() >= 16, "the metrics token must be at least 16 characters");
+    }
+    Ok(MetricsConfig { listen: args.metrics_listen, token: token.map(MetricsToken) })
+}
+
+/// Makes the data directory readable by this user only (0700), created that way if new.
+fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700)).with_context(|| format!("making {} private", dir.display()))?;
+            tracing::warn!(dir = %dir.display(), old_mode = format!("{mode:o}"), "data directory was readable by others; now 0700");
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(())
+}
+
 async fn signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -141,7 +223,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format.as_deref().unwrap_or("json"));
     let listen = args.listen.unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid"));
     let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("dbcloud-data"));
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    private_dir(&data_dir)?;
     let failure_rate = args.provision_failure_rate.unwrap_or(0.0);
     anyhow::ensure!((0.0..=1.0).contains(&failure_rate), "provision-failure-rate must be between 0 and 1");
     let replica = crate::replica::resolve(args.replica_id.as_deref(), &data_dir)?;
@@ -178,6 +260,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(args.poll_ms.unwrap_or(500).max(10)),
             ..RunnerConfig::default()
         },
+        http: http_config(&args)?,
+        metrics: metrics_config(&args)?,
     };
     let server = dbcloud_server::start(listen, store.clone(), cfg).await.with_context(|| format!("listening on {listen}"))?;
     let url = server.url();
@@ -196,6 +280,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ => tracing::info!("store already bootstrapped"),
     }
     eprintln!("dbcloud: listening on {url} (API docs at {url}/docs)");
+    if let Some(m) = server.metrics_addr {
+        eprintln!("dbcloud: metrics on http://{m}/metrics");
+    }
     tracing::info!(%url, "listening");
     let trigger = server.shutdown_trigger();
     tokio::spawn(async move {

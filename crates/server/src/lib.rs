@@ -10,6 +10,7 @@ pub mod cache;
 pub mod dialects;
 pub mod error;
 pub mod extract;
+pub mod http;
 pub mod idem;
 pub mod openapi;
 pub mod ratelimit;
@@ -18,18 +19,16 @@ pub mod state;
 pub mod version;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
 use dbcloud_provision::Provisioner;
 use dbcloud_provision::runner::{Runner, RunnerConfig};
 use dbcloud_provision::simulated::{Simulated, SimulatedConfig};
 use dbcloud_store::Store;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use state::AppState;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -46,42 +45,39 @@ pub struct ServerConfig {
     pub runner: RunnerConfig,
     /// Authentication and rate-limit settings.
     pub auth: auth::AuthConfig,
+    /// Connection limits and timeouts.
+    pub http: http::HttpConfig,
+    /// Where and to whom `/metrics` is served.
+    pub metrics: http::MetricsConfig,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { provisioner: SimulatedConfig::default(), runner: RunnerConfig::default(), auth: auth::AuthConfig::ephemeral() }
+        ServerConfig {
+            provisioner: SimulatedConfig::default(),
+            runner: RunnerConfig::default(),
+            auth: auth::AuthConfig::ephemeral(),
+            http: http::HttpConfig::default(),
+            metrics: http::MetricsConfig::default(),
+        }
     }
 }
 
-/// The process-wide Prometheus recorder (installed once; servers in one process share it).
+/// The process-wide Prometheus recorder (see [`http::metrics::handle`]).
 pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("a metrics recorder was already installed");
-            }
-            handle
-        })
-        .clone()
+    http::metrics::handle()
 }
 
-async fn record_metrics(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("dbcloud_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("dbcloud_http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
-    res
-}
-
-/// The full router (native API, OpenAPI document, docs, operational endpoints).
+/// The full router (native API, OpenAPI document, docs, operational endpoints) with the
+/// default guard and `/metrics` open.
 pub fn router(state: AppState) -> Router {
+    let cfg = ServerConfig::default();
+    router_with(state, &cfg.http, &cfg.metrics)
+}
+
+/// The full router with the request guard and `/metrics` rules of `http` and `metrics`.
+pub fn router_with(state: AppState, http: &http::HttpConfig, metrics: &http::MetricsConfig) -> Router {
+    let guard = Arc::new(http::guard::GuardConfig { body_read_timeout: http.body_read_timeout });
     let (api, doc) = openapi::api_router().split_for_parts();
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -94,7 +90,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::rate_headers))
         .layer(axum::middleware::from_fn(version::cc_version))
-        .layer(axum::middleware::from_fn(record_metrics))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(metrics.clone()), http::metrics::gate))
+        .layer(axum::middleware::from_fn_with_state(guard, http::guard::guard))
+        .layer(axum::middleware::from_fn(http::metrics::record))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
@@ -111,8 +109,11 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The shared state (tests reach the store through it).
     pub state: AppState,
+    /// The address of the separate metrics listener, when there is one.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
+    metrics_http: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     runner: tokio::task::JoinHandle<()>,
 }
 
@@ -126,6 +127,9 @@ impl Server {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.http.await;
+        if let Some(m) = self.metrics_http {
+            let _ = m.await;
+        }
         let _ = self.runner.await;
     }
 
@@ -133,6 +137,9 @@ impl Server {
     pub async fn wait(self) {
         let _ = self.http.await;
         let _ = self.shutdown.send(true);
+        if let Some(m) = self.metrics_http {
+            let _ = m.await;
+        }
         let _ = self.runner.await;
     }
 
@@ -142,10 +149,16 @@ impl Server {
     }
 }
 
-/// Binds `listen`, starts the operation runner and serves the API until shut down.
+/// Binds `listen` (and the metrics address, if any), starts the operation runner and
+/// serves the API until shut down.
 pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig) -> anyhow::Result<Server> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match cfg.metrics.listen {
+        Some(a) => Some(TcpListener::bind(a).await.map_err(|e| anyhow::anyhow!("metrics-listen {a}: {e}"))?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let provisioner: Arc<dyn Provisioner> = Arc::new(Simulated::new(cfg.provisioner.clone()));
     let mut runner_cfg = cfg.runner.clone();
     // A lease must outlive the slowest step, or a healthy replica would lose its operations.
@@ -167,14 +180,12 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters };
     let (tx, rx) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(rx.clone()));
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut stop = rx;
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|v| *v).await;
-            })
-            .await
+    let app = router_with(state.clone(), &cfg.http, &cfg.metrics);
+    let metrics_http = metrics_listener.map(|l| {
+        let guard = Arc::new(http::guard::GuardConfig { body_read_timeout: cfg.http.body_read_timeout });
+        let app = http::metrics::router(Arc::new(cfg.metrics.clone()), guard);
+        tokio::spawn(http::serve::serve(l, app, cfg.http.clone(), rx.clone()))
     });
-    Ok(Server { addr, state, shutdown: tx, http, runner: runner_task })
+    let http = tokio::spawn(http::serve::serve(listener, app, cfg.http.clone(), rx));
+    Ok(Server { addr, state, metrics_addr, shutdown: tx, http, metrics_http, runner: runner_task })
 }

@@ -40,12 +40,38 @@ pub(crate) async fn identity_changes(_: &sqlx::SqlitePool) -> Result<Option<toki
     Ok(None)
 }
 
+/// Makes the database readable by this user only: creates the file with mode 0600 if it is
+/// new (SQLite then gives its `-wal` and `-shm` files the same mode) and narrows an
+/// existing database and its `-wal` / `-shm` files to 0600.
+fn private_files(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            match std::fs::metadata(file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Backend {
     /// Opens (creating if needed) the database file at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
+        private_files(path).map_err(|e| Error::Unavailable(format!("cannot restrict {}: {e}", path.display())))?;
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(|e| Error::Internal(format!("bad sqlite path: {e}")))?
             .create_if_missing(true)
