@@ -59,6 +59,16 @@ pub struct ServeArgs {
     /// Public `host[:port]` clients use, for checking signatures over absolute URLs [default: the Host header].
     #[arg(long, env = "DBCLOUD_PUBLIC_HOST")]
     public_host: Option<String>,
+    /// Minutes of inactivity after which a console session ends [default: 30].
+    #[arg(long, env = "DBCLOUD_SESSION_IDLE_MINUTES")]
+    session_idle_minutes: Option<u64>,
+    /// Hours after sign-in at which a console session ends whatever its use [default: 12].
+    #[arg(long, env = "DBCLOUD_SESSION_MAX_HOURS")]
+    session_max_hours: Option<u64>,
+    /// Public URL of the server, e.g. `https://dbcloud.example.com` (printed as the console's
+    /// address; `https` makes console cookies `Secure`) [default: the listen address].
+    #[arg(long, env = "DBCLOUD_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Log format: `json` or `text` [default: json].
     #[arg(long, env = "DBCLOUD_LOG_FORMAT")]
     log_format: Option<String>,
@@ -89,6 +99,9 @@ impl ServeArgs {
             self.trusted_proxies = file.trusted_proxies;
         }
         self.public_host = self.public_host.or(file.public_host);
+        self.session_idle_minutes = self.session_idle_minutes.or(file.session_idle_minutes);
+        self.session_max_hours = self.session_max_hours.or(file.session_max_hours);
+        self.public_url = self.public_url.or(file.public_url);
         self.no_client_profile |= file.no_client_profile;
         Ok(self)
     }
@@ -162,7 +175,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ip_rate_limit,
         cache_ttl: Duration::from_secs(1),
     };
+    let idle = args.session_idle_minutes.unwrap_or(30);
+    let max_hours = args.session_max_hours.unwrap_or(12);
+    anyhow::ensure!(idle >= 1 && max_hours >= 1, "session timeouts must be at least 1 minute and 1 hour");
+    let public_url = args.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string());
+    if let Some(u) = &public_url {
+        anyhow::ensure!(u.starts_with("http://") || u.starts_with("https://"), "public-url must start with http:// or https://");
+    }
+    let console = dbcloud_server::console::ConsoleConfig {
+        policy: dbcloud_app::sessions::Policy {
+            idle_timeout: Duration::from_secs(idle * 60),
+            absolute_timeout: Duration::from_secs(max_hours * 3600),
+            ..Default::default()
+        },
+        public_url: public_url.clone(),
+    };
     let cfg = ServerConfig {
+        console,
         auth,
         provisioner: SimulatedConfig { step_delay: Duration::from_millis(args.provision_step_ms.unwrap_or(2000)), failure_rate },
         runner: RunnerConfig {
@@ -188,6 +217,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ => tracing::info!("store already bootstrapped"),
     }
     eprintln!("dbcloud: listening on {url} (API docs at {url}/docs)");
+    eprintln!("dbcloud: console at {}/ (sign in as {}; see {})", public_url.as_deref().unwrap_or(&url), bootstrap::OWNER_EMAIL, bootstrap::CREDENTIALS_FILE);
     tracing::info!(%url, "listening");
     let trigger = server.shutdown_trigger();
     tokio::spawn(async move {

@@ -346,7 +346,12 @@ async fn bench_backend(backend: &str, store: Arc<dyn Store>, data_dir: &Path, lo
     let (_, creds) = bootstrap::ensure(store.as_ref(), data_dir, &auth.master_key).await.context("bootstrap")?;
     let creds = creds.ok_or_else(|| anyhow!("bootstrap: the store was already bootstrapped (expected an empty store)"))?;
     let org: Uuid = creds.organization_id.parse().context("bootstrap returned a malformed organization id")?;
-    let cfg = ServerConfig { provisioner: SimulatedConfig { step_delay: Duration::ZERO, failure_rate: 0.0 }, runner: RunnerConfig::default(), auth };
+    let cfg = ServerConfig {
+        provisioner: SimulatedConfig { step_delay: Duration::ZERO, failure_rate: 0.0 },
+        runner: RunnerConfig::default(),
+        auth,
+        console: Default::default(),
+    };
     let listen = "127.0.0.1:0".parse().context("listen address")?;
     let server = dbcloud_server::start(listen, store.clone(), cfg).await.context("starting the server")?;
     println!("[{backend}] server at {}", server.url());

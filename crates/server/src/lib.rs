@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
+pub mod console;
 pub mod dialects;
 pub mod error;
 pub mod extract;
@@ -46,11 +47,18 @@ pub struct ServerConfig {
     pub runner: RunnerConfig,
     /// Authentication and rate-limit settings.
     pub auth: auth::AuthConfig,
+    /// Web console settings (sessions, sign-in limits, public URL).
+    pub console: console::ConsoleConfig,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { provisioner: SimulatedConfig::default(), runner: RunnerConfig::default(), auth: auth::AuthConfig::ephemeral() }
+        ServerConfig {
+            provisioner: SimulatedConfig::default(),
+            runner: RunnerConfig::default(),
+            auth: auth::AuthConfig::ephemeral(),
+            console: console::ConsoleConfig::default(),
+        }
     }
 }
 
@@ -89,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
     });
     api.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(console::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -165,7 +174,8 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     }
     let invalidated = auth.clone();
     app.on_identity_change(move || invalidated.invalidate());
-    let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters };
+    let console = Arc::new(cfg.console.clone());
+    let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters, console };
     let (tx, rx) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(rx.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

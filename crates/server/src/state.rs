@@ -20,6 +20,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthService>,
     /// Short-lived cache of single-cluster reads.
     pub clusters: Arc<crate::cache::ClusterCache>,
+    /// Web console settings.
+    pub console: Arc<crate::console::ConsoleConfig>,
 }
 
 impl AppState {

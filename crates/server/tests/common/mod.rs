@@ -40,6 +40,7 @@ pub fn config(step_ms: u64, failure_rate: f64) -> ServerConfig {
         provisioner: SimulatedConfig { step_delay: Duration::from_millis(step_ms), failure_rate },
         runner: RunnerConfig { poll_interval: Duration::from_millis(20), ..RunnerConfig::default() },
         auth,
+        console: Default::default(),
     }
 }
 
