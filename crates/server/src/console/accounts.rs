@@ -352,7 +352,7 @@ pub async fn create_key(State(state): State<AppState>, Path(id): Path<Uuid>, for
     };
     let back = format!("/service-accounts/{id}");
     match result {
-        Ok(k) => layout::page(s, "API key created", html! { (bg) (dialog("Create API key", &back, secret_panel(&k, &back, SA_KEY_WARNING))) }),
+        Ok(k) => layout::page(s, "API key created", html! { (bg) (dialog("Create API key", &back, secret_panel(&k, &back, SA_KEY_WARNING, "Done"))) }),
         Err(e) => {
             let api = crate::error::ApiError::from(e);
             let body = html! { (Flash::error(&api.body.message).render()) (key_name_form(s, id, false, form.fields.get("name"))) };

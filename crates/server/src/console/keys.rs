@@ -192,7 +192,7 @@ fn new_key(s: &Signed, f: &Fields) -> Result<NewKey, Error> {
 
 /// The secret, shown once: access key, secret and bearer token with Copy, a Download
 /// button and the warning. Reloading the page leads to the list (the secret is gone).
-pub fn secret_panel(k: &KeyWithSecret, close: &str, warning: &str) -> Markup {
+pub fn secret_panel(k: &KeyWithSecret, close: &str, warning: &str, done: &str) -> Markup {
     html! {
         div.secret-panel data-replace-url=(close) {
             div.flash.flash-warn role="alert" { (warning) }
@@ -204,7 +204,7 @@ pub fn secret_panel(k: &KeyWithSecret, close: &str, warning: &str) -> Markup {
             }
             div.dialog-actions {
                 button.secondary type="button" data-download="access_key,secret,bearer_token" data-filename=(format!("dbcloud-api-key-{}.txt", k.key.access_key)) { "Download" }
-                a.button.primary href=(close) { "Close" }
+                a.button.primary href=(close) { (done) }
             }
         }
     }
@@ -221,7 +221,7 @@ pub async fn create(State(state): State<AppState>, form: Submitted) -> Response 
     match result {
         Ok(k) => {
             let warn = "This is the only time the secret key is shown. Store it safely now: if you lose it, generate a new key.";
-            layout::page(s, "API key created", html! { (bg) (dialog("Key created", "/api-keys", secret_panel(&k, "/api-keys", warn))) })
+            layout::page(s, "API key created", html! { (bg) (dialog("Key created", "/api-keys", secret_panel(&k, "/api-keys", warn, "Close"))) })
         }
         Err(e) => {
             let projects = state.app.projects().list_all(s.caller()).await.unwrap_or_default();
@@ -330,7 +330,7 @@ pub async fn rotate(State(state): State<AppState>, Path(key): Path<String>, form
         Ok(k) => {
             let bg = list_content(&state, s).await.unwrap_or_default();
             let warn = "The key has a new secret; the old one no longer works. This is the only time the new secret is shown.";
-            layout::page(s, "API key rotated", html! { (bg) (dialog("Key rotated", "/api-keys", secret_panel(&k, "/api-keys", warn))) })
+            layout::page(s, "API key rotated", html! { (bg) (dialog("Key rotated", "/api-keys", secret_panel(&k, "/api-keys", warn, "Close"))) })
         }
         Err(e) => layout::error_response(Some(s), e),
     }

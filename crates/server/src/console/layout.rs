@@ -65,7 +65,7 @@ pub fn nav_items(s: &Signed) -> Vec<(&'static str, &'static str, &'static str)> 
         v.push(("Clouds", "/clouds", "☁"));
     }
     if s.can_somewhere(Permission::ApikeyManage) {
-        v.push(("API keys", "/api-keys", "⚿"));
+        v.push(("API keys", "/api-keys", "◈"));
     }
     if s.can(Permission::ServiceaccountManage, org) {
         v.push(("Service accounts", "/service-accounts", "⚙"));

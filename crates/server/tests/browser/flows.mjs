@@ -128,7 +128,7 @@ try {
   assert.equal(await clipboard(), saToken, "Copy copies the secret key");
   await shot("05-service-account-key");
   assert.equal((await api(saToken, "GET", "/v1/clusters")).status, 200, "the key works with the account's READ");
-  await page.getByRole("link", { name: "Close", exact: true }).click();
+  await page.getByRole("link", { name: "Done", exact: true }).click();
   await page.locator("#api-access").getByText("deploy-key").waitFor();
 
   step("edit a key's name, then delete it by typing the account's name");
