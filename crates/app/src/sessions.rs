@@ -235,6 +235,10 @@ impl Sessions<'_> {
             expires_at,
         };
         store.create_session(&new).await?;
+        // Abandoned sessions are swept at each sign-in (the lookup also drops stale ones).
+        if let Err(e) = store.delete_stale_sessions(now, now - policy.idle_timeout).await {
+            tracing::warn!(error = %e, "could not sweep stale console sessions");
+        }
         self.audit_login(attempt, Some(who.organization_id), format!("user:{}", who.user_id), "success", None).await;
         Ok(SignedIn { cookie, csrf_token, user_id: who.user_id, expires_at })
     }

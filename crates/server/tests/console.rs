@@ -189,6 +189,23 @@ async fn sign_in_is_limited_per_account_and_deleted_users_lose_their_sessions() 
     c.server.shutdown().await;
 }
 
+#[tokio::test]
+async fn console_requests_count_against_the_persons_rate_limit() {
+    let mut cfg = config(0, 0.0);
+    cfg.auth.default_rate_limit = 3;
+    let c = start(cfg).await;
+    let http = client();
+    let ok = sign_in(&http, &c.url, &c.email, &c.password).await;
+    let session = cookie_value(&ok, "dbcloud_session").unwrap().split(';').next().unwrap().to_string();
+    let mut statuses = vec![];
+    for _ in 0..8 {
+        statuses.push(http.get(format!("{}/account", c.url)).header("cookie", &session).send().await.unwrap().status());
+    }
+    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "over 3 requests per second: {statuses:?}");
+    c.server.shutdown().await;
+}
+
 /// Every `.rs` file under `dir`.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
