@@ -80,7 +80,9 @@ pub async fn api_access(State(state): State<AppState>, form: Submitted) -> Respo
     let result = quick_key(&state, s, &form.fields).await;
     let bg = content(&state, s).await.unwrap_or_default();
     match result {
-        Ok(k) => layout::page(s, "API key created", html! { (bg) (dialog("Create API Key", "/settings", secret_panel(&k, "/settings", key_warning(), "Done"))) }),
+        Ok(k) => {
+            layout::page(s, "API key created", html! { (bg) (dialog("Create API Key", "/settings", secret_panel(&k, "/settings", key_warning(), "Done"))) })
+        }
         Err(e) => {
             let accounts = state.app.service_accounts().list_all(s.caller()).await.unwrap_or_default();
             let api = crate::error::ApiError::from(e);
