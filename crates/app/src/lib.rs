@@ -11,7 +11,7 @@
 //! Entry points are grouped by area: [`App::clusters`], [`App::buckets`], [`App::db_users`],
 //! [`App::allowlist`], [`App::operations`], [`App::projects`], [`App::clouds`], [`App::org`],
 //! [`App::api_keys`], [`App::service_accounts`], [`App::users`], [`App::grants`],
-//! [`App::audit`]. Errors are [`Error`] values (typed: `Busy`, `IdempotencyKeyReused`, …),
+//! [`App::audit`], [`App::sessions`]. Errors are [`Error`] values (typed: `Busy`, `IdempotencyKeyReused`, …),
 //! never strings to match.
 
 pub mod allowlist;
@@ -27,6 +27,7 @@ pub mod identity;
 pub mod operations;
 pub mod org;
 pub mod projects;
+pub mod sessions;
 
 pub use caller::Caller;
 pub use dbcloud_core::perms::{Permission, Principal, Role, Scope, Target, Visibility};
@@ -168,5 +169,9 @@ impl App {
     /// The audit log.
     pub fn audit(&self) -> audit::Audit<'_> {
         audit::Audit { app: self }
+    }
+    /// Console sign-in: passwords and sessions.
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions { app: self }
     }
 }

@@ -3,6 +3,7 @@
 
 mod replica;
 mod serve;
+mod users;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -22,6 +23,9 @@ enum Command {
     ///
     /// Example: dbcloud serve --listen 127.0.0.1:8080 --data-dir ./dbcloud-data
     Serve(Box<serve::ServeArgs>),
+    /// Console users: operator commands run on the store itself (no server needed).
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Client commands.
     #[command(flatten)]
     Client(dbcloud_cli::Command),
@@ -31,6 +35,17 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let command = match cli.command {
         Command::Serve(args) => args,
+        Command::Users(cmd) => {
+            let result =
+                tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(users::run(cmd)));
+            return match result {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::ExitCode::from(1)
+                }
+            };
+        }
         Command::Client(command) => {
             // The client needs no more than one thread.
             let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {

@@ -87,6 +87,16 @@ pub struct ServeArgs {
     /// <token>` (the token itself may instead be given in DBCLOUD_METRICS_TOKEN) [default: none].
     #[arg(long, env = "DBCLOUD_METRICS_TOKEN_FILE")]
     metrics_token_file: Option<PathBuf>,
+    /// Minutes of inactivity after which a console session ends [default: 30].
+    #[arg(long, env = "DBCLOUD_SESSION_IDLE_MINUTES")]
+    session_idle_minutes: Option<u64>,
+    /// Hours after sign-in at which a console session ends whatever its use [default: 12].
+    #[arg(long, env = "DBCLOUD_SESSION_MAX_HOURS")]
+    session_max_hours: Option<u64>,
+    /// Public URL of the server, e.g. `https://dbcloud.example.com` (printed as the console's
+    /// address; `https` makes console cookies `Secure`) [default: the listen address].
+    #[arg(long, env = "DBCLOUD_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Log format: `json` or `text` [default: json].
     #[arg(long, env = "DBCLOUD_LOG_FORMAT")]
     log_format: Option<String>,
@@ -124,6 +134,9 @@ impl ServeArgs {
         self.max_connections = self.max_connections.or(file.max_connections);
         self.metrics_listen = self.metrics_listen.or(file.metrics_listen);
         self.metrics_token_file = self.metrics_token_file.or(file.metrics_token_file);
+        self.session_idle_minutes = self.session_idle_minutes.or(file.session_idle_minutes);
+        self.session_max_hours = self.session_max_hours.or(file.session_max_hours);
+        self.public_url = self.public_url.or(file.public_url);
         self.no_client_profile |= file.no_client_profile;
         Ok(self)
     }
@@ -251,7 +264,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ip_rate_limit,
         cache_ttl: Duration::from_secs(1),
     };
+    let idle = args.session_idle_minutes.unwrap_or(30);
+    let max_hours = args.session_max_hours.unwrap_or(12);
+    anyhow::ensure!(idle >= 1 && max_hours >= 1, "session timeouts must be at least 1 minute and 1 hour");
+    let public_url = args.public_url.as_deref().map(|u| u.trim_end_matches('/').to_string());
+    if let Some(u) = &public_url {
+        anyhow::ensure!(u.starts_with("http://") || u.starts_with("https://"), "public-url must start with http:// or https://");
+    }
+    let console = dbcloud_server::console::ConsoleConfig {
+        policy: dbcloud_app::sessions::Policy {
+            idle_timeout: Duration::from_secs(idle * 60),
+            absolute_timeout: Duration::from_secs(max_hours * 3600),
+            ..Default::default()
+        },
+        public_url: public_url.clone(),
+    };
     let cfg = ServerConfig {
+        console,
         auth,
         provisioner: SimulatedConfig { step_delay: Duration::from_millis(args.provision_step_ms.unwrap_or(2000)), failure_rate },
         runner: RunnerConfig {
@@ -283,6 +312,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(m) = server.metrics_addr {
         eprintln!("dbcloud: metrics on http://{m}/metrics");
     }
+    eprintln!("dbcloud: console at {}/ (sign in as {}; see {})", public_url.as_deref().unwrap_or(&url), bootstrap::OWNER_EMAIL, bootstrap::CREDENTIALS_FILE);
     tracing::info!(%url, "listening");
     let trigger = server.shutdown_trigger();
     tokio::spawn(async move {

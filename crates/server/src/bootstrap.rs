@@ -1,4 +1,5 @@
-//! First-start bootstrap: an organization and its owner key, written once to
+//! First-start bootstrap: an organization, its owner key and its first console user (the
+//! owner, with a one-time password), written once to
 //! `<data-dir>/bootstrap-credentials.json` (mode 0600), plus a CLI profile.
 
 use dbcloud_core::crypto::MasterKey;
@@ -31,6 +32,9 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// E-mail address of the first console user (organizationOwner), created at bootstrap.
+pub const OWNER_EMAIL: &str = "owner@dbcloud.local";
+
 /// Requests per second of the bootstrap owner key (other keys default to 10).
 pub const BOOTSTRAP_RATE_LIMIT: i64 = 100;
 
@@ -43,8 +47,10 @@ pub enum Outcome {
     AlreadyDone,
 }
 
-/// Creates the first organization and owner key if the store is empty, and writes the
-/// credentials file. The secret is only ever in that file (and the profile).
+/// Creates the first organization, owner key and owner user if the store is empty, and
+/// writes the credentials file: the key (`organization_id`, `access_key`, `secret`,
+/// `bearer_token`) and the console sign-in (`console_email`, `console_password`). The
+/// secrets are only ever in that file (and the profile).
 pub async fn ensure(store: &dyn Store, data_dir: &Path, master: &MasterKey) -> anyhow::Result<(Outcome, Option<BootstrapCredentials>)> {
     let key = NewKey::generate();
     let new = NewApiKey {
@@ -69,8 +75,12 @@ pub async fn ensure(store: &dyn Store, data_dir: &Path, master: &MasterKey) -> a
         secret: key.secret.clone(),
         bearer_token: key.bearer_token(),
     };
+    let (_, password) = dbcloud_app::sessions::create_owner(store, org, OWNER_EMAIL).await?;
+    let mut file = serde_json::to_value(&creds)?;
+    file["console_email"] = OWNER_EMAIL.into();
+    file["console_password"] = password.into();
     let path = data_dir.join(CREDENTIALS_FILE);
-    write_private(&path, serde_json::to_string_pretty(&creds)?.as_bytes())?;
+    write_private(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     Ok((Outcome::Created(path), Some(creds)))
 }
 

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
+pub mod console;
 pub mod dialects;
 pub mod error;
 pub mod extract;
@@ -49,6 +50,8 @@ pub struct ServerConfig {
     pub http: http::HttpConfig,
     /// Where and to whom `/metrics` is served.
     pub metrics: http::MetricsConfig,
+    /// Web console settings (sessions, sign-in limits, public URL).
+    pub console: console::ConsoleConfig,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +62,7 @@ impl Default for ServerConfig {
             auth: auth::AuthConfig::ephemeral(),
             http: http::HttpConfig::default(),
             metrics: http::MetricsConfig::default(),
+            console: console::ConsoleConfig::default(),
         }
     }
 }
@@ -85,6 +89,7 @@ pub fn router_with(state: AppState, http: &http::HttpConfig, metrics: &http::Met
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
     });
     api.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(console::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -177,7 +182,8 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     }
     let invalidated = auth.clone();
     app.on_identity_change(move || invalidated.invalidate());
-    let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters };
+    let console = Arc::new(cfg.console.clone());
+    let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters, console };
     let (tx, rx) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(rx.clone()));
     let app = router_with(state.clone(), &cfg.http, &cfg.metrics);

@@ -20,6 +20,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthService>,
     /// Short-lived cache of single-cluster reads.
     pub clusters: Arc<crate::cache::ClusterCache>,
+    /// Web console settings.
+    pub console: Arc<crate::console::ConsoleConfig>,
 }
 
 impl AppState {
@@ -30,5 +32,11 @@ impl AppState {
         if let Err(e) = self.store.publish_identity_change().await {
             tracing::warn!(error = %e, "could not notify other replicas of an identity change");
         }
+    }
+
+    /// Counts one request against `bucket`'s budget of `limit` per second (shared by the
+    /// replicas of a PostgreSQL store).
+    pub async fn rate_check(&self, bucket: &str, limit: i64) -> crate::ratelimit::Decision {
+        self.auth.limiter.check(self.store.as_ref(), bucket, limit).await
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod postgres;
 pub mod records;
+pub mod sessions;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub use records::*;
+pub use sessions::{LoginCandidate, NewSession, SessionRecord, SessionStore};
 
 /// Identity and access: keys, service accounts, users, grants, rate counters, replay guard.
 #[async_trait]
@@ -94,7 +96,7 @@ pub trait IdentityStore: Send + Sync + 'static {
 /// Everything dbcloud persists. Implementations must be safe to share between replicas:
 /// nothing that correctness depends on may live only in one process.
 #[async_trait]
-pub trait Store: IdentityStore {
+pub trait Store: IdentityStore + SessionStore {
     /// Name of the backend (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
     /// Checks the database answers.

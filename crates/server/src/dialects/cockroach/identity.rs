@@ -57,7 +57,18 @@ fn built_in(g: &RoleGrant) -> Value {
     if let Some(id) = g.scope.id {
         resource["id"] = json!(id);
     }
-    json!({"name": g.role, "resource": resource})
+    json!({"name": cockroach_name(&g.role), "resource": resource})
+}
+
+/// A role of another vocabulary by its CockroachDB equivalent (the same permissions), so
+/// that grants made elsewhere (the console's owner, `/v1/users`) fit the vendor's enum.
+fn cockroach_name(role: &str) -> &str {
+    match role {
+        "organizationOwner" | "ADMIN" => "ORG_ADMIN",
+        "organizationMember" => "ORG_MEMBER",
+        "READ" => "CLUSTER_MONITOR",
+        other => other,
+    }
 }
 
 fn account(sa: &ServiceAccount) -> Value {
