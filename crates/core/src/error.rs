@@ -76,7 +76,7 @@ impl Error {
 
     /// The cluster `id` is busy with an operation in state `state`.
     pub fn busy(id: uuid::Uuid, state: impl std::fmt::Display) -> Self {
-        Error::Busy { message: format!("cluster {id} is busy ({state}); retry when the running operation ends"), retry_after_secs: 5 }
+        Error::Busy { message: format!("cluster {id} is busy ({state}); retry when the running operation ends"), retry_after_secs: 1 }
     }
 
     /// The stable code of this error.

@@ -349,13 +349,12 @@ async fn one_operation_at_a_time_then_scale() {
     let t = TestServer::with(Backend::Sqlite, config(150, 0.0)).await;
     let (_, k) = t.post("/v1/clusters", json!({"name": "slow", "provider": "aws", "region": "us-east-1", "node_count": 2})).await;
     let id = k["cluster"]["id"].as_str().unwrap().to_string();
-    let (s, h, b) = t.call(Method::DELETE, &format!("/v1/clusters/{id}"), None).await;
+    // A scale waits for the create: 409 busy, with Retry-After.
+    let (s, h, b) = t.call(Method::PATCH, &format!("/v1/clusters/{id}"), Some(json!({"node_count": 4}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     assert_eq!(b["code"], 10);
     assert!(b["message"].as_str().unwrap().contains("busy"));
     assert_eq!(h["retry-after"], "1");
-    let (s, _, b) = t.call(Method::PATCH, &format!("/v1/clusters/{id}"), Some(json!({"node_count": 4}))).await;
-    assert_eq!(s, StatusCode::CONFLICT, "{b}");
     let (s, _, b) = t.call(Method::PATCH, &format!("/v1/clusters/{id}"), Some(json!({"name": "slow-renamed"}))).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert!(b["operation"].is_null());
@@ -518,4 +517,41 @@ async fn graceful_shutdown_releases_leases() {
     let now = dbcloud_core::time_to_ms(time::OffsetDateTime::now_utc());
     let op: uuid::Uuid = k["operation"]["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(store.claimable_operations(now, 10).await.unwrap(), vec![op], "released for immediate takeover");
+}
+
+/// Operations of a cluster, oldest first: `(kind, status)`.
+async fn operations(t: &TestServer, id: &str) -> Vec<(String, String)> {
+    let ops = t.get(&format!("/v1/clusters/{id}/operations")).await;
+    ops["items"].as_array().unwrap().iter().map(|o| (o["kind"].as_str().unwrap().to_string(), o["status"].as_str().unwrap().to_string())).collect()
+}
+
+#[tokio::test]
+async fn a_delete_supersedes_a_running_create_or_scale() {
+    let t = TestServer::with(Backend::Sqlite, config(150, 0.0)).await;
+    // Deleted while it is being created: accepted, the create ends CANCELLED, the cluster DELETED.
+    let (_, k) = t.post("/v1/clusters", json!({"name": "doomed", "provider": "aws", "region": "us-east-1", "node_count": 3})).await;
+    let id = k["cluster"]["id"].as_str().unwrap().to_string();
+    let (s, _, b) = t.call(Method::DELETE, &format!("/v1/clusters/{id}"), None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(b["cluster"]["state"], "DELETING");
+    t.wait_state(&id, "DELETED", Duration::from_secs(30)).await;
+    assert_eq!(operations(&t, &id).await, [("create".to_string(), "CANCELLED".to_string()), ("delete".into(), "SUCCEEDED".into())]);
+    // The README walkthrough: scale, then delete straight away.
+    let (_, k) = t.post("/v1/clusters", json!({"name": "orders", "provider": "aws", "region": "us-east-1", "node_count": 3})).await;
+    let id = k["cluster"]["id"].as_str().unwrap().to_string();
+    t.wait_state(&id, "CREATED", Duration::from_secs(30)).await;
+    let (s, _, b) = t.call(Method::PATCH, &format!("/v1/clusters/{id}"), Some(json!({"node_count": 5}))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let (s, _, b) = t.call(Method::DELETE, &format!("/v1/clusters/{id}"), None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let c = t.wait_state(&id, "DELETED", Duration::from_secs(30)).await;
+    assert!(c["nodes"].as_array().unwrap().is_empty(), "{c}");
+    let ops = operations(&t, &id).await;
+    assert_eq!(ops[1..], [("scale".to_string(), "CANCELLED".to_string()), ("delete".into(), "SUCCEEDED".into())]);
+    // The delete was audited with what it superseded.
+    let audit = t.get("/v1/audit-events?action=cluster.delete").await;
+    assert!(audit["items"].as_array().unwrap().iter().all(|e| e["details"]["superseded_operations"] == 1), "{audit}");
+    // A deleted cluster cannot be deleted again.
+    let (s, _, _) = t.call(Method::DELETE, &format!("/v1/clusters/{id}"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
 }

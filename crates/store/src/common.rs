@@ -559,7 +559,7 @@ async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperati
     .execute(&mut **tx)
     .await
     .map_err(|e| {
-        if is_unique(&e) { Error::Busy { message: format!("cluster {cluster} is busy: another operation is in progress"), retry_after_secs: 5 } } else { db(e) }
+        if is_unique(&e) { Error::Busy { message: format!("cluster {cluster} is busy: another operation is in progress"), retry_after_secs: 1 } } else { db(e) }
     })?;
     Ok(())
 }
