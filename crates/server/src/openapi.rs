@@ -3,9 +3,11 @@
 //! The native API and the system routes (`/v1/…`, `/health`, `/ready`, `/metrics`) are
 //! documented exactly: [`rules`] writes the input rules of the server's checks into the
 //! schemas, [`shapes`] the rules across the fields of a body, [`responses`] adds the
-//! responses every operation can give (errors, rate-limit and request-id headers). The vendor-dialect paths in the same document (`/v2`, `/api/v1`,
+//! responses every operation can give (errors, rate-limit and request-id headers), [`links`]
+//! the links from a create to the operations on what it created. The vendor-dialect paths in the same document (`/v2`, `/api/v1`,
 //! `/api/v2`) are listed with their statuses but not yet with typed schemas.
 
+pub mod links;
 pub mod responses;
 pub mod rules;
 pub mod shapes;
@@ -48,6 +50,30 @@ pub fn native_operations(doc: &mut utoipa::openapi::OpenApi) -> Vec<(String, &'s
         }
     }
     out
+}
+
+/// The vendor surface a dialect path belongs to, as an operation id prefix.
+fn surface(path: &str) -> Option<&'static str> {
+    [("/api/v1/orgs/", "cockroach_legacy"), ("/api/v1/", "cockroach"), ("/api/v2/", "cratedb"), ("/v2/", "couchbase")]
+        .into_iter()
+        .find_map(|(prefix, name)| path.starts_with(prefix).then_some(name))
+}
+
+/// Operation ids are unique in the document (the dialects reuse handler names such as
+/// `list_clusters`): a native operation keeps its id, a dialect's gets its surface as a
+/// prefix (`couchbase_list_clusters`).
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            let id = op.operation_id.get_or_insert_with(String::new);
+            if let Some(prefix) = surface(path) {
+                *id = format!("{prefix}_{id}");
+            }
+            assert!(seen.insert(id.clone()), "operation id {id} is used twice ({path})");
+        }
+    }
 }
 
 struct SecuritySchemes;
@@ -98,8 +124,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit_events));
     let mut router = cratedb::routes(couchbase::routes(cockroach::routes(native)));
     let doc = router.get_openapi_mut();
+    unique_operation_ids(doc);
     rules::Rules.modify(doc);
     shapes::Shapes.modify(doc);
     responses::CommonResponses.modify(doc);
+    links::Links.modify(doc);
     router
 }

@@ -97,6 +97,18 @@ async fn every_native_operation_documents_the_answers_it_can_give() {
         }
     }
     assert!(operations >= 49, "{operations}");
+    // Operation ids are unique in the whole document (native and dialects), and a create
+    // links to the operations on what it created.
+    let mut ids = BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_string()), "operationId {id} twice");
+        }
+    }
+    let links = &doc["paths"]["/v1/clusters"]["post"]["responses"]["202"]["links"];
+    assert_eq!(links["create_bucket"], json!({"operationId": "create_bucket", "parameters": {"id": "$response.body#/cluster/id"}}));
+    assert_eq!(links["get_operation"]["parameters"]["id"], "$response.body#/operation/id");
     // Ids, pages and names carry their rules.
     let get = &doc["paths"]["/v1/clusters"]["get"]["parameters"];
     let limit = get.as_array().unwrap().iter().find(|p| p["name"] == "limit").unwrap();
