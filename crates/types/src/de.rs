@@ -27,12 +27,9 @@ impl Visitor<'_> for IntegralVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Integral, E> {
-        // 2^63 is the first float past i64::MAX.
-        if v.fract() == 0.0 && v >= -9.223_372_036_854_775_808e18 && v < 9.223_372_036_854_775_808e18 {
-            Ok(Integral(v as i64))
-        } else {
-            Err(E::invalid_type(Unexpected::Float(v), &self))
-        }
+        // 2^63, the first float past i64::MAX.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) { Ok(Integral(v as i64)) } else { Err(E::invalid_type(Unexpected::Float(v), &self)) }
     }
 }
 

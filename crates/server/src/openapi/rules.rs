@@ -351,7 +351,8 @@ mod tests {
         .map(|s| s.to_string())
         .chain(["a".repeat(63), "a".repeat(64), "a".repeat(65), "a".repeat(100), "a".repeat(101), "p".repeat(128), "p".repeat(129)])
         .collect();
-        let cases: Vec<(String, usize, usize, Box<dyn Fn(&str) -> bool>)> = vec![
+        type Validator = Box<dyn Fn(&str) -> bool>;
+        let cases: Vec<(String, usize, usize, Validator)> = vec![
             (display_name(), 1, 64, Box::new(|s: &str| validate::display_name(s).is_ok())),
             (CLUSTER_NAME.into(), 3, 63, Box::new(|s: &str| validate::cluster_name(s).is_ok())),
             (BUCKET_NAME.into(), 1, 100, Box::new(|s: &str| validate::identifier(s, 100, true).is_ok())),
