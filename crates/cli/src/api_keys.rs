@@ -76,18 +76,18 @@ pub enum ApiKeysCommand {
 pub async fn run(c: &Client, out: Format, cmd: ApiKeysCommand) -> Result<()> {
     match cmd {
         ApiKeysCommand::Create { name, description, expiry, org_roles, allowed_cidrs, service_account, rate_limit } => {
-            let mut body = json!({"name": name, "description": description, "allowedCIDRs": allowed_cidrs});
+            let mut body = json!({"name": name, "description": description, "allowed_cidrs": allowed_cidrs});
             if let Some(e) = expiry {
                 body["expiry"] = json!(e);
             }
             if !org_roles.is_empty() {
-                body["organizationRoles"] = json!(org_roles);
+                body["organization_roles"] = json!(org_roles);
             }
             if let Some(s) = service_account {
-                body["serviceAccountId"] = json!(s);
+                body["service_account_id"] = json!(s);
             }
             if let Some(r) = rate_limit {
-                body["rateLimit"] = json!(r);
+                body["rate_limit"] = json!(r);
             }
             let v = c.post("/v1/api-keys", &body).await?;
             if out == Format::Table {
@@ -117,7 +117,7 @@ pub async fn run(c: &Client, out: Format, cmd: ApiKeysCommand) -> Result<()> {
             output::print_object(out, &c.patch(&format!("/v1/api-keys/{id}"), &json!({"name": name, "description": description})).await?)
         }
         ApiKeysCommand::Rotate { id, grace_period } => {
-            let v = c.post(&format!("/v1/api-keys/{id}/rotate"), &json!({"gracePeriodSeconds": grace_period})).await?;
+            let v = c.post(&format!("/v1/api-keys/{id}/rotate"), &json!({"grace_period_seconds": grace_period})).await?;
             if out == Format::Table {
                 eprintln!("note: the new secret is shown only now");
             }

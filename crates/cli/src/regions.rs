@@ -1,7 +1,7 @@
 //! `dbcloud regions …`.
 
 use crate::client::{Client, with_query};
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::output::{self, Format, field};
 use clap::Subcommand;
 use serde_json::Value;
@@ -22,12 +22,10 @@ pub enum RegionsCommand {
 pub async fn run(c: &Client, out: Format, cmd: RegionsCommand) -> Result<()> {
     match cmd {
         RegionsCommand::List { provider } => {
-            let v = c.get(&with_query("/v1/regions", &[("provider", provider)])).await?;
-            let items = match v {
-                Value::Array(a) => a,
-                Value::Object(ref o) if o.contains_key("items") => o["items"].as_array().cloned().unwrap_or_default(),
-                other => vec![other],
-            };
+            // The catalogue is one page (`next_cursor` is always null).
+            let page = c.get(&with_query("/v1/regions", &[("provider", provider)])).await?;
+            let items =
+                page.get("items").and_then(Value::as_array).cloned().ok_or_else(|| CliError::Network("the server answered a list without `items`".into()))?;
             output::print_list(out, &items, &[("Provider", &field("provider")), ("Name", &field("name")), ("Location", &field("location"))])
         }
     }

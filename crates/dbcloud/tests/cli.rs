@@ -339,7 +339,7 @@ fn identity_commands() {
     let rotated = env.ok(&["api-keys", "rotate", &id, "-o", "json"]).json();
     assert_ne!(rotated["secret"], key["secret"]);
     env.ok(&["api-keys", "revoke", &id]);
-    assert_eq!(env.ok(&["api-keys", "get", &id, "-o", "json"]).json()["state"], "revoked");
+    assert_eq!(env.ok(&["api-keys", "get", &id, "-o", "json"]).json()["state"], "REVOKED");
 
     let sa = env.ok(&["service-accounts", "create", "--name", "deployer", "--role", "READ", "-o", "json"]).json();
     let sa_id = sa["id"].as_str().unwrap().to_string();

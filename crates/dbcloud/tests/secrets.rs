@@ -22,7 +22,7 @@ async fn no_secret_in_the_database_the_logs_or_the_audit_log() {
     let url = server.url.clone();
     let post = |path: &str, token: &str, body: Value| http.post(format!("{url}{path}")).bearer_auth(token).json(&body).send();
 
-    let key: Value = post("/v1/api-keys", &owner, json!({"name": "k", "organizationRoles": ["organizationOwner"]})).await.unwrap().json().await.unwrap();
+    let key: Value = post("/v1/api-keys", &owner, json!({"name": "k", "organization_roles": ["organizationOwner"]})).await.unwrap().json().await.unwrap();
     let (ak, secret) = (key["id"].as_str().unwrap().to_string(), key["secret"].as_str().unwrap().to_string());
     let bearer = key["bearer_token"].as_str().unwrap().to_string();
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{ak}:{secret}"));
@@ -43,7 +43,7 @@ async fn no_secret_in_the_database_the_logs_or_the_audit_log() {
     // A failed attempt with a wrong secret must not log what was sent either.
     let wrong = format!("{ak}_{}", "W".repeat(43));
     assert_eq!(http.get(format!("{url}/v1/clouds")).bearer_auth(&wrong).send().await.unwrap().status(), 401);
-    let rotated: Value = post(&format!("/v1/api-keys/{ak}/rotate"), &owner, json!({"gracePeriodSeconds": 30})).await.unwrap().json().await.unwrap();
+    let rotated: Value = post(&format!("/v1/api-keys/{ak}/rotate"), &owner, json!({"grace_period_seconds": 30})).await.unwrap().json().await.unwrap();
     let new_secret = rotated["secret"].as_str().unwrap_or_else(|| panic!("{rotated}")).to_string();
     let change: Value =
         post("/v1/clusters", &owner, json!({"name": "secrets-test", "provider": "aws", "region": "us-east-1"})).await.unwrap().json().await.unwrap();

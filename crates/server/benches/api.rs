@@ -658,8 +658,8 @@ async fn create_bench_key(client: &reqwest::Client, base: &str, bootstrap_token:
         .json(&serde_json::json!({
             "name": "bench",
             "description": "API benchmark load key",
-            "organizationRoles": ["organizationOwner"],
-            "rateLimit": BENCH_KEY_RATE_LIMIT,
+            "organization_roles": ["organizationOwner"],
+            "rate_limit": BENCH_KEY_RATE_LIMIT,
         }))
         .send()
         .await

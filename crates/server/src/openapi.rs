@@ -1,8 +1,21 @@
 //! The OpenAPI 3.1 document, generated from the handlers themselves.
+//!
+//! The native API and the system routes (`/v1/…`, `/health`, `/ready`, `/metrics`) are
+//! documented exactly: [`rules`] writes the input rules of the server's checks into the
+//! schemas, [`shapes`] the rules across the fields of a body, [`responses`] adds the
+//! responses every operation can give (errors, rate-limit and request-id headers), [`links`]
+//! the links from a create to the operations on what it created. The vendor-dialect paths in the same document (`/v2`, `/api/v1`,
+//! `/api/v2`) are listed with their statuses but not yet with typed schemas.
+
+pub mod links;
+pub mod responses;
+pub mod rules;
+pub mod shapes;
 
 use crate::dialects::{cockroach, couchbase, cratedb};
 use crate::routes::{accounts, api_keys, audit, children, clouds, clusters, grants, org, projects, system};
 use crate::state::AppState;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -20,6 +33,49 @@ use utoipa_axum::routes;
 )]
 struct ApiDoc;
 
+/// Whether `path` belongs to the native API or the system routes (not a vendor dialect).
+pub fn is_native(path: &str) -> bool {
+    path.starts_with("/v1/") || matches!(path, "/health" | "/ready" | "/metrics")
+}
+
+/// Every operation of the native API and the system routes: path, method and operation.
+pub fn native_operations(doc: &mut utoipa::openapi::OpenApi) -> Vec<(String, &'static str, &mut Operation)> {
+    let mut out = vec![];
+    for (path, item) in doc.paths.paths.iter_mut().filter(|(p, _)| is_native(p)) {
+        for (method, op) in [("get", &mut item.get), ("put", &mut item.put), ("post", &mut item.post), ("delete", &mut item.delete), ("patch", &mut item.patch)]
+        {
+            if let Some(op) = op.as_mut() {
+                out.push((path.clone(), method, op));
+            }
+        }
+    }
+    out
+}
+
+/// The vendor surface a dialect path belongs to, as an operation id prefix.
+fn surface(path: &str) -> Option<&'static str> {
+    [("/api/v1/orgs/", "cockroach_legacy"), ("/api/v1/", "cockroach"), ("/api/v2/", "cratedb"), ("/v2/", "couchbase")]
+        .into_iter()
+        .find_map(|(prefix, name)| path.starts_with(prefix).then_some(name))
+}
+
+/// Operation ids are unique in the document (the dialects reuse handler names such as
+/// `list_clusters`): a native operation keeps its id, a dialect's gets its surface as a
+/// prefix (`couchbase_list_clusters`).
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            let id = op.operation_id.get_or_insert_with(String::new);
+            if let Some(prefix) = surface(path) {
+                *id = format!("{prefix}_{id}");
+            }
+            assert!(seen.insert(id.clone()), "operation id {id} is used twice ({path})");
+        }
+    }
+}
+
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -32,7 +88,8 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Every route with its OpenAPI description.
+/// Every route with its OpenAPI description. The rules and common responses are written
+/// once every route (and so every schema) is in the document.
 pub fn api_router() -> OpenApiRouter<AppState> {
     let native = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
@@ -65,5 +122,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(grants::create_grant, grants::list_grants))
         .routes(routes!(grants::delete_grant))
         .routes(routes!(audit::list_audit_events));
-    cratedb::routes(couchbase::routes(cockroach::routes(native)))
+    let mut router = cratedb::routes(couchbase::routes(cockroach::routes(native)));
+    let doc = router.get_openapi_mut();
+    unique_operation_ids(doc);
+    rules::Rules.modify(doc);
+    shapes::Shapes.modify(doc);
+    responses::CommonResponses.modify(doc);
+    links::Links.modify(doc);
+    router
 }

@@ -365,7 +365,7 @@ async fn croud_cli_end_to_end() {
     assert!(err.contains("API key deleted."), "{err}");
     let r = t.http.get(format!("{}/api/v2/clusters/", t.url)).basic_auth(&key, Some(&secret)).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(t.get(&format!("/v1/api-keys/{key}")).await["state"], "revoked");
+    assert_eq!(t.get(&format!("/v1/api-keys/{key}")).await["state"], "REVOKED");
 
     // The audit log: croud pages with `last` until an empty page, so this returns at all.
     let logs = c.json(&["organizations", "auditlogs", "list"]).await;

@@ -20,7 +20,7 @@ async fn create_key(t: &TestServer, token: &str, body: Value) -> (StatusCode, Va
 
 async fn owner_key(t: &TestServer, extra: Value) -> Value {
     let mut body =
-        json!({"name": "automation", "description": "ci", "expiry": 0, "organizationRoles": ["organizationOwner"], "resources": [], "allowedCIDRs": []});
+        json!({"name": "automation", "description": "ci", "expiry": 0, "organization_roles": ["organizationOwner"], "resources": [], "allowed_cidrs": []});
     body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     let (s, b) = create_key(t, &t.token, body).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -90,7 +90,7 @@ async fn seed_001_curl_examples_succeed_and_errors_have_the_exact_bodies() {
     // A service account with Cluster Admin and its key, as the seed's steps 4-6 describe.
     let (s, sa) = t.post("/v1/service-accounts", json!({"name": "ci", "roles": ["CLUSTER_ADMIN"]})).await;
     assert_eq!(s, StatusCode::CREATED, "{sa}");
-    let (s, key) = create_key(&t, &t.token, json!({"name": "ci-key", "serviceAccountId": sa["id"]})).await;
+    let (s, key) = create_key(&t, &t.token, json!({"name": "ci-key", "service_account_id": sa["id"]})).await;
     assert_eq!(s, StatusCode::CREATED, "{key}");
     let secret_key = key["bearer_token"].as_str().unwrap().to_string();
     t.post("/v1/clusters", json!({"name": "production-cluster", "provider": "gcp", "region": "us-central1"})).await;
@@ -150,7 +150,7 @@ async fn seed_001_curl_examples_succeed_and_errors_have_the_exact_bodies() {
     let (code, body) = curl(vec!["--url".into(), url.clone(), "--header".into(), "Authorization: Bearer CC0eJzA1xwg2p9a5CrDB4kLmNoPQRsT7uvWXYZ".into()]).await;
     assert_eq!((code.as_str(), body.as_str()), ("401", UNAUTHENTICATED));
     let (_, billing) = t.post("/v1/service-accounts", json!({"name": "billing", "roles": ["BILLING_VIEWER"]})).await;
-    let (_, bkey) = create_key(&t, &t.token, json!({"name": "b", "serviceAccountId": billing["id"]})).await;
+    let (_, bkey) = create_key(&t, &t.token, json!({"name": "b", "service_account_id": billing["id"]})).await;
     let (code, body) =
         curl(vec!["--url".into(), url.clone(), "--header".into(), format!("Authorization: Bearer {}", bkey["bearer_token"].as_str().unwrap())]).await;
     assert_eq!((code.as_str(), body.as_str()), ("403", DENIED));
@@ -251,7 +251,7 @@ async fn revoked_expired_and_outside_cidr_keys_are_refused_and_audited() {
     let rt = revoked["bearer_token"].as_str().unwrap().to_string();
     assert_eq!(t.call_as(&rt, Method::GET, "/v1/projects", None).await.0, StatusCode::OK);
     let (s, _, b) = t.call(Method::DELETE, &format!("/v1/api-keys/{}", revoked["id"].as_str().unwrap()), None).await;
-    assert_eq!((s, b["state"].as_str()), (StatusCode::OK, Some("revoked")));
+    assert_eq!((s, b["state"].as_str()), (StatusCode::OK, Some("REVOKED")));
     let (s, _, b) = t.call_as(&rt, Method::GET, "/v1/projects", None).await;
     assert_eq!((s, b), (StatusCode::UNAUTHORIZED, serde_json::from_str::<Value>(UNAUTHENTICATED).unwrap()), "refused at once");
 
@@ -260,16 +260,16 @@ async fn revoked_expired_and_outside_cidr_keys_are_refused_and_audited() {
     tokio::time::sleep(Duration::from_millis(1900)).await;
     let (s, _, _) = t.call_as(expiring["bearer_token"].as_str().unwrap(), Method::GET, "/v1/projects", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert_eq!(t.get(&format!("/v1/api-keys/{}", expiring["id"].as_str().unwrap())).await["state"], "expired");
+    assert_eq!(t.get(&format!("/v1/api-keys/{}", expiring["id"].as_str().unwrap())).await["state"], "EXPIRED");
 
-    let fenced = owner_key(&t, json!({"name": "office-only", "allowedCIDRs": ["192.0.2.0/24"]})).await;
+    let fenced = owner_key(&t, json!({"name": "office-only", "allowed_cidrs": ["192.0.2.0/24"]})).await;
     let (s, _, _) = t.call_as(fenced["bearer_token"].as_str().unwrap(), Method::GET, "/v1/projects", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "127.0.0.1 is outside 192.0.2.0/24");
-    let local = owner_key(&t, json!({"name": "local-only", "allowedCIDRs": ["127.0.0.0/8"]})).await;
+    let local = owner_key(&t, json!({"name": "local-only", "allowed_cidrs": ["127.0.0.0/8"]})).await;
     assert_eq!(t.call_as(local["bearer_token"].as_str().unwrap(), Method::GET, "/v1/projects", None).await.0, StatusCode::OK);
-    let (s, b) = create_key(&t, &t.token, json!({"name": "bad", "organizationRoles": ["organizationOwner"], "allowedCIDRs": ["10.0.0.0/33"]})).await;
+    let (s, b) = create_key(&t, &t.token, json!({"name": "bad", "organization_roles": ["organizationOwner"], "allowed_cidrs": ["10.0.0.0/33"]})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(b["message"].as_str().unwrap().contains("allowedCIDRs[0]"));
+    assert!(b["message"].as_str().unwrap().contains("allowed_cidrs[0]"));
 
     let events = audit(&t).await;
     let reason_of = |key: &Value| -> Vec<String> {
@@ -291,7 +291,7 @@ async fn rotation_keeps_the_old_secret_only_for_the_grace_period_and_never_exten
     let key = owner_key(&t, json!({"expiry": 30})).await;
     let id = key["id"].as_str().unwrap();
     let old = key["bearer_token"].as_str().unwrap().to_string();
-    let (s, _, rotated) = t.call(Method::POST, &format!("/v1/api-keys/{id}/rotate"), Some(json!({"gracePeriodSeconds": 60}))).await;
+    let (s, _, rotated) = t.call(Method::POST, &format!("/v1/api-keys/{id}/rotate"), Some(json!({"grace_period_seconds": 60}))).await;
     assert_eq!(s, StatusCode::OK, "{rotated}");
     let new = rotated["bearer_token"].as_str().unwrap().to_string();
     assert_ne!(new, old);
@@ -309,7 +309,7 @@ async fn rotation_keeps_the_old_secret_only_for_the_grace_period_and_never_exten
     assert_eq!(t.call_as(again["bearer_token"].as_str().unwrap(), Method::GET, "/v1/projects", None).await.0, StatusCode::OK);
     let (s, _, b) = t.call(Method::PATCH, &format!("/v1/api-keys/{id}"), Some(json!({"name": "renamed", "description": "new words"}))).await;
     assert_eq!((s, b["name"].as_str(), b["description"].as_str()), (StatusCode::OK, Some("renamed"), Some("new words")));
-    let (s, _, _) = t.call(Method::POST, &format!("/v1/api-keys/{id}/rotate"), Some(json!({"gracePeriodSeconds": -1}))).await;
+    let (s, _, _) = t.call(Method::POST, &format!("/v1/api-keys/{id}/rotate"), Some(json!({"grace_period_seconds": -1}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
@@ -319,7 +319,7 @@ async fn service_account_keys_inherit_its_grants_and_die_with_it() {
     let (s, sa) = t.post("/v1/service-accounts", json!({"name": "legacy", "description": "seed 004", "roles": ["READ"]})).await;
     assert_eq!(s, StatusCode::CREATED, "{sa}");
     assert_eq!(sa["roles"][0]["role"], "READ");
-    let (_, key) = create_key(&t, &t.token, json!({"name": "legacy-key", "serviceAccountId": sa["id"]})).await;
+    let (_, key) = create_key(&t, &t.token, json!({"name": "legacy-key", "service_account_id": sa["id"]})).await;
     assert_eq!(key["owner_type"], "service_account");
     let kt = key["bearer_token"].as_str().unwrap().to_string();
     assert_eq!(t.call_as(&kt, Method::GET, "/v1/clusters", None).await.0, StatusCode::OK);
@@ -346,36 +346,36 @@ async fn nobody_escalates_and_every_refusal_is_audited() {
     let t = TestServer::start().await;
     let project = t.get("/v1/projects").await["items"][0]["id"].as_str().unwrap().to_string();
     // A project manager cannot mint an organization owner key, nor a key in another project.
-    let manager = owner_key(&t, json!({"name": "pm", "organizationRoles": [], "resources": [{"id": project, "roles": ["projectManager"]}]})).await;
+    let manager = owner_key(&t, json!({"name": "pm", "organization_roles": [], "resources": [{"id": project, "roles": ["projectManager"]}]})).await;
     let mt = manager["bearer_token"].as_str().unwrap().to_string();
-    let (s, b) = create_key(&t, &mt, json!({"name": "x", "organizationRoles": ["organizationOwner"]})).await;
+    let (s, b) = create_key(&t, &mt, json!({"name": "x", "organization_roles": ["organizationOwner"]})).await;
     assert_eq!((s, b), (StatusCode::FORBIDDEN, serde_json::from_str::<Value>(DENIED).unwrap()));
     // An organization member with apikey.manage through a grant still cannot mint owners.
     let (_, sa) = t.post("/v1/service-accounts", json!({"name": "keymaster", "roles": ["ORG_MEMBER"]})).await;
-    let (_, ka) = create_key(&t, &t.token, json!({"name": "km", "serviceAccountId": sa["id"]})).await;
+    let (_, ka) = create_key(&t, &t.token, json!({"name": "km", "service_account_id": sa["id"]})).await;
     let kt = ka["bearer_token"].as_str().unwrap().to_string();
-    let (s, _) = create_key(&t, &kt, json!({"name": "y", "organizationRoles": ["organizationMember"]})).await;
+    let (s, _) = create_key(&t, &kt, json!({"name": "y", "organization_roles": ["organizationMember"]})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "ORG_MEMBER lacks apikey.manage");
     // Granting oneself ORG_ADMIN: refused.
     let (_, admin_sa) = t.post("/v1/service-accounts", json!({"name": "cluster-admin", "roles": ["CLUSTER_ADMIN"]})).await;
-    let (_, ca) = create_key(&t, &t.token, json!({"name": "ca", "serviceAccountId": admin_sa["id"]})).await;
+    let (_, ca) = create_key(&t, &t.token, json!({"name": "ca", "service_account_id": admin_sa["id"]})).await;
     let ct = ca["bearer_token"].as_str().unwrap().to_string();
     let grant = json!({"principal_type": "service_account", "principal_id": admin_sa["id"], "role": "ORG_ADMIN"});
     let (s, _, b) = t.call_as(&ct, Method::POST, "/v1/role-grants", Some(grant)).await;
     assert_eq!((s, b), (StatusCode::FORBIDDEN, serde_json::from_str::<Value>(DENIED).unwrap()));
     // A CLUSTER_DEVELOPER creating a service account with ADMIN: refused.
     let (_, dev_sa) = t.post("/v1/service-accounts", json!({"name": "dev", "roles": ["CLUSTER_DEVELOPER"]})).await;
-    let (_, dk) = create_key(&t, &t.token, json!({"name": "dk", "serviceAccountId": dev_sa["id"]})).await;
+    let (_, dk) = create_key(&t, &t.token, json!({"name": "dk", "service_account_id": dev_sa["id"]})).await;
     let dt = dk["bearer_token"].as_str().unwrap().to_string();
     let (s, _, b) = t.call_as(&dt, Method::POST, "/v1/service-accounts", Some(json!({"name": "root", "roles": ["ADMIN"]}))).await;
     assert_eq!((s, b), (StatusCode::FORBIDDEN, serde_json::from_str::<Value>(DENIED).unwrap()));
     // Even the organization owner cannot hand a project role on a project that does not exist.
     let (s, _) =
-        create_key(&t, &t.token, json!({"name": "z", "organizationRoles": [], "resources": [{"id": uuid::Uuid::now_v7(), "roles": ["projectViewer"]}]})).await;
+        create_key(&t, &t.token, json!({"name": "z", "organization_roles": [], "resources": [{"id": uuid::Uuid::now_v7(), "roles": ["projectViewer"]}]})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, b) = create_key(&t, &t.token, json!({"name": "z", "organizationRoles": ["superuser"]})).await;
+    let (s, b) = create_key(&t, &t.token, json!({"name": "z", "organization_roles": ["superuser"]})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(b["message"].as_str().unwrap().contains("organizationRoles[0]"));
+    assert!(b["message"].as_str().unwrap().contains("organization_roles[0]"));
     // Nothing was created by the refused calls, and each refusal is in the audit log.
     let names: Vec<_> = t.get("/v1/service-accounts").await["items"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect();
     assert!(!names.contains(&"root".to_string()));
@@ -387,14 +387,14 @@ async fn nobody_escalates_and_every_refusal_is_audited() {
     assert!(denials.iter().any(|e| e["actor"] == dk["id"] && e["action"] == "denied:serviceaccount.manage"));
     assert!(denials.iter().any(|e| e["actor"] == manager["id"] && e["action"] == "denied:apikey.manage"));
     // A project owner mints keys for its project, and no further.
-    let po = owner_key(&t, json!({"name": "po", "organizationRoles": [], "resources": [{"id": project, "roles": ["projectOwner"]}]})).await;
+    let po = owner_key(&t, json!({"name": "po", "organization_roles": [], "resources": [{"id": project, "roles": ["projectOwner"]}]})).await;
     let pot = po["bearer_token"].as_str().unwrap().to_string();
-    let (s, b) = create_key(&t, &pot, json!({"name": "viewer", "organizationRoles": [], "resources": [{"id": project, "roles": ["projectViewer"]}]})).await;
+    let (s, b) = create_key(&t, &pot, json!({"name": "viewer", "organization_roles": [], "resources": [{"id": project, "roles": ["projectViewer"]}]})).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
-    let (s, b) = create_key(&t, &pot, json!({"name": "owner", "organizationRoles": ["organizationOwner"]})).await;
+    let (s, b) = create_key(&t, &pot, json!({"name": "owner", "organization_roles": ["organizationOwner"]})).await;
     assert_eq!((s, b), (StatusCode::FORBIDDEN, serde_json::from_str::<Value>(DENIED).unwrap()));
     let (_, other) = t.post("/v1/projects", json!({"name": "elsewhere"})).await;
-    let (s, _) = create_key(&t, &pot, json!({"name": "far", "organizationRoles": [], "resources": [{"id": other["id"], "roles": ["projectViewer"]}]})).await;
+    let (s, _) = create_key(&t, &pot, json!({"name": "far", "organization_roles": [], "resources": [{"id": other["id"], "roles": ["projectViewer"]}]})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let denials: Vec<_> = audit(&t).await.into_iter().filter(|e| e["outcome"] == "denied" && e["actor"] == po["id"]).collect();
     assert!(denials.iter().any(|e| e["action"] == "denied:grant:organizationOwner"), "{denials:?}");
@@ -404,7 +404,7 @@ async fn nobody_escalates_and_every_refusal_is_audited() {
 #[tokio::test]
 async fn creators_own_what_they_create() {
     let t = TestServer::start().await;
-    let creator = owner_key(&t, json!({"name": "pc", "organizationRoles": ["projectCreator"]})).await;
+    let creator = owner_key(&t, json!({"name": "pc", "organization_roles": ["projectCreator"]})).await;
     let pt = creator["bearer_token"].as_str().unwrap().to_string();
     let (s, _, p) = t.call_as(&pt, Method::POST, "/v1/projects", Some(json!({"name": "mine"}))).await;
     assert_eq!(s, StatusCode::CREATED);
@@ -415,7 +415,7 @@ async fn creators_own_what_they_create() {
     let (s, _, _) = t.call_as(&pt, Method::PATCH, &format!("/v1/projects/{default}"), Some(json!({"description": "not mine"}))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (_, sa) = t.post("/v1/service-accounts", json!({"name": "creator", "roles": ["CLUSTER_CREATOR"]})).await;
-    let (_, ck) = create_key(&t, &t.token, json!({"name": "ck", "serviceAccountId": sa["id"]})).await;
+    let (_, ck) = create_key(&t, &t.token, json!({"name": "ck", "service_account_id": sa["id"]})).await;
     let ct = ck["bearer_token"].as_str().unwrap().to_string();
     let (_, k) = t.post("/v1/clusters", json!({"name": "not-mine", "provider": "aws", "region": "us-east-1"})).await;
     let (s, _, _) = t.call_as(&ct, Method::PATCH, &format!("/v1/clusters/{}", k["cluster"]["id"].as_str().unwrap()), Some(json!({"name": "renamed"}))).await;
@@ -435,7 +435,7 @@ async fn rate_limits_per_key_are_adjustable_and_failed_auth_is_limited_per_addre
     let t = TestServer::with(Backend::Sqlite, cfg).await;
     let (s, _, _) = t.call(Method::PATCH, "/v1/organization", Some(json!({"rate_limit": 1000}))).await;
     assert_eq!(s, StatusCode::OK, "the organization raises its keys' default");
-    let slow = owner_key(&t, json!({"name": "slow", "rateLimit": 3})).await;
+    let slow = owner_key(&t, json!({"name": "slow", "rate_limit": 3})).await;
     let st = slow["bearer_token"].as_str().unwrap().to_string();
     while now_ms().rem_euclid(1000) > 200 {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -501,7 +501,7 @@ async fn audit_events_filter_and_page_and_need_audit_read() {
     let (s, _, _) = t.call(Method::GET, "/v1/audit-events?since=yesterday", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let project = t.get("/v1/projects").await["items"][0]["id"].as_str().unwrap().to_string();
-    let viewer = owner_key(&t, json!({"name": "v", "organizationRoles": [], "resources": [{"id": project, "roles": ["projectViewer"]}]})).await;
+    let viewer = owner_key(&t, json!({"name": "v", "organization_roles": [], "resources": [{"id": project, "roles": ["projectViewer"]}]})).await;
     let (s, _, _) = t.call_as(viewer["bearer_token"].as_str().unwrap(), Method::GET, "/v1/audit-events", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
@@ -529,7 +529,7 @@ async fn revocation_reaches_another_replica_at_once() {
 async fn one_rate_limit_budget_across_replicas() {
     let a = TestServer::with(Backend::Postgres, config(0, 0.0)).await;
     let b = a.replica().await;
-    let key = owner_key(&a, json!({"name": "budget", "rateLimit": 5})).await;
+    let key = owner_key(&a, json!({"name": "budget", "rate_limit": 5})).await;
     let kt = key["bearer_token"].as_str().unwrap().to_string();
     // Start early in a one-second window so the whole exchange fits in it.
     while now_ms().rem_euclid(1000) > 100 {

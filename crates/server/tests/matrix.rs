@@ -46,7 +46,7 @@ async fn every_role_against_every_route() {
     let user = user["id"].as_str().unwrap().to_string();
     let (_, entry) = t.post(&format!("/v1/clusters/{cluster}/allowlist"), json!({"cidr": "10.0.0.0/8"})).await;
     let entry = entry["id"].as_str().unwrap().to_string();
-    let (_, victim) = t.post("/v1/api-keys", json!({"name": "victim", "organizationRoles": ["organizationMember"]})).await;
+    let (_, victim) = t.post("/v1/api-keys", json!({"name": "victim", "organization_roles": ["organizationMember"]})).await;
     let victim = victim["id"].as_str().unwrap().to_string();
     let (_, sa) = t.post("/v1/service-accounts", json!({"name": "sa"})).await;
     let sa = sa["id"].as_str().unwrap().to_string();
@@ -131,7 +131,7 @@ async fn every_role_against_every_route() {
             Method::POST,
             "/v1/api-keys",
             "/v1/api-keys".into(),
-            Some(json!({"name": "minted", "organizationRoles": [], "resources": [{"id": project, "roles": ["projectViewer"]}]})),
+            Some(json!({"name": "minted", "organization_roles": [], "resources": [{"id": project, "roles": ["projectViewer"]}]})),
             &["apikey.manage", "project.read", "cloud.read", "cluster.read"],
         ),
         r(Method::GET, "/v1/api-keys/{id}", format!("/v1/api-keys/{victim}"), None, &["apikey.manage"]),

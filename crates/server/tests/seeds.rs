@@ -168,14 +168,16 @@ async fn every_seed_request_example_succeeds_against_a_fresh_server() {
         assert!(me.get(field).is_some(), "{field} missing from {me}");
     }
 
-    // Seed 003: an API key created with every field of ApiKeyCreateRequest.
+    // Seed 003: an API key created with every field of ApiKeyCreateRequest (its camelCase
+    // names are aliases of the native snake_case ones; the answer is snake_case).
     let body = json!({"name": "seed-003", "description": "every field", "expiry": 30, "organizationRoles": ["organizationMember"],
         "resources": [], "allowedCIDRs": ["127.0.0.1/32"]});
     let cmd = format!("curl -s --request POST --url {}/v1/api-keys --header 'Authorization: Bearer {}' --data '{body}'", t.url, t.token);
     let (status, created) = run(&cmd, &[], &[]).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["organization_roles"], json!(["organizationMember"]));
-    assert_eq!(created["allowedCIDRs"], json!(["127.0.0.1/32"]));
+    assert_eq!(created["allowed_cidrs"], json!(["127.0.0.1/32"]));
+    assert!(created.get("allowedCIDRs").is_none(), "{created}");
     assert!(created["expires_at"].is_string(), "{created}");
     assert!(created["secret"].is_string());
 

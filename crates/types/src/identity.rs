@@ -1,10 +1,30 @@
 //! Wire types of identity and access: API keys, service accounts, users, role grants,
 //! audit events.
 
+use crate::model::wire_enum;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+wire_enum!(
+    /// Whether an API key can be used: `ACTIVE`, `EXPIRED` (its expiry passed) or `REVOKED`.
+    /// Upper case, like every other state of the native API.
+    ApiKeyState { Active => "ACTIVE", Expired => "EXPIRED", Revoked => "REVOKED" }
+);
+wire_enum!(
+    /// Who an API key acts for: itself (`key`, roles of its own), a `service_account` or a
+    /// `user` (it inherits the owner's grants).
+    KeyOwnerType { Key => "key", ServiceAccount => "service_account", User => "user" }
+);
+wire_enum!(
+    /// A kind of principal that holds role grants.
+    PrincipalType { User => "user", ServiceAccount => "service_account", ApiKey => "api_key" }
+);
+wire_enum!(
+    /// Where a grant applies.
+    ScopeType { Organization => "organization", Project => "project", Cluster => "cluster" }
+);
 
 /// Project-scoped roles of a key (Capella `resources` entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -18,8 +38,11 @@ pub struct ResourceRoles {
 }
 
 /// Create an API key (the schema of seed 003, plus dbcloud's owner and rate-limit fields).
+/// Fields are snake_case like the rest of `/v1`; seed 003's camelCase spellings
+/// (`organizationRoles`, `allowedCIDRs`, `serviceAccountId`, `userId`, `rateLimit`) are
+/// accepted as aliases (giving both spellings of one field is a 400).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// Name (1–64 characters).
     pub name: String,
@@ -29,21 +52,28 @@ pub struct CreateApiKey {
     /// Expiry in days from now; 0 or absent: never expires.
     pub expiry: Option<f64>,
     /// Organization-level roles (`organizationOwner`, `organizationMember`, `projectCreator`,
-    /// or any role of the catalogue). Required for keys with roles of their own.
-    #[serde(default)]
+    /// or any role of the catalogue). Required for keys with roles of their own (it may be
+    /// empty when `resources` give project roles). Alias `organizationRoles`.
+    #[serde(default, alias = "organizationRoles")]
     pub organization_roles: Option<Vec<String>>,
     /// Project-level roles.
     #[serde(default)]
     pub resources: Vec<ResourceRoles>,
     /// CIDRs allowed to use the key; calls from other addresses are refused. Empty: any.
-    #[serde(default, rename = "allowedCIDRs")]
+    /// Alias `allowedCIDRs`.
+    #[serde(default, alias = "allowedCIDRs")]
     pub allowed_cidrs: Vec<String>,
     /// Create the key for this service account: it inherits the account's grants
-    /// (then give no roles).
+    /// (then give no roles). Alias `serviceAccountId`.
+    #[serde(default, alias = "serviceAccountId")]
     pub service_account_id: Option<Uuid>,
     /// Create the key for this user: it inherits the user's grants (then give no roles).
+    /// Alias `userId`.
+    #[serde(default, alias = "userId")]
     pub user_id: Option<Uuid>,
     /// Requests per second allowed for this key (default: the organization's limit).
+    /// Alias `rateLimit`.
+    #[serde(default, alias = "rateLimit", with = "crate::de::integral_option")]
     pub rate_limit: Option<i64>,
 }
 
@@ -57,6 +87,7 @@ pub struct ApiKey {
     /// Description.
     pub description: String,
     /// `key` (roles of its own), `service_account` or `user` (inherits the owner's grants).
+    #[schema(value_type = KeyOwnerType)]
     pub owner_type: String,
     /// The owning service account or user.
     pub owner_id: Option<Uuid>,
@@ -65,13 +96,12 @@ pub struct ApiKey {
     /// Project-level roles of the key itself.
     pub resources: Vec<ResourceRoles>,
     /// Allowed CIDRs (empty: any).
-    #[serde(rename = "allowedCIDRs")]
     pub allowed_cidrs: Vec<String>,
     /// Expiry, if any.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
-    /// `active`, `expired` or `revoked`.
-    pub state: String,
+    /// `ACTIVE`, `EXPIRED` or `REVOKED`.
+    pub state: ApiKeyState,
     /// Requests per second for this key, when set.
     pub rate_limit: Option<i64>,
     /// Key id of the creator.
@@ -112,23 +142,24 @@ impl std::fmt::Debug for ApiKeyWithSecret {
 
 /// Rename or describe a key, or change its rate limit.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct UpdateApiKey {
     /// New name.
     pub name: Option<String>,
     /// New description.
     pub description: Option<String>,
-    /// New requests-per-second limit.
+    /// New requests-per-second limit. Alias `rateLimit`.
+    #[serde(default, alias = "rateLimit", with = "crate::de::integral_option")]
     pub rate_limit: Option<i64>,
 }
 
 /// Rotate a key's secret.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct RotateApiKey {
     /// Seconds the old secret keeps working (0–604800, default 0: it stops at once).
-    /// The grace period never outlives the key's expiry.
-    #[serde(default)]
+    /// The grace period never outlives the key's expiry. Alias `gracePeriodSeconds`.
+    #[serde(default, alias = "gracePeriodSeconds", with = "crate::de::integral")]
     pub grace_period_seconds: i64,
 }
 
@@ -138,6 +169,7 @@ pub struct RotateApiKey {
 pub struct GrantScope {
     /// `organization`, `project` or `cluster`.
     #[serde(rename = "type")]
+    #[schema(value_type = ScopeType)]
     pub kind: String,
     /// Project or cluster id (absent for `organization`).
     pub id: Option<Uuid>,
@@ -149,6 +181,7 @@ pub struct RoleGrant {
     /// Grant id.
     pub id: Uuid,
     /// `user`, `service_account` or `api_key`.
+    #[schema(value_type = PrincipalType)]
     pub principal_type: String,
     /// User or service account id, or access key id.
     pub principal_id: String,
@@ -178,6 +211,7 @@ pub struct RoleSpec {
 #[serde(deny_unknown_fields)]
 pub struct CreateRoleGrant {
     /// `user`, `service_account` or `api_key`.
+    #[schema(value_type = PrincipalType)]
     pub principal_type: String,
     /// Its id.
     pub principal_id: String,
@@ -277,6 +311,8 @@ pub struct CreateUser {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganization {
-    /// Default requests per second for the organization's keys.
+    /// Default requests per second for the organization's keys (`null` or absent: the
+    /// server default).
+    #[serde(default, with = "crate::de::integral_option")]
     pub rate_limit: Option<i64>,
 }

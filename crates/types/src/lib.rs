@@ -4,6 +4,7 @@
 //! Everything here is plain data: serde for the JSON wire format and utoipa for the
 //! OpenAPI document. Behaviour lives in `dbcloud-core`.
 
+pub mod de;
 pub mod error;
 pub mod identity;
 pub mod model;

@@ -5,8 +5,11 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// A string enum of the wire format. The spelling is taken as a token tree (not a
+/// `literal` fragment) so that utoipa, which reads the `serde(rename)` tokens itself,
+/// documents the same spelling serde uses.
 macro_rules! wire_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:tt),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
         pub enum $name {
@@ -29,6 +32,7 @@ macro_rules! wire_enum {
         }
     };
 }
+pub(crate) use wire_enum;
 
 wire_enum!(
     /// A cloud provider.
@@ -263,7 +267,9 @@ pub struct DatabaseUserWithPassword {
     /// The user.
     #[serde(flatten)]
     pub user: DatabaseUser,
-    /// The password; shown only in this response.
+    /// The password; shown only in this response. A replayed creation (same
+    /// `Idempotency-Key`) answers the user without it: passwords are never stored.
+    #[schema(required = false)]
     pub password: String,
 }
 
@@ -338,7 +344,7 @@ pub struct ClusterChange {
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
+    /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 

@@ -72,10 +72,12 @@ pub struct CreateCluster {
     /// Database version (default the newest).
     pub version: Option<String>,
     /// Node count, 1–32 (dedicated, default 3); serverless clusters have 1.
+    #[serde(default, with = "crate::de::integral_option")]
     pub node_count: Option<i32>,
     /// Node size (default `m5.xlarge`).
     pub node_size: Option<String>,
     /// Monthly spend limit in US cents (serverless only).
+    #[serde(default, with = "crate::de::integral_option")]
     pub spend_limit: Option<i64>,
 }
 
@@ -86,8 +88,10 @@ pub struct UpdateCluster {
     /// New name.
     pub name: Option<String>,
     /// New spend limit in US cents (serverless only).
+    #[serde(default, with = "crate::de::integral_option")]
     pub spend_limit: Option<i64>,
     /// New node count (dedicated only); runs a scale operation.
+    #[serde(default, with = "crate::de::integral_option")]
     pub node_count: Option<i32>,
 }
 
@@ -98,8 +102,10 @@ pub struct CreateBucket {
     /// Name: 1–100 letters, digits, `_`, `-`, `.`, `%`.
     pub name: String,
     /// Memory quota in MiB, 100–1048576 (default 100).
+    #[serde(default, with = "crate::de::integral_option")]
     pub memory_quota_mb: Option<i64>,
     /// Replicas 0–3 (default 1).
+    #[serde(default, with = "crate::de::integral_option")]
     pub replicas: Option<i32>,
 }
 

@@ -21,16 +21,20 @@ use utoipa::IntoParams;
 
 /// Largest per-key rate limit (requests per second).
 pub const MAX_RATE_LIMIT: i64 = 1_000_000;
+/// Longest expiry of a new key, in days.
+pub const MAX_EXPIRY_DAYS: f64 = 3650.0;
+/// Longest grace period of a rotated secret, in seconds (a week).
+pub const MAX_GRACE_PERIOD_SECONDS: i64 = 604_800;
 
 /// The wire form of a stored key (never its secret).
 pub fn render(k: &ApiKeyRecord) -> ApiKey {
     let now = time::OffsetDateTime::now_utc();
     let state = if k.state != "active" {
-        "revoked"
+        ApiKeyState::Revoked
     } else if k.expires_at.is_some_and(|e| e <= now) {
-        "expired"
+        ApiKeyState::Expired
     } else {
-        "active"
+        ApiKeyState::Active
     };
     let mut organization_roles = vec![];
     let mut projects: BTreeMap<uuid::Uuid, Vec<String>> = BTreeMap::new();
@@ -51,7 +55,7 @@ pub fn render(k: &ApiKeyRecord) -> ApiKey {
         resources: projects.into_iter().map(|(id, roles)| ResourceRoles { id, roles }).collect(),
         allowed_cidrs: k.allowed_cidrs.clone(),
         expires_at: k.expires_at,
-        state: state.into(),
+        state,
         rate_limit: k.rate_limit,
         created_by: k.created_by.clone(),
         created_at: k.created_at,
@@ -77,29 +81,31 @@ async fn may_manage(caller: &Caller, k: &ApiKeyRecord) -> ApiResult<()> {
 
 /// Create an API key. The secret and bearer token are in this response only.
 ///
-/// A key gets roles of its own (`organizationRoles`, `resources`), or inherits the grants of
-/// the service account (`serviceAccountId`) or user (`userId`) it is created for. Nobody can
-/// create a key with more authority than they hold.
+/// A key gets roles of its own (`organization_roles`, `resources`), or inherits the grants of
+/// the service account (`service_account_id`) or user (`user_id`) it is created for. Nobody
+/// can create a key with more authority than they hold. Seed 003's camelCase field names
+/// (`organizationRoles`, `allowedCIDRs`, …) are accepted as aliases.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api keys", security(("bearer" = [])), request_body = CreateApiKey,
-    responses((status = 201, body = ApiKeyWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = ApiKeyWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn create_api_key(State(s): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateApiKey>) -> ApiResult<Response> {
     let mut v = Violations::new();
     let name = v.check("name", validate::display_name(&req.name));
     let description = v.check("description", validate::free_text(&req.description, 1024));
     let expiry = req.expiry.unwrap_or(0.0);
-    if !(0.0..=3650.0).contains(&expiry) || expiry.is_nan() {
-        v.add("expiry", "must be between 0 (never expires) and 3650 days");
+    if !(0.0..=MAX_EXPIRY_DAYS).contains(&expiry) || expiry.is_nan() {
+        v.add("expiry", format!("must be between 0 (never expires) and {MAX_EXPIRY_DAYS} days"));
     }
     let mut cidrs = vec![];
     for (i, c) in req.allowed_cidrs.iter().enumerate() {
-        if let Some(c) = v.check(&format!("allowedCIDRs[{i}]"), validate::cidr(c)) {
+        if let Some(c) = v.check(&format!("allowed_cidrs[{i}]"), validate::cidr(c)) {
             cidrs.push(c);
         }
     }
-    check_rate_limit(&mut v, "rateLimit", req.rate_limit);
+    check_rate_limit(&mut v, "rate_limit", req.rate_limit);
     let mut grants = vec![];
     for (i, r) in req.organization_roles.iter().flatten().enumerate() {
-        if let Some(role) = parse_role(&mut v, &format!("organizationRoles[{i}]"), r) {
+        if let Some(role) = parse_role(&mut v, &format!("organization_roles[{i}]"), r) {
             grants.push(Grant { role, scope: Scope::Organization });
         }
     }
@@ -112,30 +118,29 @@ pub async fn create_api_key(State(s): State<AppState>, caller: Caller, ApiJson(r
     }
     let inherits = req.service_account_id.is_some() || req.user_id.is_some();
     if req.service_account_id.is_some() && req.user_id.is_some() {
-        v.add("serviceAccountId", "give serviceAccountId or userId, not both");
+        v.add("service_account_id", "give service_account_id or user_id, not both");
     }
     if inherits && !grants.is_empty() {
-        v.add("organizationRoles", "a key for a service account or user inherits its grants; give no roles");
+        v.add("organization_roles", "a key for a service account or user inherits its grants; give no roles");
     }
     if !inherits && req.organization_roles.is_none() {
-        v.add("organizationRoles", "required (it may be empty when resources give project roles)");
+        v.add("organization_roles", "required (it may be empty when resources give project roles)");
     }
     if !inherits && grants.is_empty() && req.organization_roles.is_some() {
-        v.add("organizationRoles", "a key needs at least one role");
+        v.add("organization_roles", "a key needs at least one role");
     }
     v.finish()?;
 
     let owner = match (req.service_account_id, req.user_id) {
         (Some(sa), _) => {
             caller.require(Permission::ApikeyManage, Target::Organization).await?;
-            let account =
-                s.store.get_service_account(caller.org(), sa).await.map_err(|_| Error::field("serviceAccountId", format!("service account {sa} not found")))?;
+            let account = s.store.get_service_account(caller.org(), sa).await.map_err(|e| super::missing_as_field(e, "service_account_id"))?;
             let inherited = account_grants(&account.roles);
             ensure_grantable(&s, &caller, &inherited).await?;
             KeyOwner::ServiceAccount(sa)
         }
         (None, Some(u)) => {
-            let user = s.store.get_user(caller.org(), u).await.map_err(|_| Error::field("userId", format!("user {u} not found")))?;
+            let user = s.store.get_user(caller.org(), u).await.map_err(|e| super::missing_as_field(e, "user_id"))?;
             if caller.owner != KeyOwner::User(u) {
                 caller.require(Permission::ApikeyManage, Target::Organization).await?;
                 ensure_grantable(&s, &caller, &account_grants(&user.roles)).await?;
@@ -242,9 +247,9 @@ pub async fn update_api_key(
     let mut v = Violations::new();
     let name = req.name.as_deref().and_then(|n| v.check("name", validate::display_name(n)));
     let description = req.description.as_deref().and_then(|d| v.check("description", validate::free_text(d, 1024)));
-    check_rate_limit(&mut v, "rateLimit", req.rate_limit);
+    check_rate_limit(&mut v, "rate_limit", req.rate_limit);
     if req.name.is_none() && req.description.is_none() && req.rate_limit.is_none() {
-        v.add("body", "nothing to change: give name, description or rateLimit");
+        v.add("body", "nothing to change: give name, description or rate_limit");
     }
     v.finish()?;
     if req.rate_limit.is_some() {
@@ -268,8 +273,8 @@ pub async fn rotate_api_key(
 ) -> ApiResult<Json<ApiKeyWithSecret>> {
     let k = s.store.get_api_key(caller.org(), &id).await?;
     may_manage(&caller, &k).await?;
-    if !(0..=604_800).contains(&req.grace_period_seconds) {
-        return Err(Error::field("gracePeriodSeconds", "must be between 0 and 604800").into());
+    if !(0..=MAX_GRACE_PERIOD_SECONDS).contains(&req.grace_period_seconds) {
+        return Err(Error::field("grace_period_seconds", format!("must be between 0 and {MAX_GRACE_PERIOD_SECONDS}")).into());
     }
     let fresh = NewKey::generate();
     let sealed = s.auth.cfg.master_key.seal(&id, &fresh.secret);

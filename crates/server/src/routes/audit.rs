@@ -20,11 +20,11 @@ use utoipa::IntoParams;
 pub struct AuditQuery {
     /// Events at or after this time (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<OffsetDateTime>,
     /// Events before this time (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<OffsetDateTime>,
     /// Only this actor (access key id, `anonymous`, `system`).
     pub actor: Option<String>,

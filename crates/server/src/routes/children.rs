@@ -18,6 +18,11 @@ use dbcloud_store::{NewAllowlistEntry, NewBucket, NewDbUser};
 use dbcloud_types::*;
 use uuid::Uuid;
 
+/// Memory quota of a bucket, in MiB.
+pub const BUCKET_QUOTA_MB: std::ops::RangeInclusive<i64> = 100..=1_048_576;
+/// Replicas of a bucket.
+pub const BUCKET_REPLICAS: std::ops::RangeInclusive<i32> = 0..=3;
+
 fn created<T: serde::Serialize>(v: T) -> Response {
     (StatusCode::CREATED, Json(v)).into_response()
 }
@@ -38,12 +43,12 @@ pub async fn create_bucket(
     let mut v = Violations::new();
     let name = v.check("name", validate::identifier(&req.name, 100, true));
     let quota = req.memory_quota_mb.unwrap_or(100);
-    if !(100..=1_048_576).contains(&quota) {
-        v.add("memory_quota_mb", "must be between 100 and 1048576");
+    if !BUCKET_QUOTA_MB.contains(&quota) {
+        v.add("memory_quota_mb", format!("must be between {} and {}", BUCKET_QUOTA_MB.start(), BUCKET_QUOTA_MB.end()));
     }
     let replicas = req.replicas.unwrap_or(1);
-    if !(0..=3).contains(&replicas) {
-        v.add("replicas", "must be between 0 and 3");
+    if !BUCKET_REPLICAS.contains(&replicas) {
+        v.add("replicas", format!("must be between {} and {}", BUCKET_REPLICAS.start(), BUCKET_REPLICAS.end()));
     }
     v.finish()?;
     let new = NewBucket { name: name.expect("checked"), memory_quota_mb: quota, replicas };
@@ -81,7 +86,8 @@ pub async fn list_buckets(
 /// Remove a bucket.
 #[utoipa::path(delete, path = "/v1/clusters/{id}/buckets/{bucket_id}", tag = "buckets", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("bucket_id" = Uuid, Path)),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn delete_bucket(State(s): State<AppState>, caller: Caller, ApiPath((id, bucket)): ApiPath<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
     authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
     let deleted = s.store.delete_bucket(&caller.ctx(None), id, bucket).await;
@@ -152,7 +158,8 @@ pub async fn list_db_users(
 /// Remove a database user.
 #[utoipa::path(delete, path = "/v1/clusters/{id}/users/{user_id}", tag = "database users", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn delete_db_user(State(s): State<AppState>, caller: Caller, ApiPath((id, user)): ApiPath<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
     authorized_cluster(&s, &caller, id, Permission::DbuserManage).await?;
     s.store.delete_db_user(&caller.ctx(None), id, user).await?;
@@ -162,7 +169,8 @@ pub async fn delete_db_user(State(s): State<AppState>, caller: Caller, ApiPath((
 /// Change a database user's password; a generated one is returned once.
 #[utoipa::path(put, path = "/v1/clusters/{id}/users/{user_id}/password", tag = "database users", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = ChangePassword,
-    responses((status = 200, body = DatabaseUserWithPassword), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DatabaseUserWithPassword), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn change_password(
     State(s): State<AppState>,
     caller: Caller,
@@ -229,7 +237,8 @@ pub async fn list_allowlist(
 /// Remove an allow-list entry.
 #[utoipa::path(delete, path = "/v1/clusters/{id}/allowlist/{entry_id}", tag = "allow list", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("entry_id" = Uuid, Path)),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn delete_allowlist_entry(State(s): State<AppState>, caller: Caller, ApiPath((id, entry)): ApiPath<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
     authorized_cluster(&s, &caller, id, Permission::AllowlistManage).await?;
     s.store.delete_allowlist_entry(&caller.ctx(None), id, entry).await?;

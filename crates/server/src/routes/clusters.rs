@@ -88,7 +88,7 @@ fn accepted(change: ClusterChange) -> Response {
 /// Create a cluster. Answers 202: the cluster is `CREATING` and an operation brings it up.
 #[utoipa::path(post, path = "/v1/clusters", tag = "clusters", security(("bearer" = [])), request_body = CreateCluster,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create")),
-    responses((status = 202, body = ClusterChange, headers(("Location" = String))), (status = 400, body = ErrorBody),
+    responses((status = 202, body = ClusterChange, headers(("Location" = String, description = "The cluster's URL."))), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_cluster(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiJson(req): ApiJson<CreateCluster>) -> ApiResult<Response> {
     let spec = cluster::check_create(&req)?;
@@ -180,7 +180,7 @@ pub async fn get_cluster(State(s): State<AppState>, caller: Caller, ApiPath(id):
 /// Change a cluster: rename, set the spend limit (serverless), or scale (dedicated; runs an
 /// operation and answers 202).
 #[utoipa::path(patch, path = "/v1/clusters/{id}", tag = "clusters", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = UpdateCluster,
-    responses((status = 200, body = ClusterChange), (status = 202, body = ClusterChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ClusterChange), (status = 202, body = ClusterChange, headers(("Location" = String, description = "The cluster's URL."))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_cluster(
     State(s): State<AppState>,
@@ -204,7 +204,7 @@ pub async fn update_cluster(
 
 /// Delete a cluster. Answers 202: the cluster is `DELETING` and ends `DELETED`.
 #[utoipa::path(delete, path = "/v1/clusters/{id}", tag = "clusters", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 202, body = ClusterChange), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 202, body = ClusterChange, headers(("Location" = String, description = "The cluster's URL."))), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_cluster(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
     let c = authorized_cluster(&s, &caller, id, Permission::ClusterDelete).await?;

@@ -76,11 +76,11 @@ pub async fn scope_target(s: &AppState, caller: &Caller, scope: Scope) -> ApiRes
     Ok(match scope {
         Scope::Organization => Target::Organization,
         Scope::Project(p) => {
-            s.store.get_project(caller.org(), p).await.map_err(|_| Error::field("scope.id", format!("project {p} not found")))?;
+            s.store.get_project(caller.org(), p).await.map_err(|e| super::missing_as_field(e, "scope.id"))?;
             Target::Project(p)
         }
         Scope::Cluster(c) => {
-            let cl = s.store.get_cluster(caller.org(), c).await.map_err(|_| Error::field("scope.id", format!("cluster {c} not found")))?;
+            let cl = s.store.get_cluster(caller.org(), c).await.map_err(|e| super::missing_as_field(e, "scope.id"))?;
             Target::Cluster { project: cl.project_id, cluster: c }
         }
     })

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use dbcloud_core::perms::{Permission, Target};
-use dbcloud_types::{ErrorBody, Organization, Provider, Region, UpdateOrganization};
+use dbcloud_types::{ErrorBody, Organization, Page, Provider, Region, UpdateOrganization};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -41,10 +41,11 @@ pub struct RegionQuery {
     pub provider: Option<Provider>,
 }
 
-/// Available regions, per provider.
+/// Available regions, per provider: the whole catalogue in one page (`next_cursor` is
+/// always `null`), in the `{items, next_cursor}` envelope of every list.
 #[utoipa::path(get, path = "/v1/regions", tag = "regions", security(("bearer" = [])), params(RegionQuery),
-    responses((status = 200, body = Vec<Region>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list_regions(caller: Caller, ApiQuery(q): ApiQuery<RegionQuery>) -> ApiResult<Json<Vec<Region>>> {
+    responses((status = 200, body = Page<Region>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_regions(caller: Caller, ApiQuery(q): ApiQuery<RegionQuery>) -> ApiResult<Json<Page<Region>>> {
     caller.require_somewhere(Permission::CloudRead).await?;
-    Ok(Json(dbcloud_core::regions::regions(q.provider)))
+    Ok(Json(Page { items: dbcloud_core::regions::regions(q.provider), next_cursor: None }))
 }
