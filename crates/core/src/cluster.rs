@@ -140,8 +140,13 @@ pub fn check_update(c: &Cluster, req: &UpdateCluster) -> Result<UpdatePlan> {
     if scale_to.is_some() && is_suspended(c) {
         return Err(Error::FailedPrecondition(format!("cluster {} is suspended; resume it before scaling", c.id)));
     }
-    if scale_to.is_some() && c.state != ClusterState::Created {
-        return Err(Error::FailedPrecondition(format!("cluster {} is {}; it can be scaled only when CREATED", c.id, c.state)));
+    if scale_to.is_some() {
+        match c.state {
+            ClusterState::Created => {}
+            // Another operation runs: the scale waits for it.
+            ClusterState::Creating | ClusterState::Scaling | ClusterState::Updating => return Err(Error::busy(c.id, c.state)),
+            s => return Err(Error::FailedPrecondition(format!("cluster {} is {s}; it can be scaled only when CREATED", c.id))),
+        }
     }
     Ok(UpdatePlan { name, spend_limit, scale_to })
 }

@@ -110,12 +110,13 @@ async fn check(req: Request, cfg: &GuardConfig, surface: Surface) -> Result<Requ
 }
 
 /// Middleware: the checks above, then the security headers on whatever the answer is.
-/// Every answer but the static API browser (`/docs`) is `Cache-Control: no-store`: API
-/// answers carry secrets (created keys, generated passwords) and must never be cached.
+/// Every answer but the static API browser (`/docs`) and the console's content-hashed assets
+/// (`/assets/`, which set their own long lifetime) is `Cache-Control: no-store`: API answers
+/// carry secrets (created keys, generated passwords) and must never be cached.
 pub async fn guard(State(cfg): State<Arc<GuardConfig>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let surface = Surface::of(path.as_bytes());
-    let cacheable = path == "/docs" || path.starts_with("/docs/");
+    let cacheable = path == "/docs" || path.starts_with("/docs/") || path.starts_with("/assets/");
     let mut res = match check(req, &cfg, surface).await {
         Ok(req) => next.run(req).await,
         Err(res) => res,
