@@ -1,13 +1,13 @@
 //! Service accounts: non-human principals whose keys inherit their grants.
 
-use super::grants::{ensure_grantable, grants_of};
+use super::grants::{ensure_grantable, grants_of, parse_grants};
 use crate::idempotency::{self, Created};
 use crate::model::PageReq;
 use crate::{App, Caller};
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Grant, Permission, Target};
 use dbcloud_core::{Result, validate};
-use dbcloud_types::{Page, ServiceAccount};
+use dbcloud_types::{Page, RoleSpec, ServiceAccount};
 use uuid::Uuid;
 
 /// Service-account use cases (see [`App::service_accounts`]); all need
@@ -17,9 +17,28 @@ pub struct ServiceAccounts<'a> {
 }
 
 impl ServiceAccounts<'_> {
-    /// Creates a service account with `grants` (any vocabulary, including the legacy ADMIN,
-    /// CREATE, DELETE, EDIT, READ); never with more authority than the caller holds.
+    /// Creates a service account with roles (any vocabulary, including the legacy ADMIN,
+    /// CREATE, DELETE, EDIT, READ): `roles` organization-wide, `specs` scoped (errors name
+    /// `roles[i]` and `grants[i].role`/`grants[i].scope`); never with more authority than
+    /// the caller holds.
     pub async fn create(
+        &self,
+        caller: &Caller,
+        name: &str,
+        description: &str,
+        roles: &[String],
+        specs: &[RoleSpec],
+        idempotency_key: Option<&str>,
+    ) -> Result<Created<ServiceAccount>> {
+        caller.require(Permission::ServiceaccountManage, Target::Organization).await?;
+        let mut v = Violations::new();
+        let grants = parse_grants(&mut v, roles, specs);
+        v.finish()?;
+        self.create_with(caller, name, description, grants, idempotency_key).await
+    }
+
+    /// [`ServiceAccounts::create`] with already parsed grants.
+    pub async fn create_with(
         &self,
         caller: &Caller,
         name: &str,

@@ -3,9 +3,9 @@
 
 use crate::model::{PageReq, PrincipalRef};
 use crate::{App, Caller};
+use dbcloud_core::Result;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Grant, Permission, Role, Scope, Target};
-use dbcloud_core::{Error, Result};
 use dbcloud_types::{GrantScope, Page, RoleGrant, RoleSpec};
 use uuid::Uuid;
 
@@ -80,11 +80,11 @@ pub(crate) async fn scope_target(app: &App, caller: &Caller, scope: Scope) -> Re
     Ok(match scope {
         Scope::Organization => Target::Organization,
         Scope::Project(p) => {
-            app.store().get_project(caller.org(), p).await.map_err(|_| Error::field("scope.id", format!("project {p} not found")))?;
+            app.store().get_project(caller.org(), p).await.map_err(|e| super::missing_as_field(e, "scope.id"))?;
             Target::Project(p)
         }
         Scope::Cluster(c) => {
-            let cl = app.store().get_cluster(caller.org(), c).await.map_err(|_| Error::field("scope.id", format!("cluster {c} not found")))?;
+            let cl = app.store().get_cluster(caller.org(), c).await.map_err(|e| super::missing_as_field(e, "scope.id"))?;
             Target::Cluster { project: cl.project_id, cluster: c }
         }
     })
@@ -146,9 +146,21 @@ impl Grants<'_> {
         self.app.store().get_grant(caller.org(), id).await
     }
 
-    /// Grants `grant` to a user, service account or API key (`user.manage`, and the caller
-    /// must hold the role's permissions at that scope).
-    pub async fn create(&self, caller: &Caller, principal: &PrincipalRef, grant: Grant) -> Result<RoleGrant> {
+    /// Grants the role named `role` at `scope` (the organization when `None`) to a user,
+    /// service account or API key (`user.manage`, and the caller must hold the role's
+    /// permissions at that scope). Names are checked after the permission.
+    pub async fn create(&self, caller: &Caller, principal: &PrincipalRef, role: &str, scope: Option<&GrantScope>) -> Result<RoleGrant> {
+        caller.require(Permission::UserManage, Target::Organization).await?;
+        let mut v = Violations::new();
+        let role = parse_role(&mut v, "role", role);
+        let scope = parse_scope(&mut v, "scope", scope);
+        check_principal_kind(&mut v, "principal_type", &principal.kind);
+        v.finish()?;
+        self.create_parsed(caller, principal, Grant { role: role.expect("checked"), scope: scope.expect("checked") }).await
+    }
+
+    /// [`Grants::create`] of an already parsed grant.
+    pub async fn create_parsed(&self, caller: &Caller, principal: &PrincipalRef, grant: Grant) -> Result<RoleGrant> {
         caller.require(Permission::UserManage, Target::Organization).await?;
         let mut v = Violations::new();
         check_principal_kind(&mut v, "principal_type", &principal.kind);

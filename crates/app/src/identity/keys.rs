@@ -171,15 +171,12 @@ impl ApiKeys<'_> {
         let owner = match (req.service_account_id, req.user_id) {
             (Some(sa), _) => {
                 caller.require(Permission::ApikeyManage, Target::Organization).await?;
-                let account = store
-                    .get_service_account(caller.org(), sa)
-                    .await
-                    .map_err(|_| Error::field("service_account_id", format!("service account {sa} not found")))?;
+                let account = store.get_service_account(caller.org(), sa).await.map_err(|e| super::missing_as_field(e, "service_account_id"))?;
                 ensure_grantable(self.app, caller, &grants_of(&account.roles)).await?;
                 KeyOwner::ServiceAccount(sa)
             }
             (None, Some(u)) => {
-                let user = store.get_user(caller.org(), u).await.map_err(|_| Error::field("user_id", format!("user {u} not found")))?;
+                let user = store.get_user(caller.org(), u).await.map_err(|e| super::missing_as_field(e, "user_id"))?;
                 if caller.owner != KeyOwner::User(u) {
                     caller.require(Permission::ApikeyManage, Target::Organization).await?;
                     ensure_grantable(self.app, caller, &grants_of(&user.roles)).await?;

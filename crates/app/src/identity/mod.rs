@@ -5,3 +5,12 @@ pub mod accounts;
 pub mod grants;
 pub mod keys;
 pub mod users;
+
+/// A referenced object that does not exist is a bad field of the request (400 naming
+/// `field`), not a missing object of the path; other errors (an unavailable store) stay.
+pub(crate) fn missing_as_field(e: dbcloud_core::Error, field: &str) -> dbcloud_core::Error {
+    match e {
+        dbcloud_core::Error::NotFound(what) => dbcloud_core::Error::field(field, format!("{what} not found")),
+        other => other,
+    }
+}

@@ -1,14 +1,14 @@
 //! Users: the people of an organization (keys can be created for them; they sign in to the
 //! console).
 
-use super::grants::{ensure_grantable, grants_of};
+use super::grants::{ensure_grantable, grants_of, parse_grants};
 use crate::idempotency::{self, Created};
 use crate::model::PageReq;
 use crate::{App, Caller};
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Grant, Permission, Target};
 use dbcloud_core::{Result, validate};
-use dbcloud_types::{Page, User};
+use dbcloud_types::{Page, RoleSpec, User};
 use uuid::Uuid;
 
 /// Checks and normalises an e-mail address (lower case, trimmed).
@@ -32,7 +32,25 @@ pub struct Users<'a> {
 impl Users<'_> {
     /// Adds a user with `grants` (`user.manage`; never more than the caller holds). An
     /// empty name becomes the e-mail address.
-    pub async fn create(&self, caller: &Caller, email: &str, name: &str, grants: Vec<Grant>, idempotency_key: Option<&str>) -> Result<Created<User>> {
+    /// `roles` are organization-wide role names, `specs` scoped ones.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        email: &str,
+        name: &str,
+        roles: &[String],
+        specs: &[RoleSpec],
+        idempotency_key: Option<&str>,
+    ) -> Result<Created<User>> {
+        caller.require(Permission::UserManage, Target::Organization).await?;
+        let mut v = Violations::new();
+        let grants = parse_grants(&mut v, roles, specs);
+        v.finish()?;
+        self.create_with(caller, email, name, grants, idempotency_key).await
+    }
+
+    /// [`Users::create`] with already parsed grants.
+    pub async fn create_with(&self, caller: &Caller, email: &str, name: &str, grants: Vec<Grant>, idempotency_key: Option<&str>) -> Result<Created<User>> {
         caller.require(Permission::UserManage, Target::Organization).await?;
         let mut v = Violations::new();
         let email = check_email(&mut v, "email", email);

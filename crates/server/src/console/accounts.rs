@@ -171,7 +171,7 @@ fn form_error(s: &Signed, bg: Markup, title: &str, e: Error, body: impl FnOnce()
 pub async fn create(State(state): State<AppState>, form: Submitted) -> Response {
     let (s, f) = (&form.signed, &form.fields);
     let result = match grants_from(f) {
-        Ok(g) => state.app.service_accounts().create(s.caller(), f.get("name"), f.get("description"), g, None).await,
+        Ok(g) => state.app.service_accounts().create_with(s.caller(), f.get("name"), f.get("description"), g, None).await,
         Err(e) => Err(e),
     };
     match result {
@@ -472,7 +472,7 @@ pub fn quick_key_form(s: &Signed, accounts: &[ServiceAccount], f: Option<&Fields
 /// Creates (when asked) the service account, then its key; returns the key with its secret.
 pub async fn quick_key(state: &AppState, s: &Signed, f: &Fields) -> Result<dbcloud_app::identity::keys::KeyWithSecret, Error> {
     let account = match f.get("account") {
-        "new" | "" => state.app.service_accounts().create(s.caller(), f.get("account_name"), "", grants_from(f)?, None).await?.value.id,
+        "new" | "" => state.app.service_accounts().create_with(s.caller(), f.get("account_name"), "", grants_from(f)?, None).await?.value.id,
         id => Uuid::parse_str(id).map_err(|_| Error::field("account", "choose a service account"))?,
     };
     state.app.api_keys().create(s.caller(), NewKey { name: f.get("name").to_string(), service_account_id: Some(account), ..Default::default() }).await

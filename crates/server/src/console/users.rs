@@ -73,7 +73,7 @@ pub async fn create(State(state): State<AppState>, form: Submitted) -> Response 
     let f = &form.fields;
     let r = async {
         let role = Role::parse(f.get("role")).ok_or_else(|| Error::field("role", "choose a role"))?;
-        let u = state.app.users().create(s.caller(), f.get("email"), f.get("name"), vec![Grant { role, scope: Scope::Organization }], None).await?.value;
+        let u = state.app.users().create_with(s.caller(), f.get("email"), f.get("name"), vec![Grant { role, scope: Scope::Organization }], None).await?.value;
         let password = dbcloud_core::keys::random_base62(20);
         state.app.sessions().set_password(s.caller(), u.id, None, &password).await?;
         Ok::<_, Error>((u, password))
@@ -162,7 +162,7 @@ pub async fn add_grant(State(state): State<AppState>, Path(id): Path<Uuid>, form
             "organization" | "" => Scope::Organization,
             p => Scope::Project(Uuid::parse_str(p).map_err(|_| Error::field("scope", "unknown project"))?),
         };
-        state.app.grants().create(s.caller(), &PrincipalRef { kind: "user".into(), id: id.to_string() }, Grant { role, scope }).await
+        state.app.grants().create_parsed(s.caller(), &PrincipalRef { kind: "user".into(), id: id.to_string() }, Grant { role, scope }).await
     }
     .await;
     match r {

@@ -6,8 +6,7 @@ use crate::extract::ApiQuery;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use dbcloud_core::perms::{Permission, Target};
-use dbcloud_store::{AuditEvent, AuditFilter};
+use dbcloud_app::model::{AuditEvent, AuditFilter};
 use dbcloud_types::{ErrorBody, Page};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -41,8 +40,7 @@ pub struct AuditQuery {
 #[utoipa::path(get, path = "/v1/audit-events", tag = "audit", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = Page<AuditEvent>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_audit_events(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Page<AuditEvent>>> {
-    caller.require(Permission::AuditRead, Target::Organization).await?;
     let page = super::page(q.cursor.as_deref(), q.limit)?;
     let filter = AuditFilter { since: q.since, until: q.until, actor: q.actor, action: q.action, ..Default::default() };
-    Ok(Json(s.store.list_audit_filtered(caller.org(), &filter, page).await?))
+    Ok(Json(s.app.audit().list(&caller, &filter, page).await?))
 }

@@ -1,30 +1,29 @@
 //! What lives inside a cluster: buckets, database users, allow-list entries, operations.
 
 use super::PageQuery;
-use super::clusters::authorized_cluster;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::idem::{self, IdemKey};
+use crate::idem::IdemKey;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use dbcloud_core::error::Violations;
-use dbcloud_core::perms::Permission;
-use dbcloud_core::{Error, secret, validate};
-use dbcloud_store::{NewAllowlistEntry, NewBucket, NewDbUser};
+use axum::response::Response;
+use dbcloud_app::model::{NewAllowlistEntry, NewBucket};
+use dbcloud_app::{buckets, db_users};
 use dbcloud_types::*;
 use uuid::Uuid;
 
-/// Memory quota of a bucket, in MiB.
-pub const BUCKET_QUOTA_MB: std::ops::RangeInclusive<i64> = 100..=1_048_576;
-/// Replicas of a bucket.
-pub const BUCKET_REPLICAS: std::ops::RangeInclusive<i32> = 0..=3;
+/// Memory quota of a bucket, in MiB (the service's rule).
+pub const BUCKET_QUOTA_MB: std::ops::RangeInclusive<i64> = buckets::QUOTA_MB;
+/// Replicas of a bucket (the service's rule).
+pub const BUCKET_REPLICAS: std::ops::RangeInclusive<i32> = buckets::REPLICAS;
 
-fn created<T: serde::Serialize>(v: T) -> Response {
-    (StatusCode::CREATED, Json(v)).into_response()
+/// Resolves the password of a create or change: the one given (checked), or a generated one
+/// (kept for the dialects not yet on the service layer).
+pub(crate) fn password(given: Option<&str>) -> Result<String, dbcloud_core::Error> {
+    db_users::password("password", given)
 }
 
 /// Add a bucket.
@@ -39,35 +38,13 @@ pub async fn create_bucket(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<CreateBucket>,
 ) -> ApiResult<Response> {
-    authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
-    let mut v = Violations::new();
-    let name = v.check("name", validate::identifier(&req.name, 100, true));
-    let quota = req.memory_quota_mb.unwrap_or(100);
-    if !BUCKET_QUOTA_MB.contains(&quota) {
-        v.add("memory_quota_mb", format!("must be between {} and {}", BUCKET_QUOTA_MB.start(), BUCKET_QUOTA_MB.end()));
-    }
-    let replicas = req.replicas.unwrap_or(1);
-    if !BUCKET_REPLICAS.contains(&replicas) {
-        v.add("replicas", format!("must be between {} and {}", BUCKET_REPLICAS.start(), BUCKET_REPLICAS.end()));
-    }
-    v.finish()?;
-    let new = NewBucket { name: name.expect("checked"), memory_quota_mb: quota, replicas };
-    let r = idem::create(
-        &s,
-        &caller,
-        key,
-        &format!("POST /v1/clusters/{id}/buckets"),
-        &req,
-        StatusCode::CREATED,
-        |ctx| {
-            let store = s.store.clone();
-            async move { store.create_bucket(&ctx, id, &new).await }
-        },
-        created,
-    )
-    .await;
-    s.clusters.invalidate(id);
-    r
+    let new = NewBucket {
+        name: req.name,
+        memory_quota_mb: req.memory_quota_mb.unwrap_or(buckets::DEFAULT_QUOTA_MB),
+        replicas: req.replicas.unwrap_or(buckets::DEFAULT_REPLICAS),
+    };
+    let created = s.app.buckets().create(&caller, id, new, key.0.as_deref()).await?;
+    Ok(super::created(StatusCode::CREATED, None, created))
 }
 
 /// List a cluster's buckets.
@@ -79,8 +56,7 @@ pub async fn list_buckets(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Bucket>>> {
-    authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
-    Ok(Json(s.store.list_buckets(caller.org(), id, q.page()?).await?))
+    Ok(Json(s.app.buckets().list(&caller, id, q.page()?).await?))
 }
 
 /// Remove a bucket.
@@ -89,19 +65,8 @@ pub async fn list_buckets(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn delete_bucket(State(s): State<AppState>, caller: Caller, ApiPath((id, bucket)): ApiPath<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
-    authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
-    let deleted = s.store.delete_bucket(&caller.ctx(None), id, bucket).await;
-    s.clusters.invalidate(id);
-    deleted?;
+    s.app.buckets().delete(&caller, id, bucket).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Resolves the password of a create or change: the one given (checked), or a generated one.
-pub(crate) fn password(given: Option<&str>) -> Result<String, Error> {
-    match given {
-        Some(p) => secret::check_password(p).map(|_| p.to_string()).map_err(|e| Error::field("password", e)),
-        None => Ok(secret::generate_password()),
-    }
 }
 
 /// Add a database user; the password is generated when absent and returned only here.
@@ -116,30 +81,13 @@ pub async fn create_db_user(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<CreateDatabaseUser>,
 ) -> ApiResult<Response> {
-    authorized_cluster(&s, &caller, id, Permission::DbuserManage).await?;
-    let mut v = Violations::new();
-    let name = v.check("name", validate::identifier(&req.name, 63, false));
-    let scope = req.scope.as_deref().and_then(|sc| v.check("scope", validate::identifier(sc, 100, true)));
-    let pw = v.check("password", password(req.password.as_deref()).map_err(|_| "must be 12 to 128 characters without control characters".into()));
-    v.finish()?;
-    let pw = pw.expect("checked");
-    let new = NewDbUser { name: name.expect("checked"), access: req.access, scope, password_hash: secret::hash_password(&pw) };
-    // The recorded request identity never includes the password.
-    let identity = serde_json::json!({"name": req.name, "access": req.access, "scope": req.scope, "password_given": req.password.is_some()});
-    idem::create(
-        &s,
-        &caller,
-        key,
-        &format!("POST /v1/clusters/{id}/users"),
-        &identity,
-        StatusCode::CREATED,
-        |ctx| {
-            let store = s.store.clone();
-            async move { store.create_db_user(&ctx, id, &new).await }
-        },
-        |user| created(DatabaseUserWithPassword { user, password: pw }),
-    )
-    .await
+    let new = db_users::NewUser { name: req.name, access: req.access, scope: req.scope, password: req.password };
+    let created = s.app.db_users().create(&caller, id, new, key.0.as_deref()).await?;
+    if created.replayed {
+        // A replay answers the user without a password: it was shown once, with the create.
+        return Ok(super::created(StatusCode::CREATED, None, created.map(|u| u.user)));
+    }
+    Ok(super::created(StatusCode::CREATED, None, created))
 }
 
 /// List a cluster's database users (never their passwords).
@@ -151,8 +99,7 @@ pub async fn list_db_users(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<DatabaseUser>>> {
-    authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
-    Ok(Json(s.store.list_db_users(caller.org(), id, q.page()?).await?))
+    Ok(Json(s.app.db_users().list(&caller, id, q.page()?).await?))
 }
 
 /// Remove a database user.
@@ -161,8 +108,7 @@ pub async fn list_db_users(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn delete_db_user(State(s): State<AppState>, caller: Caller, ApiPath((id, user)): ApiPath<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
-    authorized_cluster(&s, &caller, id, Permission::DbuserManage).await?;
-    s.store.delete_db_user(&caller.ctx(None), id, user).await?;
+    s.app.db_users().delete(&caller, id, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -177,10 +123,7 @@ pub async fn change_password(
     ApiPath((id, user)): ApiPath<(Uuid, Uuid)>,
     ApiJson(req): ApiJson<ChangePassword>,
 ) -> ApiResult<Json<DatabaseUserWithPassword>> {
-    authorized_cluster(&s, &caller, id, Permission::DbuserManage).await?;
-    let pw = password(req.password.as_deref())?;
-    let user = s.store.set_db_user_password(&caller.ctx(None), id, user, &secret::hash_password(&pw)).await?;
-    Ok(Json(DatabaseUserWithPassword { user, password: pw }))
+    Ok(Json(s.app.db_users().set_password(&caller, id, user, req.password.as_deref()).await?))
 }
 
 /// Add a network to a cluster's allow list.
@@ -195,30 +138,9 @@ pub async fn create_allowlist_entry(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<CreateAllowlistEntry>,
 ) -> ApiResult<Response> {
-    authorized_cluster(&s, &caller, id, Permission::AllowlistManage).await?;
-    let mut v = Violations::new();
-    let cidr = v.check("cidr", validate::cidr(&req.cidr));
-    let comment = v.check("comment", validate::free_text(&req.comment, 256));
-    if req.expires_at.is_some_and(|e| e <= time::OffsetDateTime::now_utc()) {
-        v.add("expires_at", "must be in the future");
-    }
-    v.finish()?;
-    let new =
-        NewAllowlistEntry { cidr: cidr.expect("checked"), comment: comment.expect("checked"), expires_at: req.expires_at, attributes: Default::default() };
-    idem::create(
-        &s,
-        &caller,
-        key,
-        &format!("POST /v1/clusters/{id}/allowlist"),
-        &req,
-        StatusCode::CREATED,
-        |ctx| {
-            let store = s.store.clone();
-            async move { store.create_allowlist_entry(&ctx, id, &new).await }
-        },
-        created,
-    )
-    .await
+    let entry = NewAllowlistEntry { cidr: req.cidr, comment: req.comment, expires_at: req.expires_at, attributes: Default::default() };
+    let created = s.app.allowlist().add(&caller, id, entry, key.0.as_deref()).await?;
+    Ok(super::created(StatusCode::CREATED, None, created))
 }
 
 /// List a cluster's allow list.
@@ -230,8 +152,7 @@ pub async fn list_allowlist(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<AllowlistEntry>>> {
-    authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
-    Ok(Json(s.store.list_allowlist(caller.org(), id, q.page()?).await?))
+    Ok(Json(s.app.allowlist().list(&caller, id, q.page()?).await?))
 }
 
 /// Remove an allow-list entry.
@@ -240,8 +161,7 @@ pub async fn list_allowlist(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn delete_allowlist_entry(State(s): State<AppState>, caller: Caller, ApiPath((id, entry)): ApiPath<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
-    authorized_cluster(&s, &caller, id, Permission::AllowlistManage).await?;
-    s.store.delete_allowlist_entry(&caller.ctx(None), id, entry).await?;
+    s.app.allowlist().delete(&caller, id, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -254,15 +174,12 @@ pub async fn list_operations(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Operation>>> {
-    authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
-    Ok(Json(s.store.list_operations(caller.org(), id, q.page()?).await?))
+    Ok(Json(s.app.operations().list(&caller, id, q.page()?).await?))
 }
 
 /// Get an operation.
 #[utoipa::path(get, path = "/v1/operations/{id}", tag = "operations", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Operation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_operation(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Operation>> {
-    let op = s.store.get_operation(caller.org(), id).await?;
-    authorized_cluster(&s, &caller, op.cluster_id, Permission::ClusterRead).await?;
-    Ok(Json(op))
+    Ok(Json(s.app.operations().get(&caller, id).await?))
 }

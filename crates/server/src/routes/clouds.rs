@@ -3,16 +3,12 @@
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::idem::{self, IdemKey};
+use crate::idem::IdemKey;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use dbcloud_core::error::Violations;
-use dbcloud_core::perms::{Permission, Target};
-use dbcloud_core::{regions, validate};
-use dbcloud_store::NewCloud;
+use axum::response::Response;
 use dbcloud_types::{Cloud, CreateCloud, ErrorBody, Page, Provider, UpdateCloud};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -24,29 +20,8 @@ use uuid::Uuid;
     responses((status = 201, body = Cloud), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_cloud(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiJson(req): ApiJson<CreateCloud>) -> ApiResult<Response> {
-    caller.require(Permission::CloudManage, Target::Organization).await?;
-    let mut v = Violations::new();
-    let name = v.check("name", validate::display_name(&req.name));
-    if !regions::is_valid(req.provider, &req.region) {
-        v.add("region", format!("`{}` is not a region of {}; see GET /v1/regions?provider={}", req.region, req.provider, req.provider));
-    }
-    let vpc = v.check("virtual_network_cidr", validate::vpc_cidr(req.virtual_network_cidr.as_deref().unwrap_or("10.0.0.0/16")));
-    v.finish()?;
-    let new = NewCloud { name: name.expect("checked"), provider: req.provider, region: req.region.clone(), vpc_cidr: vpc.expect("checked") };
-    idem::create(
-        &s,
-        &caller,
-        key,
-        "POST /v1/clouds",
-        &req,
-        StatusCode::CREATED,
-        |ctx| {
-            let store = s.store.clone();
-            async move { store.create_cloud(&ctx, &new).await }
-        },
-        |c| (StatusCode::CREATED, Json(c)).into_response(),
-    )
-    .await
+    let created = s.app.clouds().create(&caller, &req.name, req.provider, &req.region, req.virtual_network_cidr.as_deref(), key.0.as_deref()).await?;
+    Ok(super::created(StatusCode::CREATED, None, created))
 }
 
 /// Cloud list filters.
@@ -66,17 +41,15 @@ pub struct CloudQuery {
 #[utoipa::path(get, path = "/v1/clouds", tag = "clouds", security(("bearer" = [])), params(CloudQuery),
     responses((status = 200, body = Page<Cloud>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_clouds(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<CloudQuery>) -> ApiResult<Json<Page<Cloud>>> {
-    caller.require_somewhere(Permission::CloudRead).await?;
     let page = super::page(q.cursor.as_deref(), q.limit)?;
-    Ok(Json(s.store.list_clouds(caller.org(), q.provider, page).await?))
+    Ok(Json(s.app.clouds().list(&caller, q.provider, page).await?))
 }
 
 /// Get a cloud with all its details.
 #[utoipa::path(get, path = "/v1/clouds/{id}", tag = "clouds", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Cloud), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Cloud>> {
-    caller.require_somewhere(Permission::CloudRead).await?;
-    Ok(Json(s.store.get_cloud(caller.org(), id).await?))
+    Ok(Json(s.app.clouds().get(&caller, id).await?))
 }
 
 /// Rename a cloud or change its network (only while it has no clusters).
@@ -84,22 +57,13 @@ pub async fn get_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id): A
     responses((status = 200, body = Cloud), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<UpdateCloud>) -> ApiResult<Json<Cloud>> {
-    caller.require(Permission::CloudManage, Target::Organization).await?;
-    let mut v = Violations::new();
-    let name = req.name.as_deref().and_then(|n| v.check("name", validate::display_name(n)));
-    let vpc = req.virtual_network_cidr.as_deref().and_then(|c| v.check("virtual_network_cidr", validate::vpc_cidr(c)));
-    if req.name.is_none() && req.virtual_network_cidr.is_none() {
-        v.add("body", "nothing to change: give name or virtual_network_cidr");
-    }
-    v.finish()?;
-    Ok(Json(s.store.update_cloud(&caller.ctx(None), id, name.as_deref(), vpc.as_deref()).await?))
+    Ok(Json(s.app.clouds().update(&caller, id, req.name.as_deref(), req.virtual_network_cidr.as_deref()).await?))
 }
 
 /// Delete a cloud that has no clusters.
 #[utoipa::path(delete, path = "/v1/clouds/{id}", tag = "clouds", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_cloud(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    caller.require(Permission::CloudManage, Target::Organization).await?;
-    s.store.delete_cloud(&caller.ctx(None), id).await?;
+    s.app.clouds().delete(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

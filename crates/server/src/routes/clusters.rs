@@ -1,21 +1,25 @@
 //! Clusters: create, list, get, update, delete. Changes that need work run as operations.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::idem::{self, IdemKey};
+use crate::idem::IdemKey;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dbcloud_app::clusters::ClusterChanges;
 use dbcloud_core::cluster;
 use dbcloud_core::perms::{Permission, Role, Scope, Target};
-use dbcloud_store::{CloudRef, ClusterFilter, ClusterUpdate, NewCluster, NewOperation};
+use dbcloud_store::{CloudRef, ClusterFilter, NewCluster, NewOperation};
 use dbcloud_types::{Cluster, ClusterChange, ClusterState, CreateCluster, ErrorBody, OperationKind, Page, UpdateCluster};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
+
+// The helpers down to `upgrade_operation` serve the dialects until each is on the service
+// layer (`dbcloud_app`); the native handlers below call the service only.
 
 /// Loads a cluster of the caller's organization and checks `p` on it.
 pub async fn authorized_cluster(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> ApiResult<Cluster> {
@@ -91,34 +95,10 @@ fn accepted(change: ClusterChange) -> Response {
     responses((status = 202, body = ClusterChange, headers(("Location" = String, description = "The cluster's URL."))), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_cluster(State(s): State<AppState>, caller: Caller, key: IdemKey, ApiJson(req): ApiJson<CreateCluster>) -> ApiResult<Response> {
-    let spec = cluster::check_create(&req)?;
-    let project = match req.project_id {
-        Some(p) => p,
-        None => s.store.default_project(caller.org()).await?.id,
-    };
-    caller.require(Permission::ClusterCreate, Target::Project(project)).await?;
-    let cloud = match (req.cloud_id, req.provider, &req.region) {
-        (Some(id), _, _) => CloudRef::Id(id),
-        (None, Some(p), Some(r)) => CloudRef::ProviderRegion(p, r.clone()),
-        _ => return Err(ApiError::bad_request("invalid argument: cloud_id: required unless provider and region are given")),
-    };
-    let runner = s.runner.clone();
-    let r = idem::create(
-        &s,
-        &caller,
-        key,
-        "POST /v1/clusters",
-        &req,
-        StatusCode::ACCEPTED,
-        |ctx| {
-            let (s, caller) = (s.clone(), caller.clone());
-            async move { provision(&s, &caller, ctx, spec, project, cloud, Default::default()).await }
-        },
-        accepted,
-    )
-    .await?;
-    runner.wake();
-    Ok(r)
+    let new = dbcloud_app::clusters::NewCluster { spec: req, ..Default::default() };
+    let created = s.app.clusters().create(&caller, new, key.0.as_deref()).await?;
+    let location = format!("/v1/clusters/{}", created.value.cluster.id);
+    Ok(super::created(StatusCode::ACCEPTED, Some(location), created))
 }
 
 /// Cluster list filters and paging.
@@ -144,37 +124,16 @@ pub struct ClusterQuery {
 #[utoipa::path(get, path = "/v1/clusters", tag = "clusters", security(("bearer" = [])), params(ClusterQuery),
     responses((status = 200, body = Page<Cluster>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_clusters(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ClusterQuery>) -> ApiResult<Json<Page<Cluster>>> {
-    let mut filter = ClusterFilter { project_id: q.project_id, cloud_id: q.cloud_id, state: q.state, name: q.name.clone(), ..Default::default() };
-    if !caller.principal.can(Permission::ClusterRead, Target::Organization) {
-        // Callers with project-scoped grants list one project at a time.
-        match q.project_id {
-            Some(p) => caller.require(Permission::ClusterRead, Target::Project(p)).await?,
-            None => {
-                let projects: Vec<Uuid> = caller
-                    .principal
-                    .grants
-                    .iter()
-                    .filter_map(|g| match g.scope {
-                        dbcloud_core::perms::Scope::Project(p) if g.role.grants(Permission::ClusterRead) => Some(p),
-                        _ => None,
-                    })
-                    .collect();
-                match projects.as_slice() {
-                    [one] => filter.project_id = Some(*one),
-                    _ => return Err(dbcloud_core::Error::PermissionDenied.into()),
-                }
-            }
-        }
-    }
+    let filter = ClusterFilter { project_id: q.project_id, cloud_id: q.cloud_id, state: q.state, name: q.name.clone(), ..Default::default() };
     let page = super::page(q.cursor.as_deref(), q.limit)?;
-    Ok(Json(s.store.list_clusters(caller.org(), &filter, page).await?))
+    Ok(Json(s.app.clusters().list(&caller, filter, page).await?))
 }
 
 /// Get a cluster with its nodes and endpoints. Deleted clusters stay readable (state `DELETED`).
 #[utoipa::path(get, path = "/v1/clusters/{id}", tag = "clusters", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Cluster), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_cluster(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Cluster>> {
-    Ok(Json(authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?))
+    Ok(Json(s.app.clusters().get(&caller, id).await?))
 }
 
 /// Change a cluster: rename, set the spend limit (serverless), or scale (dedicated; runs an
@@ -188,15 +147,9 @@ pub async fn update_cluster(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<UpdateCluster>,
 ) -> ApiResult<Response> {
-    let c = authorized_cluster(&s, &caller, id, Permission::ClusterUpdate).await?;
-    let plan = cluster::check_update(&c, &req)?;
-    let scale = plan.scale_to.map(|n| NewOperation::new(OperationKind::Scale, serde_json::json!({ "node_count": n, "from": c.node_count })));
-    let update = ClusterUpdate { name: plan.name, spend_limit: plan.spend_limit, scale, attributes: None };
-    let change = s.store.update_cluster(&caller.ctx(None), id, &update).await;
-    s.clusters.invalidate(id);
-    let change = change?;
+    let changes = ClusterChanges { name: req.name, spend_limit: req.spend_limit, node_count: req.node_count, attributes: None };
+    let change = s.app.clusters().update(&caller, id, changes).await?;
     if change.operation.is_some() {
-        s.runner.wake();
         return Ok(accepted(change));
     }
     Ok(Json(change).into_response())
@@ -207,12 +160,5 @@ pub async fn update_cluster(
     responses((status = 202, body = ClusterChange, headers(("Location" = String, description = "The cluster's URL."))), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_cluster(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
-    let c = authorized_cluster(&s, &caller, id, Permission::ClusterDelete).await?;
-    cluster::check_delete(&c)?;
-    let op = NewOperation::new(OperationKind::Delete, serde_json::json!({}));
-    let change = s.store.delete_cluster(&caller.ctx(None), id, &op).await;
-    s.clusters.invalidate(id);
-    let change = change?;
-    s.runner.wake();
-    Ok(accepted(change))
+    Ok(accepted(s.app.clusters().delete(&caller, id).await?))
 }

@@ -138,14 +138,13 @@ pub struct GrantQuery {
 #[utoipa::path(get, path = "/v1/role-grants", tag = "roles", security(("bearer" = [])), params(GrantQuery),
     responses((status = 200, body = Page<RoleGrant>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_grants(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<GrantQuery>) -> ApiResult<Json<Page<RoleGrant>>> {
-    caller.require(Permission::OrgRead, Target::Organization).await?;
     let principal = match (q.principal_type, q.principal_id) {
         (Some(kind), Some(id)) => Some(PrincipalRef { kind, id }),
         (None, None) => None,
         _ => return Err(Error::field("principal_id", "give principal_type and principal_id together").into()),
     };
     let page = super::page(q.cursor.as_deref(), q.limit)?;
-    Ok(Json(s.store.list_grants(caller.org(), principal.as_ref(), page).await?))
+    Ok(Json(s.app.grants().list(&caller, principal.as_ref(), page).await?))
 }
 
 /// Grant a role to a user, service account or API key. The caller must hold the role's
@@ -154,19 +153,8 @@ pub async fn list_grants(State(s): State<AppState>, caller: Caller, ApiQuery(q):
     responses((status = 201, body = RoleGrant), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_grant(State(s): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateRoleGrant>) -> ApiResult<Response> {
-    caller.require(Permission::UserManage, Target::Organization).await?;
-    let mut v = Violations::new();
-    let role = parse_role(&mut v, "role", &req.role);
-    let scope = parse_scope(&mut v, "scope", req.scope.as_ref());
-    if !matches!(req.principal_type.as_str(), "user" | "service_account" | "api_key") {
-        v.add("principal_type", "must be user, service_account or api_key");
-    }
-    v.finish()?;
-    let grant = Grant { role: role.expect("checked"), scope: scope.expect("checked") };
-    ensure_grantable(&s, &caller, &[grant]).await?;
-    let principal = PrincipalRef { kind: req.principal_type.clone(), id: req.principal_id.clone() };
-    let g = s.store.create_grant(&caller.ctx(None), &principal, &grant).await?;
-    s.identity_changed().await;
+    let principal = PrincipalRef { kind: req.principal_type, id: req.principal_id };
+    let g = s.app.grants().create(&caller, &principal, &req.role, req.scope.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(g)).into_response())
 }
 
@@ -174,13 +162,5 @@ pub async fn create_grant(State(s): State<AppState>, caller: Caller, ApiJson(req
 #[utoipa::path(delete, path = "/v1/role-grants/{id}", tag = "roles", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = RoleGrant), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_grant(State(s): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<RoleGrant>> {
-    caller.require(Permission::UserManage, Target::Organization).await?;
-    let g = s.store.get_grant(caller.org(), id).await?;
-    let mut v = Violations::new();
-    if let (Some(role), Some(scope)) = (parse_role(&mut v, "role", &g.role), parse_scope(&mut v, "scope", Some(&g.scope))) {
-        ensure_grantable(&s, &caller, &[Grant { role, scope }]).await?;
-    }
-    let removed = s.store.delete_grant(&caller.ctx(None), id).await?;
-    s.identity_changed().await;
-    Ok(Json(removed))
+    Ok(Json(s.app.grants().delete(&caller, id).await?))
 }

@@ -62,3 +62,18 @@ pub fn missing_as_field(e: dbcloud_core::Error, field: &str) -> dbcloud_core::Er
 pub fn page(c: Option<&str>, limit: Option<u32>) -> dbcloud_core::Result<PageReq> {
     Ok(PageReq { after: c.map(cursor::decode).transpose()?, after_key: None, limit: cursor::page_size(limit)? })
 }
+
+/// The answer to a create: `status` with the object (and `Location`), or — for a replay of an
+/// earlier request with the same `Idempotency-Key` — the same answer marked
+/// `Idempotent-Replayed: true`.
+pub fn created<T: serde::Serialize>(status: axum::http::StatusCode, location: Option<String>, c: dbcloud_app::Created<T>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut r = (status, axum::Json(c.value)).into_response();
+    if let Some(l) = location.and_then(|l| axum::http::HeaderValue::from_str(&l).ok()) {
+        r.headers_mut().insert(axum::http::header::LOCATION, l);
+    }
+    if c.replayed {
+        r.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    r
+}
