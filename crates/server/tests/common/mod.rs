@@ -117,6 +117,11 @@ impl TestServer {
     /// A bearer token of a new key holding `role` at organization scope.
     pub async fn role_key(&self, role: dbcloud_core::perms::Role) -> String {
         use dbcloud_core::perms::{Grant, Scope};
+        self.grants_key(vec![Grant { role, scope: Scope::Organization }]).await
+    }
+
+    /// A bearer token of a new key holding exactly `grants`.
+    pub async fn grants_key(&self, grants: Vec<dbcloud_core::perms::Grant>) -> String {
         let k = dbcloud_core::keys::NewKey::generate();
         let ctx = dbcloud_store::Ctx {
             organization_id: self.org.parse().unwrap(),
@@ -127,11 +132,11 @@ impl TestServer {
         };
         let key = dbcloud_store::NewApiKey {
             access_key: k.access_key.clone(),
-            name: role.as_str().into(),
+            name: "scoped".into(),
             description: String::new(),
             secret_hash: k.secret_hash.clone(),
             secret_enc: None,
-            grants: vec![Grant { role, scope: Scope::Organization }],
+            grants,
             owner: dbcloud_store::KeyOwner::Key,
             allowed_cidrs: vec![],
             expires_at: None,
