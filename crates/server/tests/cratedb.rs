@@ -432,8 +432,6 @@ async fn changes_busy_invalid_and_audit_cursor() {
         let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/{path}"), Some(body)).await;
         assert_eq!((s, v), (reqwest::StatusCode::CONFLICT, busy.clone()), "{path}");
     }
-    let (s, v) = basic(&t, Method::DELETE, &format!("/api/v2/clusters/{id}/"), None).await;
-    assert_eq!((s, v), (reqwest::StatusCode::CONFLICT, busy.clone()));
     assert_eq!(t.get(&format!("/v1/clusters/{id}/allowlist")).await["items"], json!([]), "a refused replacement writes nothing");
     let native = t.wait_state(&id, "CREATED", Duration::from_secs(30)).await;
     assert_eq!(native["node_count"], 4);
@@ -575,8 +573,18 @@ async fn changes_busy_invalid_and_audit_cursor() {
     assert_eq!(s, 409, "{v}");
     let (s, _) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/deletion-protection/"), Some(json!({"deletion_protected": false}))).await;
     assert_eq!(s, 200);
+    // A delete while a scale runs is accepted: the scale ends CANCELLED, the cluster DELETED.
+    let (s, v) = basic(&t, Method::PUT, &format!("/api/v2/clusters/{id}/scale/"), Some(json!({"product_unit": 1}))).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["health"]["running_operation"], "SCALE", "{v}");
     let (s, _) = basic(&t, Method::DELETE, &format!("/api/v2/clusters/{id}/"), None).await;
     assert_eq!(s, 204);
+    t.wait_state(&id, "DELETED", Duration::from_secs(30)).await;
+    let ops = t.get(&format!("/v1/clusters/{id}/operations")).await;
+    let kinds: Vec<(String, String)> =
+        ops["items"].as_array().unwrap().iter().map(|o| (o["kind"].as_str().unwrap().to_string(), o["status"].as_str().unwrap().to_string())).collect();
+    assert!(kinds.contains(&("scale".to_string(), "CANCELLED".to_string())), "{ops}");
+    assert!(kinds.contains(&("delete".to_string(), "SUCCEEDED".to_string())), "{ops}");
 }
 
 /// Every role (at organization scope) × every `/api/v2/` route: allowed or 403 as the shared

@@ -125,13 +125,17 @@ fn cc_version_and_idempotency_keys() {
         })
         .unwrap();
     let n = std::sync::atomic::AtomicUsize::new(0);
+    let seen = std::sync::Mutex::new(std::collections::HashSet::new());
     runner(96)
         .run(&header_value("[!-~]{1,40}|[ -~]{0,300}"), |key| {
             let body = json!({"name": format!("idem-{}", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed))});
             let (s, b) = h.send(Method::POST, "/v1/projects", &[("idempotency-key", key.clone())], true, Some(body.clone()));
-            let valid = dbcloud_server::idem::parse_key(&key).is_some();
-            if !valid {
+            let Some(parsed) = dbcloud_server::idem::parse_key(&key) else {
                 return check(s == StatusCode::BAD_REQUEST && b["code"] == 3, format!("{key:?}: {s} {b}"));
+            };
+            // The generator (and shrinking) may repeat a key: its second use is another request.
+            if !seen.lock().unwrap().insert(format!("{parsed:?}")) {
+                return check(s == StatusCode::UNPROCESSABLE_ENTITY, format!("repeated {key:?}: {s} {b}"));
             }
             check(s == StatusCode::CREATED, format!("{key:?}: {s} {b}"))?;
             // A retry answers the original project; the same key for another request is refused.
