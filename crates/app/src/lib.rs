@@ -16,6 +16,7 @@
 
 pub mod allowlist;
 pub mod audit;
+pub mod auth;
 pub mod buckets;
 pub mod cache;
 pub mod caller;
@@ -58,17 +59,25 @@ pub(crate) struct Inner {
     pub(crate) runner: Arc<Runner>,
     pub(crate) clusters: Arc<cache::ClusterCache>,
     pub(crate) master_key: MasterKey,
+    pub(crate) auth: Arc<auth::AuthService>,
     identity_hooks: RwLock<Vec<Hook>>,
 }
 
 impl App {
-    /// A service over `store`, waking `runner` when it enqueues operations. `master_key`
-    /// seals secrets that must be recoverable (HMAC secrets).
-    pub fn new(store: Arc<dyn Store>, runner: Arc<Runner>, master_key: MasterKey) -> App {
+    /// A service over `store`, waking `runner` when it enqueues operations, authenticating
+    /// with `auth` (whose master key seals secrets that must be recoverable: HMAC secrets).
+    pub fn new(store: Arc<dyn Store>, runner: Arc<Runner>, auth: auth::AuthConfig) -> App {
         let clusters = Arc::new(cache::ClusterCache::default());
         let observed = clusters.clone();
         runner.observe(move |id| observed.invalidate(id));
-        App(Arc::new(Inner { store, runner, clusters, master_key, identity_hooks: RwLock::new(vec![]) }))
+        let master_key = auth.master_key.clone();
+        let auth = auth::AuthService::new(auth, store.clone());
+        App(Arc::new(Inner { store, runner, clusters, master_key, auth, identity_hooks: RwLock::new(vec![]) }))
+    }
+
+    /// Authentication: credentials to callers, key cache, rate limits.
+    pub fn auth(&self) -> &Arc<auth::AuthService> {
+        &self.0.auth
     }
 
     pub(crate) fn store(&self) -> &dyn Store {
@@ -96,14 +105,15 @@ impl App {
         Caller::new(principal, owner, request_id, source_ip, self.0.store.clone())
     }
 
-    /// Runs `f` whenever keys, grants, service accounts or users change here (the
-    /// authentication cache drops its entries).
+    /// Runs `f` whenever keys, grants, service accounts or users change here (besides the
+    /// authentication cache, which drops its entries itself).
     pub fn on_identity_change(&self, f: impl Fn() + Send + Sync + 'static) {
         self.0.identity_hooks.write().expect("identity hooks").push(Arc::new(f));
     }
 
     /// Tells this replica's listeners and the other replicas that identity changed.
     pub(crate) async fn identity_changed(&self) {
+        self.0.auth.invalidate();
         let hooks: Vec<Hook> = self.0.identity_hooks.read().expect("identity hooks").clone();
         for h in hooks {
             h();

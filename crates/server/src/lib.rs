@@ -169,9 +169,9 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     // A lease must outlive the slowest step, or a healthy replica would lose its operations.
     runner_cfg.lease = runner_cfg.lease.max(cfg.provisioner.step_delay * 3 + Duration::from_secs(1));
     let runner = Runner::new(store.clone(), provisioner, runner_cfg);
-    let app = dbcloud_app::App::new(store.clone(), runner.clone(), cfg.auth.master_key.clone());
+    let app = dbcloud_app::App::new(store.clone(), runner.clone(), cfg.auth.clone());
     let clusters = app.cluster_cache().clone();
-    let auth = auth::AuthService::new(cfg.auth.clone(), store.backend() == "postgres");
+    let auth = app.auth().clone();
     if let Some(mut notices) = store.identity_changes().await? {
         let auth = auth.clone();
         tokio::spawn(async move {
@@ -180,8 +180,6 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
             }
         });
     }
-    let invalidated = auth.clone();
-    app.on_identity_change(move || invalidated.invalidate());
     let console = Arc::new(cfg.console.clone());
     let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters, console };
     let (tx, rx) = watch::channel(false);

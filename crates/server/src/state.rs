@@ -37,6 +37,12 @@ impl AppState {
     /// Counts one request against `bucket`'s budget of `limit` per second (shared by the
     /// replicas of a PostgreSQL store).
     pub async fn rate_check(&self, bucket: &str, limit: i64) -> crate::ratelimit::Decision {
-        self.auth.limiter.check(self.store.as_ref(), bucket, limit).await
+        self.auth.check_budget(bucket, limit).await
+    }
+}
+
+impl axum::extract::FromRef<AppState> for dbcloud_app::App {
+    fn from_ref(s: &AppState) -> dbcloud_app::App {
+        s.app.clone()
     }
 }
