@@ -46,6 +46,8 @@ pub struct Client {
     access_key: String,
     secret: String,
     auth: AuthMode,
+    /// Where the URL came from, for errors: "profile `local`", "--url", "DBCLOUD_URL".
+    origin: String,
 }
 
 /// Most GET retries after a 429.
@@ -70,6 +72,18 @@ impl Client {
                 .or_else(|| (cfg.profiles.len() == 1).then(|| cfg.profiles.values().next()).flatten())
                 .cloned(),
         };
+        let profile_name = g.profile.clone().or_else(|| {
+            cfg.default_profile
+                .clone()
+                .filter(|n| cfg.profiles.contains_key(n))
+                .or_else(|| (cfg.profiles.len() == 1).then(|| cfg.profiles.keys().next().cloned()).flatten())
+        });
+        let origin = match (&g.url, &profile_name) {
+            (Some(u), _) if std::env::var("DBCLOUD_URL").ok().as_ref() == Some(u) => "DBCLOUD_URL".to_string(),
+            (Some(_), _) => "--url".to_string(),
+            (None, Some(name)) => format!("profile `{name}`"),
+            (None, None) => "no profile".to_string(),
+        };
         let url = g.url.clone().or_else(|| profile.as_ref().map(|p| p.url.clone())).filter(|u| !u.is_empty());
         let access_key = g.access_key.clone().or_else(|| profile.as_ref().map(|p| p.access_key.clone())).filter(|u| !u.is_empty());
         let secret = g.secret_value().or_else(|| profile.as_ref().map(|p| p.secret.clone())).filter(|u| !u.is_empty());
@@ -91,7 +105,7 @@ impl Client {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| CliError::Network(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client { http, base: url.trim_end_matches('/').to_string(), access_key, secret, auth })
+        Ok(Client { http, base: url.trim_end_matches('/').to_string(), access_key, secret, auth, origin })
     }
 
     /// Sends a request; `path` starts with `/` and may carry a query. Returns the JSON body
@@ -112,7 +126,7 @@ impl Client {
             if let Some(b) = body {
                 rb = rb.json(b);
             }
-            let resp = rb.send().await.map_err(|e| CliError::Network(format!("cannot reach {}: {}", self.base, root_cause(&e))))?;
+            let resp = rb.send().await.map_err(|e| self.unreachable(&e))?;
             let status = resp.status().as_u16();
             let request_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
             if status == 429 && method == Method::GET && attempt < MAX_RETRIES {
@@ -134,6 +148,22 @@ impl Client {
                 .unwrap_or_else(|| format!("the server answered HTTP {status}"));
             return Err(CliError::Api { status, message, request_id });
         }
+    }
+
+    /// One line that says which server was tried, from which setting, and what that means.
+    fn unreachable(&self, e: &reqwest::Error) -> CliError {
+        let cause = root_cause(e);
+        let lower = cause.to_ascii_lowercase();
+        let meaning = if lower.contains("refused") {
+            "no server is running there (connection refused); start one with `dbcloud serve` or choose another profile".to_string()
+        } else if e.is_timeout() {
+            "no answer in time; is a server running there and reachable?".to_string()
+        } else if lower.contains("dns") || lower.contains("resolve") || lower.contains("name or service not known") {
+            format!("the host name does not resolve ({cause})")
+        } else {
+            cause
+        };
+        CliError::Network(format!("cannot reach {} (from {}): {meaning}", self.base, self.origin))
     }
 
     /// `GET`.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// Cluster commands.
 #[derive(Debug, Subcommand)]
 pub enum ClustersCommand {
-    /// List the clusters (Name, ID, Project, Cloud, Buckets).
+    /// List the clusters (Name, ID, State, Project, Cloud, Nodes, Buckets).
     #[command(after_help = "Example:\n  dbcloud clusters list --project shop --state CREATED")]
     List {
         /// Only this project (id or name).
@@ -25,7 +25,8 @@ pub enum ClustersCommand {
         #[arg(long)]
         state: Option<String>,
     },
-    /// Show every field of a cluster (id or name).
+    /// Show every field of a cluster (id or name): name, id, state first, then the project
+    /// and cloud by name.
     #[command(after_help = "Example:\n  dbcloud clusters get orders")]
     Get {
         /// Cluster id or name.
@@ -37,7 +38,7 @@ pub enum ClustersCommand {
     )]
     Create(CreateArgs),
     /// Rename, scale or change the spend limit of a cluster.
-    #[command(after_help = "Example:\n  dbcloud clusters update orders --nodes 5")]
+    #[command(after_help = "Example:\n  dbcloud clusters update orders --nodes 5 --wait")]
     Update {
         /// Cluster id or name.
         id: String,
@@ -50,6 +51,8 @@ pub enum ClustersCommand {
         /// New monthly spend limit in US cents (serverless).
         #[arg(long)]
         spend_limit: Option<i64>,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
     /// Delete a cluster; asks to type its name unless --yes.
     #[command(after_help = "Example:\n  dbcloud clusters delete orders --yes --wait")]
@@ -290,12 +293,20 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
             output::print_list(
                 out,
                 &items,
-                &[("Name", &field("name")), ("ID", &field("id")), ("Project", &p), ("Cloud", &cl), ("Buckets", &field("bucket_count"))],
+                &[
+                    ("Name", &field("name")),
+                    ("ID", &field("id")),
+                    ("State", &field("state")),
+                    ("Project", &p),
+                    ("Cloud", &cl),
+                    ("Nodes", &field("node_count")),
+                    ("Buckets", &field("bucket_count")),
+                ],
             )
         }
         ClustersCommand::Get { id } => {
             let id = resolve_cluster(c, &id).await?;
-            output::print_object(out, &c.get(&format!("/v1/clusters/{id}")).await?)
+            crate::cluster_view::print(c, out, &c.get(&format!("/v1/clusters/{id}")).await?).await
         }
         ClustersCommand::Create(a) => {
             let mut body = json!({"name": a.name});
@@ -323,9 +334,9 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
             }
             let id = change["cluster"]["id"].as_str().ok_or_else(|| CliError::Network("the answer has no cluster id".into()))?.to_string();
             let cluster = wait_for(c, out, &id, "CREATED", a.wait.timeout).await?;
-            output::print_object(out, &cluster)
+            crate::cluster_view::print(c, out, &cluster).await
         }
-        ClustersCommand::Update { id, name, nodes, spend_limit } => {
+        ClustersCommand::Update { id, name, nodes, spend_limit, wait } => {
             let id = resolve_cluster(c, &id).await?;
             let mut body = json!({});
             if let Some(n) = name {
@@ -341,7 +352,15 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
                 return Err(CliError::Usage("nothing to change: give --name, --nodes or --spend-limit".into()));
             }
             let change = c.patch(&format!("/v1/clusters/{id}"), &body).await?;
-            output::print_object(out, if out == Format::Table { &change["cluster"] } else { &change })
+            // A metadata change has no operation: it is done when answered.
+            match change["operation"]["id"].as_str() {
+                Some(op) if wait.wait => {
+                    crate::cluster_view::wait_operation(c, op, wait.timeout).await?;
+                    crate::cluster_view::print(c, out, &c.get(&format!("/v1/clusters/{id}")).await?).await
+                }
+                _ if out == Format::Table => crate::cluster_view::print(c, out, &change["cluster"]).await,
+                _ => output::print_data(out, &change),
+            }
         }
         ClustersCommand::Delete { id, yes, wait } => {
             let id = resolve_cluster(c, &id).await?;

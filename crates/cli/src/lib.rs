@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod client;
 pub mod clouds;
+pub mod cluster_view;
 pub mod clusters;
 pub mod config;
 pub mod error;

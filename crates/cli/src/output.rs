@@ -107,6 +107,15 @@ pub fn print_object(format: Format, v: &Value) -> Result<()> {
     Ok(())
 }
 
+/// Prints `(field, value)` rows in the given order as a key/value table.
+pub fn print_rows(rows: &[(String, String)]) {
+    let mut t = new_table(&["Field", "Value"]);
+    for (k, v) in rows {
+        t.add_row(vec![k.clone(), v.clone()]);
+    }
+    emit(&format!("{t}\n"));
+}
+
 /// Prints a one-line confirmation in table mode, or the object as JSON/YAML.
 pub fn print_done(format: Format, message: &str, v: &Value) -> Result<()> {
     if format == Format::Table {

@@ -32,7 +32,15 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1, as the README documents (clap's own default is 2, which the CLI
+    // uses for API errors); --help and --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() { dbcloud_cli::error::EXIT_USAGE } else { 0 });
+        }
+    };
     let command = match cli.command {
         Command::Serve(args) => args,
         Command::Users(cmd) => {

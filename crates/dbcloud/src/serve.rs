@@ -97,7 +97,8 @@ pub struct ServeArgs {
     /// address; `https` makes console cookies `Secure`) [default: the listen address].
     #[arg(long, env = "DBCLOUD_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Log format: `json` or `text` [default: json].
+    /// Log format: `json` or `text` [default: text when the log (standard error) is a
+    /// terminal, json otherwise].
     #[arg(long, env = "DBCLOUD_LOG_FORMAT")]
     log_format: Option<String>,
     /// Do not write a CLI profile at bootstrap.
@@ -142,7 +143,11 @@ impl ServeArgs {
     }
 }
 
-fn init_logging(format: &str) {
+/// Logs are text for a person when they go to a terminal, JSON for a collector otherwise;
+/// `--log-format json|text` decides instead when given.
+fn init_logging(format: Option<&str>) {
+    use std::io::IsTerminal;
+    let format = format.unwrap_or(if std::io::stderr().is_terminal() { "text" } else { "json" });
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("DBCLOUD_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -233,7 +238,7 @@ async fn signal() {
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let args = args.merge_file()?;
-    init_logging(args.log_format.as_deref().unwrap_or("json"));
+    init_logging(args.log_format.as_deref());
     let listen = args.listen.unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid"));
     let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("dbcloud-data"));
     private_dir(&data_dir)?;
@@ -300,7 +305,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(path = %path.display(), access_key = %creds.access_key, "bootstrap credentials written");
             if !args.no_client_profile {
                 match bootstrap::client_config_dir().map(|d| bootstrap::write_client_profile(&d, "local", &url, &creds)) {
-                    Some(Ok(p)) => eprintln!("dbcloud: CLI profile `local` written to {}", p.display()),
+                    Some(Ok(w)) => match &w.kept {
+                        None => eprintln!("dbcloud: CLI profile `{}` written to {}", w.name, w.path.display()),
+                        Some(other) => eprintln!(
+                            "dbcloud: CLI profile `local` already points to {other} (another server); kept it and wrote this server's profile as `{}` in {}: use `dbcloud --profile {}` or `dbcloud profile use {}`",
+                            w.name,
+                            w.path.display(),
+                            w.name,
+                            w.name
+                        ),
+                    },
                     Some(Err(e)) => tracing::warn!(error = %e, "could not write the CLI profile"),
                     None => tracing::warn!("no config directory for the CLI profile"),
                 }

@@ -87,6 +87,12 @@ impl Drop for Env {
     }
 }
 
+/// The id of the project named `name`.
+fn created_project(env: &Env, name: &str) -> String {
+    let list = env.ok(&["projects", "list", "-o", "json"]).json();
+    list.as_array().unwrap().iter().find(|p| p["name"] == name).and_then(|p| p["id"].as_str()).unwrap().to_string()
+}
+
 /// The header row and the data rows of a table, as trimmed cells.
 fn table(text: &str) -> Vec<Vec<String>> {
     text.lines().filter(|l| l.contains('│')).map(|l| l.trim_matches('│').split(['┆', '│']).map(|c| c.trim().to_string()).collect()).collect()
@@ -126,17 +132,22 @@ fn seed_000_tasks_through_the_cli() {
     env.ok(&["clusters", "buckets", "add", "orders", "travel-sample", "--memory-quota-mb", "256"]);
     env.ok(&["clusters", "buckets", "add", &cluster_id, "beer-sample"]);
 
-    // 3. clusters list: Name, ID, Project, Cloud, Buckets — project and cloud by name.
+    // 3. clusters list: Name, ID, State, Project, Cloud, Nodes, Buckets — project and cloud by name.
     let t = table(&env.ok(&["clusters", "list"]).stdout);
-    assert_eq!(t[0], ["Name", "ID", "Project", "Cloud", "Buckets"]);
-    assert_eq!(row(&t, "orders")[1..], [cluster_id.clone(), "shop".into(), "aws-east".into(), "2".into()]);
+    assert_eq!(t[0], ["Name", "ID", "State", "Project", "Cloud", "Nodes", "Buckets"]);
+    assert_eq!(row(&t, "orders")[1..], [cluster_id.clone(), "CREATED".into(), "shop".into(), "aws-east".into(), "3".into(), "2".into()]);
 
-    // 4. cluster get: every field.
+    // 4. cluster get: every field; name, id and state first; project and cloud by name and id.
     let t = table(&env.ok(&["clusters", "get", "orders"]).stdout);
-    for f in ["id", "name", "state", "node_count", "nodes", "endpoints", "bucket_count", "project_id", "cloud_id", "plan", "version"] {
+    let fields: Vec<&str> = t[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(fields[..5], ["name", "id", "state", "project", "cloud"], "{t:?}");
+    for f in ["node_count", "nodes", "endpoints", "bucket_count", "plan", "version"] {
         row(&t, f);
     }
     assert_eq!(row(&t, "state")[1], "CREATED");
+    let project_id = created_project(&env, "shop");
+    assert_eq!(row(&t, "project")[1], format!("shop ({project_id})"));
+    assert!(row(&t, "cloud")[1].starts_with("aws-east ("), "{t:?}");
 
     // 5. projects list: Name, ID.
     let t = table(&env.ok(&["projects", "list"]).stdout);

@@ -119,20 +119,44 @@ fn dirs_config() -> Option<PathBuf> {
     std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
 }
 
-/// Adds (or replaces) profile `name` in the CLI config and makes it the default when
-/// there is none. Returns the config file path.
-pub fn write_client_profile(dir: &Path, name: &str, url: &str, creds: &BootstrapCredentials) -> anyhow::Result<PathBuf> {
+/// Where [`write_client_profile`] put the new server's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenProfile {
+    /// The config file.
+    pub path: PathBuf,
+    /// The profile written: `name`, or `name-2`, `name-3`… when `name` already pointed at
+    /// another server (other credentials), which is never overwritten.
+    pub name: String,
+    /// The URL of the existing profile `name` that was kept, when another name was used.
+    pub kept: Option<String>,
+    /// Whether the written profile is the default one.
+    pub default: bool,
+}
+
+/// Adds profile `name` to the CLI config, and makes it the default when there is none. An
+/// existing profile of that name that holds other credentials (another server or data
+/// directory) is kept: the new one gets the first free `name-N` instead.
+pub fn write_client_profile(dir: &Path, name: &str, url: &str, creds: &BootstrapCredentials) -> anyhow::Result<WrittenProfile> {
     let path = dir.join("config.toml");
     let mut cfg: ClientConfig = match std::fs::read_to_string(&path) {
         Ok(s) => toml::from_str(&s)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ClientConfig::default(),
         Err(e) => return Err(e.into()),
     };
-    cfg.profiles
-        .insert(name.to_string(), Profile { url: url.into(), access_key: creds.access_key.clone(), secret: creds.secret.clone(), auth: "bearer".into() });
+    let ours = |p: &Profile| p.access_key == creds.access_key;
+    let (chosen, kept) = match cfg.profiles.get(name) {
+        Some(p) if !ours(p) => {
+            let kept = Some(p.url.clone());
+            let free = (2..).map(|n| format!("{name}-{n}")).find(|n| cfg.profiles.get(n).is_none_or(ours)).expect("an unused profile name");
+            (free, kept)
+        }
+        _ => (name.to_string(), None),
+    };
+    cfg.profiles.insert(chosen.clone(), Profile { url: url.into(), access_key: creds.access_key.clone(), secret: creds.secret.clone(), auth: "bearer".into() });
     if cfg.default_profile.is_none() {
-        cfg.default_profile = Some(name.to_string());
+        cfg.default_profile = Some(chosen.clone());
     }
     write_private(&path, toml::to_string_pretty(&cfg)?.as_bytes())?;
-    Ok(path)
+    let default = cfg.default_profile.as_deref() == Some(chosen.as_str());
+    Ok(WrittenProfile { path, name: chosen, kept, default })
 }
