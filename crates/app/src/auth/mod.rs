@@ -193,13 +193,7 @@ impl AuthService {
     /// PostgreSQL).
     pub(crate) fn new(cfg: AuthConfig, store: Arc<dyn Store>) -> Arc<Self> {
         let shared = store.backend() == "postgres";
-        Arc::new(AuthService {
-            cfg,
-            limiter: RateLimiter::new(shared),
-            store,
-            cache: RwLock::new(HashMap::new()),
-            touched: Mutex::new(HashMap::new()),
-        })
+        Arc::new(AuthService { cfg, limiter: RateLimiter::new(shared), store, cache: RwLock::new(HashMap::new()), touched: Mutex::new(HashMap::new()) })
     }
 
     /// Drops every cached key (after any key, grant or account change here or elsewhere).
