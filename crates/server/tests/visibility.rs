@@ -1,6 +1,6 @@
 //! Every list shows exactly what the caller may read: a key with read grants on two projects,
 //! and a key with only a cluster grant, list exactly their clusters — no more, and no 403 for
-//! a partial view (native `/v1`; each dialect's tests check its own lists).
+//! a partial view — on native `/v1` and on every dialect's cluster list.
 
 mod common;
 
@@ -94,4 +94,75 @@ async fn native_lists_show_exactly_what_the_caller_may_read() {
     let billing = t.role_key(Role::BillingViewer).await;
     let (s, _, _) = t.call_as(&billing, Method::GET, "/v1/clusters", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// Every cluster id a token lists on a dialect, following that dialect's paging.
+async fn dialect_listed(t: &TestServer, token: &str, surface: &str) -> Result<BTreeSet<Uuid>, String> {
+    let mut out = BTreeSet::new();
+    let ids = |items: &Value, out: &mut BTreeSet<Uuid>| {
+        for c in items.as_array().cloned().unwrap_or_default() {
+            out.insert(c["id"].as_str().or(c["uuid"].as_str()).unwrap().parse::<Uuid>().unwrap());
+        }
+    };
+    match surface {
+        // Couchbase: page numbers, `cursor.pages.next` while more.
+        "couchbase" => {
+            for page in 1..=10 {
+                let (s, _, v) = t.call_as(token, Method::GET, &format!("/v2/clusters?perPage=2&page={page}"), None).await;
+                if s != StatusCode::OK {
+                    return Err(format!("{s} {v}"));
+                }
+                ids(&v["data"], &mut out);
+                if v["cursor"]["pages"].get("next").is_none() {
+                    return Ok(out);
+                }
+            }
+            Err("more than 10 pages".into())
+        }
+        // CockroachDB: sealed page tokens.
+        "cockroach" => {
+            let mut token_q = String::new();
+            for _ in 0..10 {
+                let (s, _, v) = t.call_as(token, Method::GET, &format!("/api/v1/clusters?pagination.limit=2{token_q}"), None).await;
+                if s != StatusCode::OK {
+                    return Err(format!("{s} {v}"));
+                }
+                ids(&v["clusters"], &mut out);
+                match v["pagination"]["next_page"].as_str().filter(|n| !n.is_empty()) {
+                    Some(n) => token_q = format!("&pagination.page={n}"),
+                    None => return Ok(out),
+                }
+            }
+            Err("more than 10 pages".into())
+        }
+        // CrateDB: one unpaged array.
+        _ => {
+            let (s, _, v) = t.call_as(token, Method::GET, "/api/v2/clusters/", None).await;
+            if s != StatusCode::OK {
+                return Err(format!("{s} {v}"));
+            }
+            ids(&v, &mut out);
+            Ok(out)
+        }
+    }
+}
+
+#[tokio::test]
+async fn dialect_lists_show_exactly_what_the_caller_may_read() {
+    let t = TestServer::start().await;
+    let (projects, clusters) = layout(&t).await;
+    let two_projects = t
+        .grants_key(vec![
+            Grant { role: Role::ProjectViewer, scope: Scope::Project(projects[0]) },
+            Grant { role: Role::ProjectViewer, scope: Scope::Project(projects[1]) },
+        ])
+        .await;
+    let one_cluster = t.grants_key(vec![Grant { role: Role::ClusterMonitor, scope: Scope::Cluster(clusters[2][1]) }]).await;
+    let want: BTreeSet<Uuid> = clusters[0].iter().chain(&clusters[1]).copied().collect();
+    let everything: BTreeSet<Uuid> = clusters.iter().flatten().copied().collect();
+    for surface in ["couchbase", "cockroach", "cratedb"] {
+        assert_eq!(dialect_listed(&t, &t.token, surface).await, Ok(everything.clone()), "{surface}: the owner sees every cluster");
+        assert_eq!(dialect_listed(&t, &two_projects, surface).await, Ok(want.clone()), "{surface}: two project grants");
+        assert_eq!(dialect_listed(&t, &one_cluster, surface).await, Ok(BTreeSet::from([clusters[2][1]])), "{surface}: one cluster grant");
+    }
 }
