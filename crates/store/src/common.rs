@@ -18,7 +18,7 @@ pub(super) type Tx = sqlx::Transaction<'static, Db>;
 
 /// Maps a driver error that is not an expected constraint violation.
 /// The key query by access key id.
-fn concat_key_select_by_id() -> sqlx::AssertSqlSafe<String> {
+pub(super) fn concat_key_select_by_id() -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!("{API_KEY_SELECT}WHERE k.access_key = $1"))
 }
 
@@ -128,7 +128,7 @@ macro_rules! allowlist_select {
 
 /// Runs `head <org> AND cluster_id IN (<chunk>) tail` for chunks of `clusters` (bounded
 /// bind parameters whatever their number) and collects the rows.
-async fn by_cluster_chunks<T>(
+pub(super) async fn by_cluster_chunks<T>(
     pool: &sqlx::Pool<Db>,
     head: &'static str,
     org: Uuid,
@@ -167,7 +167,7 @@ pub(super) async fn organization_in_tx(tx: &mut Tx, id: Uuid) -> Result<Organiza
 /// matched nothing, else the audit event, the row as now stored (`select_by_id`, `$1` = id)
 /// and the commit.
 #[allow(clippy::too_many_arguments)]
-async fn finish_child_update<T>(
+pub(super) async fn finish_child_update<T>(
     mut tx: Tx,
     matched: u64,
     ctx: &Ctx,
@@ -198,7 +198,7 @@ pub(super) fn organization_row(r: &DbRow) -> Result<Organization> {
     })
 }
 
-fn project_row(r: &DbRow) -> Result<Project> {
+pub(super) fn project_row(r: &DbRow) -> Result<Project> {
     Ok(Project {
         id: get_uuid(r, "id")?,
         organization_id: get_uuid(r, "org_id")?,
@@ -210,7 +210,7 @@ fn project_row(r: &DbRow) -> Result<Project> {
     })
 }
 
-fn cloud_row(r: &DbRow) -> Result<Cloud> {
+pub(super) fn cloud_row(r: &DbRow) -> Result<Cloud> {
     Ok(Cloud {
         id: get_uuid(r, "id")?,
         organization_id: get_uuid(r, "org_id")?,
@@ -224,7 +224,7 @@ fn cloud_row(r: &DbRow) -> Result<Cloud> {
     })
 }
 
-fn cluster_row(r: &DbRow) -> Result<Cluster> {
+pub(super) fn cluster_row(r: &DbRow) -> Result<Cluster> {
     Ok(Cluster {
         id: get_uuid(r, "id")?,
         organization_id: get_uuid(r, "org_id")?,
@@ -248,7 +248,7 @@ fn cluster_row(r: &DbRow) -> Result<Cluster> {
     })
 }
 
-fn operation_row(r: &DbRow) -> Result<Operation> {
+pub(super) fn operation_row(r: &DbRow) -> Result<Operation> {
     Ok(Operation {
         id: get_uuid(r, "id")?,
         organization_id: get_uuid(r, "org_id")?,
@@ -265,7 +265,7 @@ fn operation_row(r: &DbRow) -> Result<Operation> {
     })
 }
 
-fn bucket_row(r: &DbRow) -> Result<Bucket> {
+pub(super) fn bucket_row(r: &DbRow) -> Result<Bucket> {
     Ok(Bucket {
         id: get_uuid(r, "id")?,
         cluster_id: get_uuid(r, "cluster_id")?,
@@ -276,7 +276,7 @@ fn bucket_row(r: &DbRow) -> Result<Bucket> {
     })
 }
 
-fn db_user_row(r: &DbRow) -> Result<DatabaseUser> {
+pub(super) fn db_user_row(r: &DbRow) -> Result<DatabaseUser> {
     Ok(DatabaseUser {
         id: get_uuid(r, "id")?,
         cluster_id: get_uuid(r, "cluster_id")?,
@@ -288,7 +288,7 @@ fn db_user_row(r: &DbRow) -> Result<DatabaseUser> {
     })
 }
 
-fn allowlist_row(r: &DbRow) -> Result<AllowlistEntry> {
+pub(super) fn allowlist_row(r: &DbRow) -> Result<AllowlistEntry> {
     Ok(AllowlistEntry {
         id: get_uuid(r, "id")?,
         cluster_id: get_uuid(r, "cluster_id")?,
@@ -520,7 +520,7 @@ pub(super) async fn commit(tx: Tx) -> Result<()> {
 }
 
 /// Reads a cluster inside a transaction; `NotFound` when absent from the organization.
-async fn cluster_in_tx(tx: &mut Tx, org: Uuid, id: Uuid) -> Result<Cluster> {
+pub(super) async fn cluster_in_tx(tx: &mut Tx, org: Uuid, id: Uuid) -> Result<Cluster> {
     sqlx::query(concat!(cluster_select!(), "WHERE c.org_id = $1 AND c.id = $2"))
         .bind(org.to_string())
         .bind(id.to_string())
@@ -533,17 +533,17 @@ async fn cluster_in_tx(tx: &mut Tx, org: Uuid, id: Uuid) -> Result<Cluster> {
 }
 
 /// Reads a cluster that accepts changes to its children.
-async fn open_cluster(tx: &mut Tx, org: Uuid, id: Uuid) -> Result<Cluster> {
+pub(super) async fn open_cluster(tx: &mut Tx, org: Uuid, id: Uuid) -> Result<Cluster> {
     let c = cluster_in_tx(tx, org, id).await?;
     dbcloud_core::cluster::check_accepts_children(&c)?;
     Ok(c)
 }
 
-async fn operation_in_tx(tx: &mut Tx, id: Uuid) -> Result<Operation> {
+pub(super) async fn operation_in_tx(tx: &mut Tx, id: Uuid) -> Result<Operation> {
     sqlx::query(concat!(operation_select!(), "WHERE id = $1")).bind(id.to_string()).fetch_one(&mut **tx).await.map_err(db).and_then(|r| operation_row(&r))
 }
 
-async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperation, step: &str) -> Result<()> {
+pub(super) async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperation, step: &str) -> Result<()> {
     let t = time_to_ms(now());
     sqlx::query(
         "INSERT INTO operations (id, org_id, cluster_id, kind, status, step, progress, params, attempts, created_at, updated_at) \
@@ -565,7 +565,7 @@ async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperati
 }
 
 /// Inserts one allow-list entry (the caller maps a unique violation to its message).
-async fn insert_allowlist_entry(
+pub(super) async fn insert_allowlist_entry(
     tx: &mut Tx,
     org: Uuid,
     cluster: Uuid,
@@ -599,7 +599,7 @@ async fn insert_allowlist_entry(
 }
 
 /// Resolves (or, for provider + region, creates) the cloud of a new cluster.
-async fn resolve_cloud(tx: &mut Tx, ctx: &Ctx, cloud: &CloudRef) -> Result<(Uuid, Provider, String)> {
+pub(super) async fn resolve_cloud(tx: &mut Tx, ctx: &Ctx, cloud: &CloudRef) -> Result<(Uuid, Provider, String)> {
     let org = ctx.organization_id.to_string();
     let find = |sql: &'static str, a: String, b: Option<String>| {
         let org = org.clone();
@@ -670,641 +670,111 @@ impl Store for Backend {
     }
 
     async fn bootstrap(&self, org_name: &str, key: &NewApiKey) -> Result<Option<Uuid>> {
-        let mut tx = begin_write(&self.pool).await?;
-        let existing = sqlx::query("SELECT id FROM organizations LIMIT 1").fetch_optional(&mut *tx).await.map_err(db)?;
-        if existing.is_some() {
-            return Ok(None);
-        }
-        let org = new_id();
-        let t = time_to_ms(now());
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(org.to_string())
-            .bind(org_name)
-            .bind(t)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query(
-            "INSERT INTO projects (id, org_id, name, description, is_default, created_at, updated_at) \
-             VALUES ($1, $2, 'default', 'Default project', 1, $3, $3)",
-        )
-        .bind(new_id().to_string())
-        .bind(org.to_string())
-        .bind(t)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        insert_api_key(&mut tx, org, key, None).await?;
-        let ctx = Ctx { organization_id: org, actor: "system".into(), request_id: "bootstrap".into(), source_ip: "local".into(), idempotency: None };
-        audit(&mut tx, &ctx, "organization.bootstrap", format!("organization:{org}")).await?;
-        audit(&mut tx, &ctx, "apikey.create", format!("apikey:{}", key.access_key)).await?;
-        commit(tx).await?;
-        Ok(Some(org))
+        Backend::bootstrap(self, org_name, key).await
     }
 
     async fn get_organization(&self, id: Uuid) -> Result<Organization> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let o = organization_in_tx(&mut tx, id).await?;
-        tx.rollback().await.map_err(db)?;
-        Ok(o)
+        Backend::get_organization(self, id).await
     }
 
     async fn create_api_key(&self, ctx: &Ctx, key: &NewApiKey) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        insert_api_key(&mut tx, ctx.organization_id, key, Some(&ctx.actor)).await?;
-        audit(&mut tx, ctx, "apikey.create", format!("apikey:{}", key.access_key)).await?;
-        commit(tx).await
+        Backend::create_api_key(self, ctx, key).await
     }
 
     async fn find_api_key(&self, access_key: &str) -> Result<Option<ApiKeyRecord>> {
-        let row = sqlx::query(concat_key_select_by_id()).bind(access_key).fetch_optional(&self.pool).await.map_err(db)?;
-        let Some(row) = row else { return Ok(None) };
-        let mut k = api_key_row(&row)?;
-        resolve_grants(&self.pool, &mut k).await?;
-        Ok(Some(k))
+        Backend::find_api_key(self, access_key).await
     }
 
     async fn idempotent_response(&self, org: Uuid, principal: &str, key: &str) -> Result<Option<StoredResponse>> {
-        let r = sqlx::query("SELECT request_hash, status, body FROM idempotency_keys WHERE org_id = $1 AND principal = $2 AND idem_key = $3")
-            .bind(org.to_string())
-            .bind(principal)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        r.map(|r| Ok(StoredResponse { request_hash: get_str(&r, "request_hash")?, status: get_i64(&r, "status")? as u16, body: get_json(&r, "body")? }))
-            .transpose()
+        Backend::idempotent_response(self, org, principal, key).await
     }
 
     async fn create_project(&self, ctx: &Ctx, name: &str, description: &str) -> Result<Project> {
-        let mut tx = begin_create(&self.pool, ctx).await?;
-        let id = new_id();
-        let t = now();
-        sqlx::query("INSERT INTO projects (id, org_id, name, description, is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)")
-            .bind(id.to_string())
-            .bind(ctx.organization_id.to_string())
-            .bind(name)
-            .bind(description)
-            .bind(time_to_ms(t))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique(e, || format!("a project named {name:?} already exists")))?;
-        let p = Project {
-            id,
-            organization_id: ctx.organization_id,
-            name: name.into(),
-            description: description.into(),
-            cluster_count: 0,
-            created_at: t,
-            updated_at: t,
-        };
-        finish_create(&mut tx, ctx, "project.create", format!("project:{id}"), &p).await?;
-        commit(tx).await?;
-        Ok(p)
+        Backend::create_project(self, ctx, name, description).await
     }
 
     async fn list_projects(&self, org: Uuid, page: PageReq) -> Result<Page<Project>> {
-        let rows = sqlx::query(concat!(project_select!(), "WHERE p.org_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3"))
-            .bind(org.to_string())
-            .bind(after(&page))
-            .bind(page.limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        paginate(rows, page.limit, project_row, |p| p.id)
+        Backend::list_projects(self, org, page).await
     }
 
     async fn get_project(&self, org: Uuid, id: Uuid) -> Result<Project> {
-        sqlx::query(concat!(project_select!(), "WHERE p.org_id = $1 AND p.id = $2"))
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .map(|r| project_row(&r))
-            .transpose()?
-            .ok_or_else(|| Error::NotFound(format!("project {id}")))
+        Backend::get_project(self, org, id).await
     }
 
     async fn update_project(&self, ctx: &Ctx, id: Uuid, name: Option<&str>, description: Option<&str>) -> Result<Project> {
-        let mut tx = begin_write(&self.pool).await?;
-        const SQL: &str = "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), updated_at = $3 \
-                           WHERE org_id = $4 AND id = $5";
-        update_name_description(&mut tx, ctx, SQL, "project", id, name, description).await?;
-        audit(&mut tx, ctx, "project.update", format!("project:{id}")).await?;
-        let p = sqlx::query(concat!(project_select!(), "WHERE p.id = $1")).bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
-        let p = project_row(&p)?;
-        commit(tx).await?;
-        Ok(p)
+        Backend::update_project(self, ctx, id, name, description).await
     }
 
     async fn delete_project(&self, ctx: &Ctx, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let r = sqlx::query(concat!(project_select!(), "WHERE p.org_id = $1 AND p.id = $2"))
-            .bind(ctx.organization_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::NotFound(format!("project {id}")))?;
-        let p = project_row(&r)?;
-        let is_default = sqlx::query("SELECT is_default FROM projects WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)
-            .and_then(|r| get_i64(&r, "is_default"))?;
-        if is_default != 0 {
-            return Err(Error::FailedPrecondition("the default project cannot be deleted".into()));
-        }
-        if p.cluster_count > 0 {
-            return Err(Error::FailedPrecondition(format!("project {id} still has {} cluster(s); delete them first", p.cluster_count)));
-        }
-        sqlx::query(
-            "DELETE FROM projects WHERE id = $1 AND NOT EXISTS \
-             (SELECT 1 FROM clusters c WHERE c.project_id = $1 AND c.state <> 'DELETED')",
-        )
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        audit(&mut tx, ctx, "project.delete", format!("project:{id}")).await?;
-        commit(tx).await
+        Backend::delete_project(self, ctx, id).await
     }
 
     async fn default_project(&self, org: Uuid) -> Result<Project> {
-        sqlx::query(concat!(project_select!(), "WHERE p.org_id = $1 AND p.is_default = 1"))
-            .bind(org.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .map(|r| project_row(&r))
-            .transpose()?
-            .ok_or_else(|| Error::NotFound("default project".into()))
+        Backend::default_project(self, org).await
     }
 
     async fn create_cloud(&self, ctx: &Ctx, new: &NewCloud) -> Result<Cloud> {
-        let mut tx = begin_create(&self.pool, ctx).await?;
-        let id = new_id();
-        let t = now();
-        sqlx::query("INSERT INTO clouds (id, org_id, name, provider, region, vpc_cidr, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
-            .bind(id.to_string())
-            .bind(ctx.organization_id.to_string())
-            .bind(&new.name)
-            .bind(new.provider.as_str())
-            .bind(&new.region)
-            .bind(&new.vpc_cidr)
-            .bind(time_to_ms(t))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique(e, || format!("a cloud named {:?} already exists", new.name)))?;
-        let c = Cloud {
-            id,
-            organization_id: ctx.organization_id,
-            name: new.name.clone(),
-            provider: new.provider,
-            region: new.region.clone(),
-            virtual_network_cidr: new.vpc_cidr.clone(),
-            cluster_count: 0,
-            created_at: t,
-            updated_at: t,
-        };
-        finish_create(&mut tx, ctx, "cloud.create", format!("cloud:{id}"), &c).await?;
-        commit(tx).await?;
-        Ok(c)
+        Backend::create_cloud(self, ctx, new).await
     }
 
     async fn list_clouds(&self, org: Uuid, provider: Option<Provider>, page: PageReq) -> Result<Page<Cloud>> {
-        let rows = sqlx::query(concat!(cloud_select!(), "WHERE k.org_id = $1 AND ($2 = '' OR k.provider = $2) AND k.id > $3 ORDER BY k.id LIMIT $4"))
-            .bind(org.to_string())
-            .bind(provider.map(|p| p.as_str()).unwrap_or(""))
-            .bind(after(&page))
-            .bind(page.limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        paginate(rows, page.limit, cloud_row, |c| c.id)
+        Backend::list_clouds(self, org, provider, page).await
     }
 
     async fn get_cloud(&self, org: Uuid, id: Uuid) -> Result<Cloud> {
-        sqlx::query(concat!(cloud_select!(), "WHERE k.org_id = $1 AND k.id = $2"))
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .map(|r| cloud_row(&r))
-            .transpose()?
-            .ok_or_else(|| Error::NotFound(format!("cloud {id}")))
+        Backend::get_cloud(self, org, id).await
     }
 
     async fn update_cloud(&self, ctx: &Ctx, id: Uuid, name: Option<&str>, vpc_cidr: Option<&str>) -> Result<Cloud> {
-        let mut tx = begin_write(&self.pool).await?;
-        let r = sqlx::query(concat!(cloud_select!(), "WHERE k.org_id = $1 AND k.id = $2"))
-            .bind(ctx.organization_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::NotFound(format!("cloud {id}")))?;
-        let mut c = cloud_row(&r)?;
-        if vpc_cidr.is_some_and(|v| v != c.virtual_network_cidr) && c.cluster_count > 0 {
-            return Err(Error::FailedPrecondition(format!("cloud {id} has {} cluster(s); its network cannot change", c.cluster_count)));
-        }
-        c.updated_at = now();
-        sqlx::query("UPDATE clouds SET name = COALESCE($1, name), vpc_cidr = COALESCE($2, vpc_cidr), updated_at = $3 WHERE id = $4")
-            .bind(name)
-            .bind(vpc_cidr)
-            .bind(time_to_ms(c.updated_at))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique(e, || format!("a cloud named {:?} already exists", name.unwrap_or_default())))?;
-        if let Some(n) = name {
-            c.name = n.into();
-        }
-        if let Some(v) = vpc_cidr {
-            c.virtual_network_cidr = v.into();
-        }
-        audit(&mut tx, ctx, "cloud.update", format!("cloud:{id}")).await?;
-        commit(tx).await?;
-        Ok(c)
+        Backend::update_cloud(self, ctx, id, name, vpc_cidr).await
     }
 
     async fn delete_cloud(&self, ctx: &Ctx, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let r = sqlx::query(concat!(cloud_select!(), "WHERE k.org_id = $1 AND k.id = $2"))
-            .bind(ctx.organization_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::NotFound(format!("cloud {id}")))?;
-        let c = cloud_row(&r)?;
-        if c.cluster_count > 0 {
-            return Err(Error::FailedPrecondition(format!("cloud {id} still has {} cluster(s); delete them first", c.cluster_count)));
-        }
-        sqlx::query(
-            "DELETE FROM clouds WHERE id = $1 AND NOT EXISTS \
-             (SELECT 1 FROM clusters c WHERE c.cloud_id = $1 AND c.state <> 'DELETED')",
-        )
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        audit(&mut tx, ctx, "cloud.delete", format!("cloud:{id}")).await?;
-        commit(tx).await
+        Backend::delete_cloud(self, ctx, id).await
     }
 
     async fn create_cluster(&self, ctx: &Ctx, new: &NewCluster, op: &NewOperation) -> Result<ClusterChange> {
-        let mut tx = begin_create(&self.pool, ctx).await?;
-        let org = ctx.organization_id;
-        let project_id = match new.project_id {
-            Some(p) => {
-                let found = sqlx::query("SELECT id FROM projects WHERE org_id = $1 AND id = $2")
-                    .bind(org.to_string())
-                    .bind(p.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                found.ok_or_else(|| Error::field("project_id", format!("project {p} not found")))?;
-                p
-            }
-            None => {
-                let r = sqlx::query("SELECT id FROM projects WHERE org_id = $1 AND is_default = 1")
-                    .bind(org.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .ok_or_else(|| Error::field("project_id", "the organization has no default project; name one"))?;
-                get_uuid(&r, "id")?
-            }
-        };
-        let (cloud_id, provider, region) = resolve_cloud(&mut tx, ctx, &new.cloud).await?;
-        let node_size = new.node_size.clone().unwrap_or_else(|| regions::default_node_size(provider).to_string());
-        let t = time_to_ms(now());
-        sqlx::query(
-            "INSERT INTO clusters (id, org_id, project_id, cloud_id, name, plan, version, node_count, node_size, spend_limit, \
-             state, nodes, endpoints, attributes, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'CREATING', '[]', '[]', $13, $11, $12, $12)",
-        )
-        .bind(new.id.to_string())
-        .bind(org.to_string())
-        .bind(project_id.to_string())
-        .bind(cloud_id.to_string())
-        .bind(&new.name)
-        .bind(new.plan.as_str())
-        .bind(&new.version)
-        .bind(new.node_count as i64)
-        .bind(&node_size)
-        .bind(new.spend_limit)
-        .bind(&ctx.actor)
-        .bind(t)
-        .bind(json(&new.attributes))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", new.name)))?;
-        insert_operation(&mut tx, org, new.id, op, &format!("queued: create {} node(s) in {provider} {region}", new.node_count)).await?;
-        let at = now();
-        for entry in &new.allowlist {
-            insert_allowlist_entry(&mut tx, org, new.id, entry, at)
-                .await
-                .map_err(|err| unique(err, || format!("{} is on the initial allow list twice", entry.cidr)))?;
-        }
-        let change = ClusterChange { cluster: cluster_in_tx(&mut tx, org, new.id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
-        finish_create(&mut tx, ctx, "cluster.create", format!("cluster:{}", new.id), &change).await?;
-        commit(tx).await?;
-        Ok(change)
+        Backend::create_cluster(self, ctx, new, op).await
     }
 
     async fn count_clusters(&self, org: Uuid, filter: &ClusterFilter) -> Result<u64> {
-        use dbcloud_core::perms::Visibility;
-        if filter.state.is_some() || filter.name.is_some() || filter.include_deleted {
-            // Rare (filtered) counts read the clusters themselves.
-            let mut qb = QueryBuilder::<Db>::new("SELECT count(*) AS n FROM clusters c WHERE c.org_id = ");
-            qb.push_bind(org.to_string());
-            push_cluster_filters(&mut qb, filter);
-            let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
-            return Ok(r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64);
-        }
-        let mut qb = QueryBuilder::<Db>::new("SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS n FROM cluster_counts WHERE org_id = ");
-        qb.push_bind(org.to_string());
-        if let Some(p) = filter.project_id {
-            qb.push(" AND project_id = ").push_bind(p.to_string());
-        }
-        if let Some(k) = filter.cloud_id {
-            qb.push(" AND cloud_id = ").push_bind(k.to_string());
-        }
-        let (projects, clusters) = match &filter.visible {
-            None | Some(Visibility::All) => {
-                let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
-                return Ok(sum_of(&r)?);
-            }
-            Some(Visibility::Only { projects, clusters }) => (projects, clusters),
-        };
-        let mut total = 0;
-        if !projects.is_empty() {
-            qb.push(" AND project_id IN (");
-            let mut sep = qb.separated(", ");
-            for p in projects {
-                sep.push_bind(p.to_string());
-            }
-            qb.push(")");
-            total += sum_of(&qb.build().fetch_one(&self.pool).await.map_err(db)?)?;
-        }
-        if !clusters.is_empty() {
-            // Clusters granted one by one, outside the granted projects (a few).
-            let mut qb = QueryBuilder::<Db>::new("SELECT count(*) AS n FROM clusters c WHERE c.org_id = ");
-            qb.push_bind(org.to_string());
-            push_cluster_filters(&mut qb, &ClusterFilter { visible: None, ..filter.clone() });
-            qb.push(" AND c.id IN (");
-            let mut sep = qb.separated(", ");
-            for c in clusters {
-                sep.push_bind(c.to_string());
-            }
-            qb.push(")");
-            for p in projects {
-                qb.push(" AND c.project_id <> ").push_bind(p.to_string());
-            }
-            let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
-            total += r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64;
-        }
-        Ok(total)
+        Backend::count_clusters(self, org, filter).await
     }
 
     async fn list_clusters(&self, org: Uuid, filter: &ClusterFilter, page: PageReq) -> Result<Page<Cluster>> {
-        if matches!(&filter.visible, Some(v) if v.is_nothing()) {
-            return Ok(Page { items: vec![], next_cursor: None });
-        }
-        let mut qb = QueryBuilder::<Db>::new(concat!(cluster_select!(), "WHERE c.org_id = "));
-        qb.push_bind(org.to_string());
-        push_cluster_filters(&mut qb, filter);
-        let (cmp, dir) = if filter.descending { ("<", " DESC") } else { (">", "") };
-        match (filter.by_name, page.after) {
-            (_, Some(_)) if filter.skip > 0 => {}
-            (false, Some(a)) => {
-                qb.push(format!(" AND c.id {cmp} ")).push_bind(a.to_string());
-            }
-            (true, Some(a)) => {
-                qb.push(format!(" AND (c.name, c.id) {cmp} ("));
-                qb.push_bind(page.after_key.clone().unwrap_or_default()).push(", ").push_bind(a.to_string()).push(")");
-            }
-            (_, None) => {}
-        }
-        if filter.by_name {
-            qb.push(format!(" ORDER BY c.name{dir}, c.id{dir} LIMIT "));
-        } else {
-            qb.push(format!(" ORDER BY c.id{dir} LIMIT "));
-        }
-        qb.push_bind(page.limit as i64 + 1);
-        if filter.skip > 0 {
-            qb.push(" OFFSET ").push_bind(i64::try_from(filter.skip).unwrap_or(i64::MAX));
-        }
-        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        paginate(rows, page.limit, cluster_row, |c| c.id)
+        Backend::list_clusters(self, org, filter, page).await
     }
 
     async fn get_cluster(&self, org: Uuid, id: Uuid) -> Result<Cluster> {
-        sqlx::query(concat!(cluster_select!(), "WHERE c.org_id = $1 AND c.id = $2"))
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .map(|r| cluster_row(&r))
-            .transpose()?
-            .ok_or_else(|| Error::NotFound(format!("cluster {id}")))
+        Backend::get_cluster(self, org, id).await
     }
 
     async fn update_cluster(&self, ctx: &Ctx, id: Uuid, change: &ClusterUpdate) -> Result<ClusterChange> {
-        let mut tx = begin_write(&self.pool).await?;
-        let org = ctx.organization_id;
-        let c = cluster_in_tx(&mut tx, org, id).await?;
-        if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
-            return Err(Error::FailedPrecondition(format!("cluster {id} is {}", c.state)));
-        }
-        let t = time_to_ms(now());
-        let attributes = change.attributes.as_ref().map(|a| json(&merge_attributes(&c.attributes, a)));
-        sqlx::query(
-            "UPDATE clusters SET name = COALESCE($1, name), spend_limit = COALESCE($2, spend_limit), \
-             attributes = COALESCE($5, attributes), updated_at = $3 WHERE id = $4",
-        )
-        .bind(change.name.as_deref())
-        .bind(change.spend_limit)
-        .bind(t)
-        .bind(id.to_string())
-        .bind(attributes)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", change.name.clone().unwrap_or_default())))?;
-        if let Some(op) = &change.scale {
-            let res = sqlx::query("UPDATE clusters SET state = 'SCALING', updated_at = $1 WHERE id = $2 AND state = 'CREATED'")
-                .bind(t)
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            if res.rows_affected() == 0 {
-                return Err(Error::busy(id, c.state));
-            }
-            insert_operation(&mut tx, org, id, op, "queued: scale").await?;
-        }
-        audit(&mut tx, ctx, "cluster.update", format!("cluster:{id}")).await?;
-        let out = ClusterChange {
-            cluster: cluster_in_tx(&mut tx, org, id).await?,
-            operation: match &change.scale {
-                Some(op) => Some(operation_in_tx(&mut tx, op.id).await?),
-                None => None,
-            },
-        };
-        commit(tx).await?;
-        Ok(out)
+        Backend::update_cluster(self, ctx, id, change).await
     }
 
     async fn delete_cluster(&self, ctx: &Ctx, id: Uuid, op: &NewOperation) -> Result<ClusterChange> {
-        let mut tx = begin_write(&self.pool).await?;
-        let org = ctx.organization_id;
-        let c = cluster_in_tx(&mut tx, org, id).await?;
-        dbcloud_core::cluster::check_delete(&c)?;
-        let t = time_to_ms(now());
-        // The delete supersedes whatever runs (a create, a scale, …): that operation ends
-        // CANCELLED, and its runner's next step finds it no longer active and stops.
-        let cancelled = sqlx::query(
-            "UPDATE operations SET status = 'CANCELLED', step = 'cancelled: superseded by a delete', error = $1,              finished_at = $2, updated_at = $2, lease_until = NULL WHERE cluster_id = $3 AND status IN ('SENT', 'IN_PROGRESS')",
-        )
-        .bind(format!("superseded by delete operation {}", op.id))
-        .bind(t)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let res = sqlx::query("UPDATE clusters SET state = 'DELETING', updated_at = $1 WHERE id = $2 AND state = $3")
-            .bind(t)
-            .bind(id.to_string())
-            .bind(c.state.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::Aborted(format!("cluster {id} changed concurrently; retry")));
-        }
-        insert_operation(&mut tx, org, id, op, "queued: delete").await?;
-        let details = serde_json::json!({ "superseded_operations": cancelled.rows_affected() });
-        audit_with(&mut tx, ctx, "cluster.delete", format!("cluster:{id}"), details).await?;
-        let out = ClusterChange { cluster: cluster_in_tx(&mut tx, org, id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
-        commit(tx).await?;
-        Ok(out)
+        Backend::delete_cluster(self, ctx, id, op).await
     }
 
     async fn start_operation(&self, ctx: &Ctx, id: Uuid, op: &NewOperation, action: &str) -> Result<ClusterChange> {
-        let mut tx = begin_write(&self.pool).await?;
-        let org = ctx.organization_id;
-        let c = cluster_in_tx(&mut tx, org, id).await?;
-        if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
-            return Err(Error::FailedPrecondition(format!("cluster {id} is {}", c.state)));
-        }
-        let t = time_to_ms(now());
-        if let Some(state) = dbcloud_core::cluster::operation_state(op.kind) {
-            if !dbcloud_core::cluster::can_transition(c.state, state) {
-                return Err(Error::busy(id, c.state));
-            }
-            let res = sqlx::query("UPDATE clusters SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
-                .bind(state.as_str())
-                .bind(t)
-                .bind(id.to_string())
-                .bind(c.state.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            if res.rows_affected() == 0 {
-                return Err(Error::Aborted(format!("cluster {id} changed concurrently; retry")));
-            }
-        }
-        insert_operation(&mut tx, org, id, op, &format!("queued: {}", op.kind)).await?;
-        audit(&mut tx, ctx, action, format!("cluster:{id}")).await?;
-        let out = ClusterChange { cluster: cluster_in_tx(&mut tx, org, id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
-        commit(tx).await?;
-        Ok(out)
+        Backend::start_operation(self, ctx, id, op, action).await
     }
 
     async fn create_bucket(&self, ctx: &Ctx, cluster: Uuid, new: &NewBucket) -> Result<Bucket> {
-        let mut tx = begin_create(&self.pool, ctx).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let b = Bucket {
-            id: new_id(),
-            cluster_id: cluster,
-            name: new.name.clone(),
-            memory_quota_mb: new.memory_quota_mb,
-            replicas: new.replicas,
-            created_at: now(),
-        };
-        sqlx::query("INSERT INTO buckets (id, org_id, cluster_id, name, memory_quota_mb, replicas, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(b.id.to_string())
-            .bind(ctx.organization_id.to_string())
-            .bind(cluster.to_string())
-            .bind(&b.name)
-            .bind(b.memory_quota_mb)
-            .bind(b.replicas as i64)
-            .bind(time_to_ms(b.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique(e, || format!("a bucket named {:?} already exists in cluster {cluster}", new.name)))?;
-        finish_create(&mut tx, ctx, "bucket.create", format!("cluster:{cluster}/bucket:{}", b.id), &b).await?;
-        commit(tx).await?;
-        Ok(b)
+        Backend::create_bucket(self, ctx, cluster, new).await
     }
 
     async fn list_buckets(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Bucket>> {
-        self.get_cluster(org, cluster).await?;
-        let rows = sqlx::query(concat!(bucket_select!(), "WHERE cluster_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
-            .bind(cluster.to_string())
-            .bind(after(&page))
-            .bind(page.limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        paginate(rows, page.limit, bucket_row, |b| b.id)
+        Backend::list_buckets(self, org, cluster, page).await
     }
 
     async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query("DELETE FROM buckets WHERE cluster_id = $1 AND id = $2")
-            .bind(cluster.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("bucket {id}")));
-        }
-        audit(&mut tx, ctx, "bucket.delete", format!("cluster:{cluster}/bucket:{id}")).await?;
-        commit(tx).await
+        Backend::delete_bucket(self, ctx, cluster, id).await
     }
 
     async fn rename_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, name: &str) -> Result<Bucket> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query("UPDATE buckets SET name = $1 WHERE cluster_id = $2 AND id = $3")
-            .bind(name)
-            .bind(cluster.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique(e, || format!("a bucket named {name:?} already exists in cluster {cluster}")))?;
-        let target = format!("cluster:{cluster}/bucket:{id}");
-        finish_child_update(
-            tx,
-            res.rows_affected(),
-            ctx,
-            format!("bucket {id}"),
-            "bucket.rename",
-            target,
-            concat!(bucket_select!(), "WHERE id = $1"),
-            id,
-            bucket_row,
-        )
-        .await
+        Backend::rename_bucket(self, ctx, cluster, id, name).await
     }
 
     async fn set_allowlist_entry(
@@ -1315,191 +785,39 @@ impl Store for Backend {
         comment: Option<&str>,
         attributes: Option<&serde_json::Map<String, serde_json::Value>>,
     ) -> Result<AllowlistEntry> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query(
-            "UPDATE allowlist_entries SET comment = COALESCE($1, comment), attributes = COALESCE($2, attributes) \
-             WHERE cluster_id = $3 AND id = $4",
-        )
-        .bind(comment)
-        .bind(attributes.map(json))
-        .bind(cluster.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let target = format!("cluster:{cluster}/allowlist:{id}");
-        finish_child_update(
-            tx,
-            res.rows_affected(),
-            ctx,
-            format!("allow-list entry {id}"),
-            "allowlist.update",
-            target,
-            concat!(allowlist_select!(), "WHERE id = $1"),
-            id,
-            allowlist_row,
-        )
-        .await
+        Backend::set_allowlist_entry(self, ctx, cluster, id, comment, attributes).await
     }
 
     async fn update_buckets(&self, ctx: &Ctx, cluster: Uuid, changes: &[BucketChange]) -> Result<Vec<Bucket>> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let mut out = Vec::with_capacity(changes.len());
-        for ch in changes {
-            let res = sqlx::query(
-                "UPDATE buckets SET memory_quota_mb = COALESCE($1, memory_quota_mb), replicas = COALESCE($2, replicas) \
-                 WHERE cluster_id = $3 AND name = $4",
-            )
-            .bind(ch.memory_quota_mb)
-            .bind(ch.replicas.map(|r| r as i64))
-            .bind(cluster.to_string())
-            .bind(&ch.name)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            if res.rows_affected() == 0 {
-                return Err(Error::NotFound(format!("bucket {:?} in cluster {cluster}", ch.name)));
-            }
-            let b = sqlx::query(concat!(bucket_select!(), "WHERE cluster_id = $1 AND name = $2"))
-                .bind(cluster.to_string())
-                .bind(&ch.name)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)
-                .and_then(|r| bucket_row(&r))?;
-            audit(&mut tx, ctx, "bucket.update", format!("cluster:{cluster}/bucket:{}", b.id)).await?;
-            out.push(b);
-        }
-        commit(tx).await?;
-        Ok(out)
+        Backend::update_buckets(self, ctx, cluster, changes).await
     }
 
     async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser> {
-        let mut tx = begin_create(&self.pool, ctx).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let t = now();
-        let u = DatabaseUser {
-            id: new_id(),
-            cluster_id: cluster,
-            name: new.name.clone(),
-            access: new.access,
-            scope: new.scope.clone(),
-            created_at: t,
-            password_changed_at: t,
-        };
-        sqlx::query(
-            "INSERT INTO db_users (id, org_id, cluster_id, name, access, scope, password_hash, created_at, password_changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        )
-        .bind(u.id.to_string())
-        .bind(ctx.organization_id.to_string())
-        .bind(cluster.to_string())
-        .bind(&u.name)
-        .bind(u.access.as_str())
-        .bind(u.scope.clone())
-        .bind(&new.password_hash)
-        .bind(time_to_ms(t))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique(e, || format!("a database user named {:?} already exists in cluster {cluster}", new.name)))?;
-        finish_create(&mut tx, ctx, "dbuser.create", format!("cluster:{cluster}/user:{}", u.id), &u).await?;
-        commit(tx).await?;
-        Ok(u)
+        Backend::create_db_user(self, ctx, cluster, new).await
     }
 
     async fn list_db_users(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<DatabaseUser>> {
-        self.get_cluster(org, cluster).await?;
-        let rows = sqlx::query(concat!(db_user_select!(), "WHERE cluster_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
-            .bind(cluster.to_string())
-            .bind(after(&page))
-            .bind(page.limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        paginate(rows, page.limit, db_user_row, |u| u.id)
+        Backend::list_db_users(self, org, cluster, page).await
     }
 
     async fn delete_db_user(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query("DELETE FROM db_users WHERE cluster_id = $1 AND id = $2")
-            .bind(cluster.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("database user {id}")));
-        }
-        audit(&mut tx, ctx, "dbuser.delete", format!("cluster:{cluster}/user:{id}")).await?;
-        commit(tx).await
+        Backend::delete_db_user(self, ctx, cluster, id).await
     }
 
     async fn set_db_user_password(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, password_hash: &str) -> Result<DatabaseUser> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query("UPDATE db_users SET password_hash = $1, password_changed_at = $2 WHERE cluster_id = $3 AND id = $4")
-            .bind(password_hash)
-            .bind(time_to_ms(now()))
-            .bind(cluster.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let target = format!("cluster:{cluster}/user:{id}");
-        finish_child_update(
-            tx,
-            res.rows_affected(),
-            ctx,
-            format!("database user {id}"),
-            "dbuser.password",
-            target,
-            concat!(db_user_select!(), "WHERE id = $1"),
-            id,
-            db_user_row,
-        )
-        .await
+        Backend::set_db_user_password(self, ctx, cluster, id, password_hash).await
     }
 
     async fn create_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, new: &NewAllowlistEntry) -> Result<AllowlistEntry> {
-        let mut tx = begin_create(&self.pool, ctx).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let e = insert_allowlist_entry(&mut tx, ctx.organization_id, cluster, new, now())
-            .await
-            .map_err(|err| unique(err, || format!("{} is already on the allow list of cluster {cluster}", new.cidr)))?;
-        finish_create(&mut tx, ctx, "allowlist.create", format!("cluster:{cluster}/allowlist:{}", e.id), &e).await?;
-        commit(tx).await?;
-        Ok(e)
+        Backend::create_allowlist_entry(self, ctx, cluster, new).await
     }
 
     async fn list_allowlist(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<AllowlistEntry>> {
-        self.get_cluster(org, cluster).await?;
-        let rows = sqlx::query(concat!(allowlist_select!(), "WHERE cluster_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
-            .bind(cluster.to_string())
-            .bind(after(&page))
-            .bind(page.limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        paginate(rows, page.limit, allowlist_row, |e| e.id)
+        Backend::list_allowlist(self, org, cluster, page).await
     }
 
     async fn delete_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query("DELETE FROM allowlist_entries WHERE cluster_id = $1 AND id = $2")
-            .bind(cluster.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("allow-list entry {id}")));
-        }
-        audit(&mut tx, ctx, "allowlist.delete", format!("cluster:{cluster}/allowlist:{id}")).await?;
-        commit(tx).await
+        Backend::delete_allowlist_entry(self, ctx, cluster, id).await
     }
 
     async fn replace_allowlist(
@@ -1509,181 +827,47 @@ impl Store for Backend {
         entries: &[NewAllowlistEntry],
         op: Option<&NewOperation>,
     ) -> Result<(Vec<AllowlistEntry>, Option<Operation>)> {
-        let mut tx = begin_write(&self.pool).await?;
-        let org = ctx.organization_id;
-        open_cluster(&mut tx, org, cluster).await?;
-        sqlx::query("DELETE FROM allowlist_entries WHERE cluster_id = $1").bind(cluster.to_string()).execute(&mut *tx).await.map_err(db)?;
-        let t = now();
-        let mut out = Vec::with_capacity(entries.len());
-        for new in entries {
-            let e = insert_allowlist_entry(&mut tx, org, cluster, new, t).await.map_err(|err| unique(err, || format!("{} is listed twice", new.cidr)))?;
-            out.push(e);
-        }
-        if let Some(op) = op {
-            insert_operation(&mut tx, org, cluster, op, "queued: apply the allow list").await?;
-        }
-        audit(&mut tx, ctx, "allowlist.replace", format!("cluster:{cluster}")).await?;
-        let op = match op {
-            Some(op) => Some(operation_in_tx(&mut tx, op.id).await?),
-            None => None,
-        };
-        commit(tx).await?;
-        Ok((out, op))
+        Backend::replace_allowlist(self, ctx, cluster, entries, op).await
     }
 
     async fn latest_operations(&self, org: Uuid, clusters: &[Uuid]) -> Result<Vec<Operation>> {
-        let head = concat!(operation_select!(), "WHERE id IN (SELECT MAX(id) FROM operations WHERE org_id = ");
-        by_cluster_chunks(&self.pool, head, org, clusters, ") GROUP BY cluster_id)", operation_row).await
+        Backend::latest_operations(self, org, clusters).await
     }
 
     async fn allowlists_of(&self, org: Uuid, clusters: &[Uuid]) -> Result<Vec<AllowlistEntry>> {
-        let head = concat!(allowlist_select!(), "WHERE org_id = ");
-        let mut all = by_cluster_chunks(&self.pool, head, org, clusters, ")", allowlist_row).await?;
-        all.sort_by_key(|e| e.id);
-        Ok(all)
+        Backend::allowlists_of(self, org, clusters).await
     }
 
     async fn list_operations(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Operation>> {
-        self.get_cluster(org, cluster).await?;
-        let rows = sqlx::query(concat!(operation_select!(), "WHERE cluster_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
-            .bind(cluster.to_string())
-            .bind(after(&page))
-            .bind(page.limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        paginate(rows, page.limit, operation_row, |o| o.id)
+        Backend::list_operations(self, org, cluster, page).await
     }
 
     async fn get_operation(&self, org: Uuid, id: Uuid) -> Result<Operation> {
-        sqlx::query(concat!(operation_select!(), "WHERE org_id = $1 AND id = $2"))
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .map(|r| operation_row(&r))
-            .transpose()?
-            .ok_or_else(|| Error::NotFound(format!("operation {id}")))
+        Backend::get_operation(self, org, id).await
     }
 
     async fn claimable_operations(&self, now_ms: i64, limit: u32) -> Result<Vec<Uuid>> {
-        let rows = sqlx::query(
-            "SELECT id FROM operations WHERE status IN ('SENT', 'IN_PROGRESS') \
-             AND (lease_until IS NULL OR lease_until < $1) ORDER BY id LIMIT $2",
-        )
-        .bind(now_ms)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter().map(|r| get_uuid(r, "id")).collect()
+        Backend::claimable_operations(self, now_ms, limit).await
     }
 
     async fn claim_operation(&self, id: Uuid, owner: &str, now_ms: i64, lease_ms: i64) -> Result<Option<(Operation, Cluster)>> {
-        let mut tx = begin_write(&self.pool).await?;
-        let res = sqlx::query(
-            "UPDATE operations SET lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
-             status = CASE WHEN status = 'SENT' THEN 'IN_PROGRESS' ELSE status END, updated_at = $3 \
-             WHERE id = $4 AND status IN ('SENT', 'IN_PROGRESS') AND (lease_until IS NULL OR lease_until < $3)",
-        )
-        .bind(owner)
-        .bind(now_ms + lease_ms)
-        .bind(now_ms)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let op = operation_in_tx(&mut tx, id).await?;
-        let c = cluster_in_tx(&mut tx, op.organization_id, op.cluster_id).await?;
-        commit(tx).await?;
-        Ok(Some((op, c)))
+        Backend::claim_operation(self, id, owner, now_ms, lease_ms).await
     }
 
     async fn advance_operation(&self, id: Uuid, owner: &str, lease_ms: i64, step: &OperationStep, patch: &ClusterPatch) -> Result<bool> {
-        let mut tx = begin_write(&self.pool).await?;
-        let t = time_to_ms(now());
-        let finished = (!step.status.is_active()).then_some(t);
-        let res = sqlx::query(
-            "UPDATE operations SET status = $1, step = $2, progress = $3, error = $4, finished_at = $5, updated_at = $6, \
-             lease_until = CASE WHEN $5 IS NULL THEN $7 ELSE NULL END \
-             WHERE id = $8 AND lease_owner = $9 AND status IN ('SENT', 'IN_PROGRESS')",
-        )
-        .bind(step.status.as_str())
-        .bind(&step.step)
-        .bind(step.progress as i64)
-        .bind(step.error.clone())
-        .bind(finished)
-        .bind(t)
-        .bind(t + lease_ms)
-        .bind(id.to_string())
-        .bind(owner)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Ok(false);
-        }
-        let r = sqlx::query("SELECT org_id, cluster_id FROM operations WHERE id = $1").bind(id.to_string()).fetch_one(&mut *tx).await.map_err(db)?;
-        let cluster = get_str(&r, "cluster_id")?;
-        let attributes = match &patch.attributes {
-            Some(a) => {
-                let c = cluster_in_tx(&mut tx, get_uuid(&r, "org_id")?, get_uuid(&r, "cluster_id")?).await?;
-                Some(json(&merge_attributes(&c.attributes, a)))
-            }
-            None => None,
-        };
-        sqlx::query(
-            "UPDATE clusters SET state = COALESCE($1, state), nodes = COALESCE($2, nodes), endpoints = COALESCE($3, endpoints), \
-             node_count = COALESCE($4, node_count), failure_reason = COALESCE($5, failure_reason), updated_at = $6, \
-             version = COALESCE($8, version), attributes = COALESCE($9, attributes) WHERE id = $7",
-        )
-        .bind(patch.state.map(|s| s.as_str()))
-        .bind(patch.nodes.as_ref().map(json))
-        .bind(patch.endpoints.as_ref().map(json))
-        .bind(patch.node_count.map(|n| n as i64))
-        .bind(patch.failure_reason.clone())
-        .bind(t)
-        .bind(&cluster)
-        .bind(patch.version.clone())
-        .bind(attributes)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        commit(tx).await?;
-        Ok(true)
+        Backend::advance_operation(self, id, owner, lease_ms, step, patch).await
     }
 
     async fn release_leases(&self, owner: &str) -> Result<u64> {
-        let res = sqlx::query("UPDATE operations SET lease_until = NULL WHERE lease_owner = $1 AND status IN ('SENT', 'IN_PROGRESS')")
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(res.rows_affected())
+        Backend::release_leases(self, owner).await
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        insert_audit(&mut tx, event).await?;
-        commit(tx).await
+        Backend::append_audit(self, event).await
     }
 
     async fn list_audit(&self, org: Uuid, page: PageReq) -> Result<Page<AuditEvent>> {
-        let rows = sqlx::query(
-            "SELECT id, org_id, at, actor, source_ip, action, target, outcome, request_id, details FROM audit_events \
-             WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(org.to_string())
-        .bind(after(&page))
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        paginate(rows, page.limit, audit_row, |e| e.id)
+        Backend::list_audit(self, org, page).await
     }
 
     async fn publish_identity_change(&self) -> Result<()> {
@@ -1695,43 +879,13 @@ impl Store for Backend {
     }
 
     async fn seed_clusters(&self, org: Uuid, project: Uuid, cloud: Uuid, prefix: &str, count: u32) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let t = time_to_ms(now());
-        let mut done = 0u32;
-        while done < count {
-            let n = (count - done).min(500);
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO clusters (id, org_id, project_id, cloud_id, name, plan, version, node_count, node_size, \
-                 spend_limit, state, nodes, endpoints, created_by, created_at, updated_at) ",
-            );
-            qb.push_values(done..done + n, |mut b, i| {
-                b.push_bind(new_id().to_string())
-                    .push_bind(org.to_string())
-                    .push_bind(project.to_string())
-                    .push_bind(cloud.to_string())
-                    .push_bind(format!("{prefix}-{i}"))
-                    .push_bind("dedicated")
-                    .push_bind(dbcloud_core::cluster::DEFAULT_VERSION)
-                    .push_bind(3i64)
-                    .push_bind("m5.xlarge")
-                    .push_bind(None::<i64>)
-                    .push_bind("CREATED")
-                    .push_bind("[]")
-                    .push_bind("[]")
-                    .push_bind("seed")
-                    .push_bind(t)
-                    .push_bind(t);
-            });
-            qb.build().execute(&mut *tx).await.map_err(|e| unique(e, || format!("clusters named {prefix}-* exist")))?;
-            done += n;
-        }
-        commit(tx).await
+        Backend::seed_clusters(self, org, project, cloud, prefix, count).await
     }
 }
 
 /// The `WHERE` conditions of a cluster list after the organization: project, cloud, state
 /// (DELETED only when asked for), name, and what the caller may see.
-fn push_cluster_filters(qb: &mut QueryBuilder<Db>, filter: &ClusterFilter) {
+pub(super) fn push_cluster_filters(qb: &mut QueryBuilder<Db>, filter: &ClusterFilter) {
     if let Some(p) = filter.project_id {
         qb.push(" AND c.project_id = ").push_bind(p.to_string());
     }
@@ -1773,7 +927,7 @@ fn push_cluster_filters(qb: &mut QueryBuilder<Db>, filter: &ClusterFilter) {
 }
 
 /// The `n` column of a `SUM` row (NULL-safe, as a count).
-fn sum_of(r: &<Db as sqlx::Database>::Row) -> Result<u64> {
+pub(super) fn sum_of(r: &<Db as sqlx::Database>::Row) -> Result<u64> {
     Ok(r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64)
 }
 

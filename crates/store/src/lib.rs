@@ -1,9 +1,15 @@
 #![forbid(unsafe_code)]
+// The query files (`common.rs`, `*_impl.rs`) are compiled once per backend on purpose: the
+// same SQL against `sqlx::Sqlite` and `sqlx::Postgres` without `sqlx::Any`.
+#![allow(clippy::duplicate_mod)]
 //! Persistence for dbcloud: the [`Store`] trait and its two implementations, SQLite (the
 //! embedded default, WAL) and PostgreSQL (the scale-out backend shared by replicas).
 //!
-//! Both implementations compile the same query code (`common.rs`) against their own
-//! driver; only connection set-up and migrations differ. Every mutation writes its audit
+//! Both implementations compile the same query code against their own driver: `common.rs`
+//! (row mapping, audit, transactions, the `Store` impl that delegates), `org_impl.rs`
+//! (organization, projects, clouds), `clusters_impl.rs`, `children_impl.rs` (buckets,
+//! database users, allow lists), `operations_impl.rs` (operations, audit log),
+//! `identity_impl.rs`, `sessions_impl.rs`; only connection set-up and migrations differ. Every mutation writes its audit
 //! event, and its idempotency record when the request carried an `Idempotency-Key`, in
 //! the same transaction as the change itself.
 

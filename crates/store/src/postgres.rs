@@ -6,9 +6,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 #[path = "common.rs"]
+#[macro_use]
 mod common;
+#[path = "children_impl.rs"]
+mod children_impl;
+#[path = "clusters_impl.rs"]
+mod clusters_impl;
 #[path = "identity_impl.rs"]
 mod identity_impl;
+#[path = "operations_impl.rs"]
+mod operations_impl;
+#[path = "org_impl.rs"]
+mod org_impl;
 #[path = "sessions_impl.rs"]
 mod sessions_impl;
 

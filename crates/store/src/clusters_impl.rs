@@ -1,0 +1,317 @@
+//! Clusters: create (with its operation, allow list and counts), lists and counts, changes, delete, operations started on them.
+//! Compiled once per backend, like `common.rs` (see there).
+
+use super::common::*;
+use super::{Backend, Db, begin_write};
+use crate::records::*;
+use dbcloud_core::{Error, Result, new_id, now, regions, time_to_ms};
+use dbcloud_types::*;
+use sqlx::{QueryBuilder, Row};
+use uuid::Uuid;
+
+impl Backend {
+    pub(super) async fn create_cluster(&self, ctx: &Ctx, new: &NewCluster, op: &NewOperation) -> Result<ClusterChange> {
+        let mut tx = begin_create(&self.pool, ctx).await?;
+        let org = ctx.organization_id;
+        let project_id = match new.project_id {
+            Some(p) => {
+                let found = sqlx::query("SELECT id FROM projects WHERE org_id = $1 AND id = $2")
+                    .bind(org.to_string())
+                    .bind(p.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                found.ok_or_else(|| Error::field("project_id", format!("project {p} not found")))?;
+                p
+            }
+            None => {
+                let r = sqlx::query("SELECT id FROM projects WHERE org_id = $1 AND is_default = 1")
+                    .bind(org.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(|| Error::field("project_id", "the organization has no default project; name one"))?;
+                get_uuid(&r, "id")?
+            }
+        };
+        let (cloud_id, provider, region) = resolve_cloud(&mut tx, ctx, &new.cloud).await?;
+        let node_size = new.node_size.clone().unwrap_or_else(|| regions::default_node_size(provider).to_string());
+        let t = time_to_ms(now());
+        sqlx::query(
+            "INSERT INTO clusters (id, org_id, project_id, cloud_id, name, plan, version, node_count, node_size, spend_limit, \
+             state, nodes, endpoints, attributes, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'CREATING', '[]', '[]', $13, $11, $12, $12)",
+        )
+        .bind(new.id.to_string())
+        .bind(org.to_string())
+        .bind(project_id.to_string())
+        .bind(cloud_id.to_string())
+        .bind(&new.name)
+        .bind(new.plan.as_str())
+        .bind(&new.version)
+        .bind(new.node_count as i64)
+        .bind(&node_size)
+        .bind(new.spend_limit)
+        .bind(&ctx.actor)
+        .bind(t)
+        .bind(json(&new.attributes))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", new.name)))?;
+        insert_operation(&mut tx, org, new.id, op, &format!("queued: create {} node(s) in {provider} {region}", new.node_count)).await?;
+        let at = now();
+        for entry in &new.allowlist {
+            insert_allowlist_entry(&mut tx, org, new.id, entry, at)
+                .await
+                .map_err(|err| unique(err, || format!("{} is on the initial allow list twice", entry.cidr)))?;
+        }
+        let change = ClusterChange { cluster: cluster_in_tx(&mut tx, org, new.id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
+        finish_create(&mut tx, ctx, "cluster.create", format!("cluster:{}", new.id), &change).await?;
+        commit(tx).await?;
+        Ok(change)
+    }
+
+    pub(super) async fn count_clusters(&self, org: Uuid, filter: &ClusterFilter) -> Result<u64> {
+        use dbcloud_core::perms::Visibility;
+        if filter.state.is_some() || filter.name.is_some() || filter.include_deleted {
+            // Rare (filtered) counts read the clusters themselves.
+            let mut qb = QueryBuilder::<Db>::new("SELECT count(*) AS n FROM clusters c WHERE c.org_id = ");
+            qb.push_bind(org.to_string());
+            push_cluster_filters(&mut qb, filter);
+            let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
+            return Ok(r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64);
+        }
+        let mut qb = QueryBuilder::<Db>::new("SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS n FROM cluster_counts WHERE org_id = ");
+        qb.push_bind(org.to_string());
+        if let Some(p) = filter.project_id {
+            qb.push(" AND project_id = ").push_bind(p.to_string());
+        }
+        if let Some(k) = filter.cloud_id {
+            qb.push(" AND cloud_id = ").push_bind(k.to_string());
+        }
+        let (projects, clusters) = match &filter.visible {
+            None | Some(Visibility::All) => {
+                let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
+                return sum_of(&r);
+            }
+            Some(Visibility::Only { projects, clusters }) => (projects, clusters),
+        };
+        let mut total = 0;
+        if !projects.is_empty() {
+            qb.push(" AND project_id IN (");
+            let mut sep = qb.separated(", ");
+            for p in projects {
+                sep.push_bind(p.to_string());
+            }
+            qb.push(")");
+            total += sum_of(&qb.build().fetch_one(&self.pool).await.map_err(db)?)?;
+        }
+        if !clusters.is_empty() {
+            // Clusters granted one by one, outside the granted projects (a few).
+            let mut qb = QueryBuilder::<Db>::new("SELECT count(*) AS n FROM clusters c WHERE c.org_id = ");
+            qb.push_bind(org.to_string());
+            push_cluster_filters(&mut qb, &ClusterFilter { visible: None, ..filter.clone() });
+            qb.push(" AND c.id IN (");
+            let mut sep = qb.separated(", ");
+            for c in clusters {
+                sep.push_bind(c.to_string());
+            }
+            qb.push(")");
+            for p in projects {
+                qb.push(" AND c.project_id <> ").push_bind(p.to_string());
+            }
+            let r = qb.build().fetch_one(&self.pool).await.map_err(db)?;
+            total += r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64;
+        }
+        Ok(total)
+    }
+
+    pub(super) async fn list_clusters(&self, org: Uuid, filter: &ClusterFilter, page: PageReq) -> Result<Page<Cluster>> {
+        if matches!(&filter.visible, Some(v) if v.is_nothing()) {
+            return Ok(Page { items: vec![], next_cursor: None });
+        }
+        let mut qb = QueryBuilder::<Db>::new(concat!(cluster_select!(), "WHERE c.org_id = "));
+        qb.push_bind(org.to_string());
+        push_cluster_filters(&mut qb, filter);
+        let (cmp, dir) = if filter.descending { ("<", " DESC") } else { (">", "") };
+        match (filter.by_name, page.after) {
+            (_, Some(_)) if filter.skip > 0 => {}
+            (false, Some(a)) => {
+                qb.push(format!(" AND c.id {cmp} ")).push_bind(a.to_string());
+            }
+            (true, Some(a)) => {
+                qb.push(format!(" AND (c.name, c.id) {cmp} ("));
+                qb.push_bind(page.after_key.clone().unwrap_or_default()).push(", ").push_bind(a.to_string()).push(")");
+            }
+            (_, None) => {}
+        }
+        if filter.by_name {
+            qb.push(format!(" ORDER BY c.name{dir}, c.id{dir} LIMIT "));
+        } else {
+            qb.push(format!(" ORDER BY c.id{dir} LIMIT "));
+        }
+        qb.push_bind(page.limit as i64 + 1);
+        if filter.skip > 0 {
+            qb.push(" OFFSET ").push_bind(i64::try_from(filter.skip).unwrap_or(i64::MAX));
+        }
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        paginate(rows, page.limit, cluster_row, |c| c.id)
+    }
+
+    pub(super) async fn get_cluster(&self, org: Uuid, id: Uuid) -> Result<Cluster> {
+        sqlx::query(concat!(cluster_select!(), "WHERE c.org_id = $1 AND c.id = $2"))
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(|r| cluster_row(&r))
+            .transpose()?
+            .ok_or_else(|| Error::NotFound(format!("cluster {id}")))
+    }
+
+    pub(super) async fn update_cluster(&self, ctx: &Ctx, id: Uuid, change: &ClusterUpdate) -> Result<ClusterChange> {
+        let mut tx = begin_write(&self.pool).await?;
+        let org = ctx.organization_id;
+        let c = cluster_in_tx(&mut tx, org, id).await?;
+        if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
+            return Err(Error::FailedPrecondition(format!("cluster {id} is {}", c.state)));
+        }
+        let t = time_to_ms(now());
+        let attributes = change.attributes.as_ref().map(|a| json(&merge_attributes(&c.attributes, a)));
+        sqlx::query(
+            "UPDATE clusters SET name = COALESCE($1, name), spend_limit = COALESCE($2, spend_limit), \
+             attributes = COALESCE($5, attributes), updated_at = $3 WHERE id = $4",
+        )
+        .bind(change.name.as_deref())
+        .bind(change.spend_limit)
+        .bind(t)
+        .bind(id.to_string())
+        .bind(attributes)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique(e, || format!("a cluster named {:?} already exists", change.name.clone().unwrap_or_default())))?;
+        if let Some(op) = &change.scale {
+            let res = sqlx::query("UPDATE clusters SET state = 'SCALING', updated_at = $1 WHERE id = $2 AND state = 'CREATED'")
+                .bind(t)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            if res.rows_affected() == 0 {
+                return Err(Error::busy(id, c.state));
+            }
+            insert_operation(&mut tx, org, id, op, "queued: scale").await?;
+        }
+        audit(&mut tx, ctx, "cluster.update", format!("cluster:{id}")).await?;
+        let out = ClusterChange {
+            cluster: cluster_in_tx(&mut tx, org, id).await?,
+            operation: match &change.scale {
+                Some(op) => Some(operation_in_tx(&mut tx, op.id).await?),
+                None => None,
+            },
+        };
+        commit(tx).await?;
+        Ok(out)
+    }
+
+    pub(super) async fn delete_cluster(&self, ctx: &Ctx, id: Uuid, op: &NewOperation) -> Result<ClusterChange> {
+        let mut tx = begin_write(&self.pool).await?;
+        let org = ctx.organization_id;
+        let c = cluster_in_tx(&mut tx, org, id).await?;
+        dbcloud_core::cluster::check_delete(&c)?;
+        let t = time_to_ms(now());
+        // The delete supersedes whatever runs (a create, a scale, …): that operation ends
+        // CANCELLED, and its runner's next step finds it no longer active and stops.
+        let cancelled = sqlx::query(
+            "UPDATE operations SET status = 'CANCELLED', step = 'cancelled: superseded by a delete', error = $1,              finished_at = $2, updated_at = $2, lease_until = NULL WHERE cluster_id = $3 AND status IN ('SENT', 'IN_PROGRESS')",
+        )
+        .bind(format!("superseded by delete operation {}", op.id))
+        .bind(t)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let res = sqlx::query("UPDATE clusters SET state = 'DELETING', updated_at = $1 WHERE id = $2 AND state = $3")
+            .bind(t)
+            .bind(id.to_string())
+            .bind(c.state.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if res.rows_affected() == 0 {
+            return Err(Error::Aborted(format!("cluster {id} changed concurrently; retry")));
+        }
+        insert_operation(&mut tx, org, id, op, "queued: delete").await?;
+        let details = serde_json::json!({ "superseded_operations": cancelled.rows_affected() });
+        audit_with(&mut tx, ctx, "cluster.delete", format!("cluster:{id}"), details).await?;
+        let out = ClusterChange { cluster: cluster_in_tx(&mut tx, org, id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
+        commit(tx).await?;
+        Ok(out)
+    }
+
+    pub(super) async fn start_operation(&self, ctx: &Ctx, id: Uuid, op: &NewOperation, action: &str) -> Result<ClusterChange> {
+        let mut tx = begin_write(&self.pool).await?;
+        let org = ctx.organization_id;
+        let c = cluster_in_tx(&mut tx, org, id).await?;
+        if matches!(c.state, ClusterState::Deleting | ClusterState::Deleted) {
+            return Err(Error::FailedPrecondition(format!("cluster {id} is {}", c.state)));
+        }
+        let t = time_to_ms(now());
+        if let Some(state) = dbcloud_core::cluster::operation_state(op.kind) {
+            if !dbcloud_core::cluster::can_transition(c.state, state) {
+                return Err(Error::busy(id, c.state));
+            }
+            let res = sqlx::query("UPDATE clusters SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+                .bind(state.as_str())
+                .bind(t)
+                .bind(id.to_string())
+                .bind(c.state.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            if res.rows_affected() == 0 {
+                return Err(Error::Aborted(format!("cluster {id} changed concurrently; retry")));
+            }
+        }
+        insert_operation(&mut tx, org, id, op, &format!("queued: {}", op.kind)).await?;
+        audit(&mut tx, ctx, action, format!("cluster:{id}")).await?;
+        let out = ClusterChange { cluster: cluster_in_tx(&mut tx, org, id).await?, operation: Some(operation_in_tx(&mut tx, op.id).await?) };
+        commit(tx).await?;
+        Ok(out)
+    }
+
+    pub(super) async fn seed_clusters(&self, org: Uuid, project: Uuid, cloud: Uuid, prefix: &str, count: u32) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        let t = time_to_ms(now());
+        let mut done = 0u32;
+        while done < count {
+            let n = (count - done).min(500);
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO clusters (id, org_id, project_id, cloud_id, name, plan, version, node_count, node_size, \
+                 spend_limit, state, nodes, endpoints, created_by, created_at, updated_at) ",
+            );
+            qb.push_values(done..done + n, |mut b, i| {
+                b.push_bind(new_id().to_string())
+                    .push_bind(org.to_string())
+                    .push_bind(project.to_string())
+                    .push_bind(cloud.to_string())
+                    .push_bind(format!("{prefix}-{i}"))
+                    .push_bind("dedicated")
+                    .push_bind(dbcloud_core::cluster::DEFAULT_VERSION)
+                    .push_bind(3i64)
+                    .push_bind("m5.xlarge")
+                    .push_bind(None::<i64>)
+                    .push_bind("CREATED")
+                    .push_bind("[]")
+                    .push_bind("[]")
+                    .push_bind("seed")
+                    .push_bind(t)
+                    .push_bind(t);
+            });
+            qb.build().execute(&mut *tx).await.map_err(|e| unique(e, || format!("clusters named {prefix}-* exist")))?;
+            done += n;
+        }
+        commit(tx).await
+    }
+}
