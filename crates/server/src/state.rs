@@ -5,6 +5,15 @@ use dbcloud_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 
+/// Console settings (here, not in `console`, so that the state imports no surface).
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleConfig {
+    /// Session timeouts and sign-in limits.
+    pub policy: dbcloud_app::sessions::Policy,
+    /// The public URL people reach the server at (`https://…` makes cookies `Secure`).
+    pub public_url: Option<String>,
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -21,7 +30,7 @@ pub struct AppState {
     /// Short-lived cache of single-cluster reads.
     pub clusters: Arc<crate::cache::ClusterCache>,
     /// Web console settings.
-    pub console: Arc<crate::console::ConsoleConfig>,
+    pub console: Arc<ConsoleConfig>,
 }
 
 impl AppState {

@@ -20,8 +20,7 @@ async fn seed_004_create_get_spend_limit_delete_with_no_pause() {
     // Slow steps: the create is still running when the next requests arrive.
     let t = TestServer::with(Backend::Sqlite, config(200, 0.0)).await;
     let base = format!("/api/v1/orgs/{}/clusters", t.org);
-    let (s, _, c) =
-        t.call(Method::POST, &base, Some(json!({"name": "notorious-moose", "serverless": {"regions": ["us-central1"], "spendLimit": 0}}))).await;
+    let (s, _, c) = t.call(Method::POST, &base, Some(json!({"name": "notorious-moose", "serverless": {"regions": ["us-central1"], "spendLimit": 0}}))).await;
     assert_eq!(s, StatusCode::OK, "{c}");
     let id = c["cluster"]["id"].as_str().unwrap().to_string();
     let (s, _, got) = t.call(Method::GET, &format!("{base}/{id}"), None).await;

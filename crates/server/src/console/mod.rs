@@ -30,14 +30,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::sync::LazyLock;
 
-/// Console settings.
-#[derive(Debug, Clone, Default)]
-pub struct ConsoleConfig {
-    /// Session timeouts and sign-in limits.
-    pub policy: dbcloud_app::sessions::Policy,
-    /// The public URL people reach the server at (`https://…` makes cookies `Secure`).
-    pub public_url: Option<String>,
-}
+pub use crate::state::ConsoleConfig;
 
 /// The Content-Security-Policy of every console response.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
