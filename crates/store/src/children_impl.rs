@@ -1,7 +1,9 @@
 //! A cluster's children: buckets, database users and allow-list entries.
 //! Compiled once per backend, like `common.rs` (see there).
 
+use super::clusters_impl::*;
 use super::common::*;
+use super::rows::*;
 use super::{Backend, begin_write};
 use crate::records::*;
 use dbcloud_core::{Error, Result, new_id, now, time_to_ms};

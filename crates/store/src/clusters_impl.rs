@@ -2,6 +2,7 @@
 //! Compiled once per backend, like `common.rs` (see there).
 
 use super::common::*;
+use super::rows::*;
 use super::{Backend, Db, begin_write};
 use crate::records::*;
 use dbcloud_core::{Error, Result, new_id, now, regions, time_to_ms};
@@ -314,4 +315,143 @@ impl Backend {
         }
         commit(tx).await
     }
+}
+
+/// Reads a cluster inside a transaction; `NotFound` when absent from the organization.
+pub(super) async fn cluster_in_tx(tx: &mut Tx, org: Uuid, id: Uuid) -> Result<Cluster> {
+    sqlx::query(concat!(cluster_select!(), "WHERE c.org_id = $1 AND c.id = $2"))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)?
+        .map(|r| cluster_row(&r))
+        .transpose()?
+        .ok_or_else(|| Error::NotFound(format!("cluster {id}")))
+}
+
+/// Reads a cluster that accepts changes to its children.
+pub(super) async fn open_cluster(tx: &mut Tx, org: Uuid, id: Uuid) -> Result<Cluster> {
+    let c = cluster_in_tx(tx, org, id).await?;
+    dbcloud_core::cluster::check_accepts_children(&c)?;
+    Ok(c)
+}
+
+pub(super) async fn operation_in_tx(tx: &mut Tx, id: Uuid) -> Result<Operation> {
+    sqlx::query(concat!(operation_select!(), "WHERE id = $1")).bind(id.to_string()).fetch_one(&mut **tx).await.map_err(db).and_then(|r| operation_row(&r))
+}
+
+pub(super) async fn insert_operation(tx: &mut Tx, org: Uuid, cluster: Uuid, op: &NewOperation, step: &str) -> Result<()> {
+    let t = time_to_ms(now());
+    sqlx::query(
+        "INSERT INTO operations (id, org_id, cluster_id, kind, status, step, progress, params, attempts, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'SENT', $5, 0, $6, 0, $7, $7)",
+    )
+    .bind(op.id.to_string())
+    .bind(org.to_string())
+    .bind(cluster.to_string())
+    .bind(op.kind.as_str())
+    .bind(step)
+    .bind(json(&op.params))
+    .bind(t)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique(&e) { Error::Busy { message: format!("cluster {cluster} is busy: another operation is in progress"), retry_after_secs: 1 } } else { db(e) }
+    })?;
+    Ok(())
+}
+
+/// Inserts one allow-list entry (the caller maps a unique violation to its message).
+pub(super) async fn insert_allowlist_entry(
+    tx: &mut Tx,
+    org: Uuid,
+    cluster: Uuid,
+    new: &NewAllowlistEntry,
+    at: time::OffsetDateTime,
+) -> std::result::Result<AllowlistEntry, sqlx::Error> {
+    let e = AllowlistEntry {
+        id: new_id(),
+        cluster_id: cluster,
+        cidr: new.cidr.clone(),
+        comment: new.comment.clone(),
+        expires_at: new.expires_at,
+        attributes: new.attributes.clone(),
+        created_at: at,
+    };
+    sqlx::query(
+        "INSERT INTO allowlist_entries (id, org_id, cluster_id, cidr, comment, expires_at, created_at, attributes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.id.to_string())
+    .bind(org.to_string())
+    .bind(cluster.to_string())
+    .bind(&e.cidr)
+    .bind(&e.comment)
+    .bind(e.expires_at.map(time_to_ms))
+    .bind(time_to_ms(e.created_at))
+    .bind(json(&e.attributes))
+    .execute(&mut **tx)
+    .await?;
+    Ok(e)
+}
+
+/// Resolves (or, for provider + region, creates) the cloud of a new cluster.
+pub(super) async fn resolve_cloud(tx: &mut Tx, ctx: &Ctx, cloud: &CloudRef) -> Result<(Uuid, Provider, String)> {
+    let org = ctx.organization_id.to_string();
+    let find = |sql: &'static str, a: String, b: Option<String>| {
+        let org = org.clone();
+        async move {
+            let mut q = sqlx::query(sql).bind(org).bind(a);
+            if let Some(b) = b {
+                q = q.bind(b);
+            }
+            q
+        }
+    };
+    let row = match cloud {
+        CloudRef::Id(id) => {
+            let q = find("SELECT id, provider, region FROM clouds WHERE org_id = $1 AND id = $2", id.to_string(), None).await;
+            q.fetch_optional(&mut **tx).await.map_err(db)?.ok_or_else(|| Error::field("cloud_id", format!("cloud {id} not found")))?
+        }
+        CloudRef::ProviderRegion(p, region) => {
+            if !regions::is_valid(*p, region) {
+                return Err(Error::field("region", format!("`{region}` is not a region of {p}; see GET /v1/regions?provider={p}")));
+            }
+            const FIND: &str = "SELECT id, provider, region FROM clouds WHERE org_id = $1 AND provider = $2 AND region = $3 ORDER BY id LIMIT 1";
+            let existing = find(FIND, p.as_str().into(), Some(region.clone())).await.fetch_optional(&mut **tx).await.map_err(db)?;
+            match existing {
+                Some(r) => r,
+                None => {
+                    let base = format!("{p}-{region}");
+                    for name in [base.clone(), format!("{base}-{}", &new_id().simple().to_string()[24..])] {
+                        let id = new_id();
+                        let t = time_to_ms(now());
+                        let res = sqlx::query(
+                            "INSERT INTO clouds (id, org_id, name, provider, region, vpc_cidr, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, '10.0.0.0/16', $6, $6) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(id.to_string())
+                        .bind(org.clone())
+                        .bind(&name)
+                        .bind(p.as_str())
+                        .bind(region)
+                        .bind(t)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                        if res.rows_affected() == 1 {
+                            audit(tx, ctx, "cloud.create", format!("cloud:{id}")).await?;
+                        }
+                        let found = find(FIND, p.as_str().into(), Some(region.clone())).await.fetch_optional(&mut **tx).await.map_err(db)?;
+                        if let Some(r) = found {
+                            return Ok((get_uuid(&r, "id")?, *p, region.clone()));
+                        }
+                    }
+                    return Err(Error::Aborted("could not create the cloud for this provider and region; retry".into()));
+                }
+            }
+        }
+    };
+    Ok((get_uuid(&row, "id")?, get_enum(&row, "provider", Provider::parse)?, get_str(&row, "region")?))
 }

@@ -1,37 +1,16 @@
 //! [`IdentityStore`] queries shared by both backends (compiled twice, like `common.rs`).
 
 use super::common::*;
+use super::rows::*;
 use super::{Backend, begin_write};
 use crate::IdentityStore;
 use crate::records::*;
 use async_trait::async_trait;
-use dbcloud_core::perms::{Grant, Scope};
+use dbcloud_core::perms::Grant;
 use dbcloud_core::{Error, Result, new_id, now, time_to_ms};
 use dbcloud_types::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-fn scope_parts(s: &Scope) -> (&'static str, String) {
-    match s {
-        Scope::Organization => ("organization", String::new()),
-        Scope::Project(p) => ("project", p.to_string()),
-        Scope::Cluster(c) => ("cluster", c.to_string()),
-    }
-}
-
-fn grant_row(r: &DbRow) -> Result<RoleGrant> {
-    let kind = get_str(r, "scope_kind")?;
-    let id = get_str(r, "scope_id")?;
-    Ok(RoleGrant {
-        id: get_uuid(r, "id")?,
-        principal_type: get_str(r, "principal_kind")?,
-        principal_id: get_str(r, "principal_id")?,
-        role: get_str(r, "role")?,
-        scope: GrantScope { kind, id: Uuid::try_parse(&id).ok() },
-        created_by: get_str(r, "created_by")?,
-        created_at: get_time(r, "created_at")?,
-    })
-}
 
 const GRANT_SELECT: &str = "SELECT id, principal_kind, principal_id, role, scope_kind, scope_id, created_by, created_at FROM role_grants ";
 
@@ -138,30 +117,6 @@ async fn key_in_tx(tx: &mut Tx, org: Uuid, access_key: &str) -> Result<ApiKeyRec
     let mut k = api_key_row(&row)?;
     resolve_grants(&mut **tx, &mut k).await?;
     Ok(k)
-}
-
-fn sa_row(r: &DbRow, roles: Vec<RoleGrant>) -> Result<ServiceAccount> {
-    Ok(ServiceAccount {
-        id: get_uuid(r, "id")?,
-        organization_id: get_uuid(r, "org_id")?,
-        name: get_str(r, "name")?,
-        description: get_str(r, "description")?,
-        roles,
-        created_by: get_str(r, "created_by")?,
-        created_at: get_time(r, "created_at")?,
-        updated_at: get_time(r, "updated_at")?,
-    })
-}
-
-fn user_row(r: &DbRow, roles: Vec<RoleGrant>) -> Result<User> {
-    Ok(User {
-        id: get_uuid(r, "id")?,
-        organization_id: get_uuid(r, "org_id")?,
-        email: get_str(r, "email")?,
-        name: get_str(r, "name")?,
-        roles,
-        created_at: get_time(r, "created_at")?,
-    })
 }
 
 #[async_trait]

@@ -5,7 +5,8 @@
 //! Persistence for dbcloud: the [`Store`] trait and its two implementations, SQLite (the
 //! embedded default, WAL) and PostgreSQL (the scale-out backend shared by replicas).
 //!
-//! Both implementations compile the same query code against their own driver: `common.rs`
+//! Both implementations compile the same query code against their own driver: `rows.rs`
+//! (SELECT lists and row mapping), `common.rs`
 //! (row mapping, audit, transactions, the `Store` impl that delegates), `org_impl.rs`
 //! (organization, projects, clouds), `clusters_impl.rs`, `children_impl.rs` (buckets,
 //! database users, allow lists), `operations_impl.rs` (operations, audit log),

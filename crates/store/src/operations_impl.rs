@@ -1,7 +1,9 @@
 //! Operations (claimed, advanced and released by the runner) and the audit log.
 //! Compiled once per backend, like `common.rs` (see there).
 
+use super::clusters_impl::*;
 use super::common::*;
+use super::rows::*;
 use super::{Backend, begin_write};
 use crate::records::*;
 use dbcloud_core::{Error, Result, now, time_to_ms};

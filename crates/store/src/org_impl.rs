@@ -2,6 +2,7 @@
 //! Compiled once per backend, like `common.rs` (see there).
 
 use super::common::*;
+use super::rows::*;
 use super::{Backend, begin_write};
 use crate::records::*;
 use dbcloud_core::{Error, Result, new_id, now, time_to_ms};

@@ -6,13 +6,15 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-#[path = "common.rs"]
+#[path = "rows.rs"]
 #[macro_use]
-mod common;
+mod rows;
 #[path = "children_impl.rs"]
 mod children_impl;
 #[path = "clusters_impl.rs"]
 mod clusters_impl;
+#[path = "common.rs"]
+mod common;
 #[path = "identity_impl.rs"]
 mod identity_impl;
 #[path = "operations_impl.rs"]
