@@ -85,12 +85,8 @@ fn server_modules_import_each_other_without_a_circle() {
     let mut files = vec![];
     rust_files(&src, &mut files);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let tops: BTreeSet<String> = std::fs::read_dir(&src)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path().file_stem().unwrap().to_string_lossy().into_owned())
-        .filter(|n| n != "lib")
-        .collect();
+    let tops: BTreeSet<String> =
+        std::fs::read_dir(&src).unwrap().flatten().map(|e| e.path().file_stem().unwrap().to_string_lossy().into_owned()).filter(|n| n != "lib").collect();
     for f in files {
         let rel = f.strip_prefix(&src).unwrap();
         let top = rel.iter().next().unwrap().to_string_lossy().trim_end_matches(".rs").to_string();

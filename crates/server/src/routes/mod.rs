@@ -13,7 +13,7 @@ pub mod projects;
 pub mod system;
 
 use dbcloud_core::cursor;
-use dbcloud_store::PageReq;
+use dbcloud_app::model::PageReq;
 use serde::Deserialize;
 use utoipa::IntoParams;
 

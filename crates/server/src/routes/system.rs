@@ -17,7 +17,7 @@ pub async fn health() -> Json<HealthStatus> {
 #[utoipa::path(get, path = "/ready", tag = "system",
     responses((status = 200, body = HealthStatus), (status = 503, body = HealthStatus)))]
 pub async fn ready(State(s): State<AppState>) -> impl IntoResponse {
-    match s.store.ping().await {
+    match s.app.ping().await {
         Ok(()) => (StatusCode::OK, Json(HealthStatus { status: "ok".into() })),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
