@@ -162,3 +162,13 @@ where
         }
     }
 }
+
+/// Buckets that a surface changes only on a ready cluster (Couchbase v2: created, no
+/// operation running) — stricter than [`cluster::check_accepts_children`].
+pub fn check_ready(c: &dbcloud_types::Cluster) -> Result<()> {
+    cluster::check_accepts_children(c)?;
+    if c.state != dbcloud_types::ClusterState::Created {
+        return Err(Error::FailedPrecondition(format!("cluster {} is not ready ({})", c.id, c.state)));
+    }
+    Ok(())
+}
