@@ -162,3 +162,50 @@ where
         }
     }
 }
+
+/// Buckets that a surface changes only on a ready cluster (Couchbase v2: created, no
+/// operation running) — stricter than [`cluster::check_accepts_children`].
+pub fn check_ready(c: &dbcloud_types::Cluster) -> Result<()> {
+    cluster::check_accepts_children(c)?;
+    if c.state != dbcloud_types::ClusterState::Created {
+        return Err(Error::FailedPrecondition(format!("cluster {} is not ready ({})", c.id, c.state)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbcloud_types::{Cluster, ClusterState, Plan};
+
+    #[test]
+    fn buckets_change_only_on_a_ready_cluster() {
+        let t = time::OffsetDateTime::UNIX_EPOCH;
+        let mut c = Cluster {
+            id: Uuid::nil(),
+            organization_id: Uuid::nil(),
+            project_id: Uuid::nil(),
+            cloud_id: Uuid::nil(),
+            name: "c1x".into(),
+            plan: Plan::Dedicated,
+            version: "7.2".into(),
+            node_count: 3,
+            node_size: "m".into(),
+            spend_limit: None,
+            state: ClusterState::Created,
+            failure_reason: None,
+            nodes: vec![],
+            endpoints: vec![],
+            bucket_count: 0,
+            attributes: Default::default(),
+            created_by: "k".into(),
+            created_at: t,
+            updated_at: t,
+        };
+        assert!(check_ready(&c).is_ok());
+        for state in [ClusterState::Creating, ClusterState::Scaling, ClusterState::Updating, ClusterState::Deleting, ClusterState::Deleted] {
+            c.state = state;
+            assert!(check_ready(&c).is_err(), "{state}");
+        }
+    }
+}

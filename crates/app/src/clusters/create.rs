@@ -71,3 +71,29 @@ impl Clusters<'_> {
         Ok(created)
     }
 }
+
+/// Which references of a create request name nothing in the caller's organization.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MissingReferences {
+    /// The project does not exist.
+    pub project: bool,
+    /// The cloud does not exist.
+    pub cloud: bool,
+}
+
+impl Clusters<'_> {
+    /// Whether the project and cloud a create names exist in the caller's organization
+    /// (checked before the permission, so that a surface can answer a missing reference as a
+    /// request error naming its field). Reveals nothing beyond the caller's organization.
+    pub async fn missing_references(&self, caller: &Caller, project: uuid::Uuid, cloud: uuid::Uuid) -> Result<MissingReferences> {
+        fn missing<T>(r: Result<T>) -> Result<bool> {
+            match r {
+                Ok(_) => Ok(false),
+                Err(Error::NotFound(_)) => Ok(true),
+                Err(e) => Err(e),
+            }
+        }
+        let store = self.app.store();
+        Ok(MissingReferences { project: missing(store.get_project(caller.org(), project).await)?, cloud: missing(store.get_cloud(caller.org(), cloud).await)? })
+    }
+}

@@ -10,7 +10,7 @@ mod change;
 mod create;
 
 pub use change::ClusterChanges;
-pub use create::NewCluster;
+pub use create::{MissingReferences, NewCluster};
 
 use crate::model::{ClusterFilter, PageReq};
 use crate::{App, Caller};
