@@ -158,6 +158,13 @@ pub(crate) fn surface_ratios(backend: &str, small: &SurfaceTimes, large: &Surfac
     for ((what, s, sn), (_, l, ln)) in small.iter().zip(large) {
         let per = |t: &PageTimes, n: &usize| t.median.as_secs_f64() / (*n).max(1) as f64;
         let r = per(l, ln) / per(s, sn).max(1e-12);
-        report.add(backend, format!("{what} per cluster, 100k/100"), format!("{r:.2}x (target <= 1.5x: {})", if r <= 1.5 { "met" } else { "NOT met" }));
+        // Couchbase pages by number (the vendor's paging): a deep page is an OFFSET, shown
+        // for what it costs; the first page is the one clients read.
+        let verdict = if what.contains("last page") {
+            "informational: page-number paging skips rows".to_string()
+        } else {
+            format!("target <= 1.5x: {}", if r <= 1.5 { "met" } else { "NOT met" })
+        };
+        report.add(backend, format!("{what} per cluster, 100k/100"), format!("{r:.2}x ({verdict})"));
     }
 }
