@@ -2,7 +2,7 @@
 //! pattern of projects, vendor attributes of the organization, counts for organization
 //! documents, and who stands behind the keys named in the audit log.
 
-use crate::model::{ApiKeyRecord, KeyOwner};
+use crate::model::KeyOwner;
 use crate::{Caller, Created};
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Target};
@@ -149,7 +149,7 @@ pub enum KeyActor {
     /// A service account's key.
     ServiceAccount(Uuid),
     /// A key with roles of its own.
-    Key(ApiKeyRecord),
+    Key,
 }
 
 impl crate::audit::Audit<'_> {
@@ -167,7 +167,7 @@ impl crate::audit::Audit<'_> {
             let actor = match rec.owner {
                 KeyOwner::User(u) => KeyActor::User(u, self.app.store().get_user(org, u).await.ok()),
                 KeyOwner::ServiceAccount(a) => KeyActor::ServiceAccount(a),
-                KeyOwner::Key => KeyActor::Key(rec),
+                KeyOwner::Key => KeyActor::Key,
             };
             out.insert(k.clone(), actor);
         }

@@ -20,7 +20,7 @@ pub enum Me {
     /// A service account's key.
     ServiceAccount(ServiceAccount),
     /// A key with roles of its own.
-    Key(ApiKeyRecord),
+    Key(Box<ApiKeyRecord>),
 }
 
 impl Users<'_> {
@@ -31,7 +31,7 @@ impl Users<'_> {
         Ok(match caller.owner {
             KeyOwner::User(id) => Me::User(store.get_user(org, id).await?),
             KeyOwner::ServiceAccount(id) => Me::ServiceAccount(store.get_service_account(org, id).await?),
-            KeyOwner::Key => Me::Key(store.get_api_key(org, &caller.principal.key_id).await?),
+            KeyOwner::Key => Me::Key(Box::new(store.get_api_key(org, &caller.principal.key_id).await?)),
         })
     }
 }
