@@ -14,7 +14,7 @@ use dbcloud_app::model::NewAllowlistEntry;
 use dbcloud_core::{Error, cluster};
 use dbcloud_types::{AllowlistEntry, Operation};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::IntoParams;
 
 fn operation_doc(o: &Operation) -> wire::Operation {
@@ -96,9 +96,11 @@ pub async fn scale_cluster(
         let max = cluster::MAX_NODE_COUNT - 1;
         return Err(Error::field("product_unit", format!("must be a value of the {PRODUCT_NAME} scaling table (0-{max})")).into());
     };
-    let params = json!({
-        "current_product_unit": (c.node_count - 1).max(0), "target_product_unit": unit,
-        "current_num_nodes": c.node_count, "target_num_nodes": nodes,
+    let params = wire::op_data(wire::ScaleData {
+        current_product_unit: (c.node_count - 1).max(0),
+        target_product_unit: unit,
+        current_num_nodes: c.node_count,
+        target_num_nodes: nodes,
     });
     let change = s.app.clusters().scale_with(&caller, c.id, nodes, params).await.map_err(|e| {
         busy(rename_fields(e, &|f, d| match f {
@@ -158,7 +160,7 @@ pub async fn suspend_cluster(
     let Some(suspend) = req.suspended else {
         return Err(Error::field("suspended", "required: true or false").into());
     };
-    let params = json!({"current_suspended": !suspend, "target_suspended": suspend});
+    let params = wire::op_data(wire::SuspendData { current_suspended: !suspend, target_suspended: suspend });
     let change = s.app.clusters().set_suspended_with(&caller, c.id, suspend, params).await.map_err(busy)?;
     Ok(Json(one_doc(&s, &caller, &change.cluster).await?))
 }
@@ -215,9 +217,9 @@ pub async fn set_ip_restrictions(
         .map(|e| NewAllowlistEntry { cidr: e.cidr, comment: e.description.unwrap_or_default(), expires_at: None, attributes: Default::default() })
         .collect();
     let params = |current: &[AllowlistEntry], new: &[NewAllowlistEntry]| -> Value {
-        json!({
-            "current_ip_whitelist": ip_entries(current.iter().map(|e| (&e.cidr, &e.comment))),
-            "target_ip_whitelist": ip_entries(new.iter().map(|e| (&e.cidr, &e.comment))),
+        wire::op_data(wire::IpRestrictionsData {
+            current_ip_whitelist: ip_entries(current.iter().map(|e| (&e.cidr, &e.comment))),
+            target_ip_whitelist: ip_entries(new.iter().map(|e| (&e.cidr, &e.comment))),
         })
     };
     s.app.allowlist().replace_with(&caller, c.id, entries, params).await.map_err(|e| busy(rename_fields(e, &entry_problem)))?;
@@ -247,7 +249,7 @@ pub async fn set_deletion_protection(
         return Err(Error::field("deletion_protected", "required: true or false").into());
     };
     let mut attributes = serde_json::Map::new();
-    attributes.insert("delete_protection".into(), if on { json!("ENABLED") } else { Value::Null });
+    attributes.insert("delete_protection".into(), if on { Value::from("ENABLED") } else { Value::Null });
     let change = s.app.clusters().update(&caller, c.id, ClusterChanges { attributes: Some(attributes), ..Default::default() }).await?;
     Ok(Json(one_doc(&s, &caller, &change.cluster).await?))
 }

@@ -486,3 +486,39 @@ pub struct Membership {
     /// Whether the user was added (not only changed).
     pub added: bool,
 }
+
+/// What a SCALE operation records (shown back as its `non_sensitive_data`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleData {
+    /// Product unit before.
+    pub current_product_unit: i32,
+    /// Product unit asked for.
+    pub target_product_unit: i64,
+    /// Nodes before.
+    pub current_num_nodes: i32,
+    /// Nodes asked for.
+    pub target_num_nodes: i32,
+}
+
+/// What a SUSPEND operation records.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuspendData {
+    /// Suspended before.
+    pub current_suspended: bool,
+    /// Suspended asked for.
+    pub target_suspended: bool,
+}
+
+/// What an ALLOWED_CIDR_UPDATE operation records.
+#[derive(Debug, Clone, Serialize)]
+pub struct IpRestrictionsData {
+    /// The allow list before.
+    pub current_ip_whitelist: Vec<IpEntry>,
+    /// The allow list asked for.
+    pub target_ip_whitelist: Vec<IpEntry>,
+}
+
+/// `data` as operation parameters.
+pub fn op_data(data: impl Serialize) -> Value {
+    serde_json::to_value(data).unwrap_or_default()
+}
