@@ -97,3 +97,38 @@ impl Grants<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbcloud_types::GrantScope;
+
+    fn grant(role: &str, kind: &str, id: Option<Uuid>) -> RoleGrant {
+        RoleGrant {
+            id: Uuid::new_v4(),
+            principal_type: "user".into(),
+            principal_id: "u".into(),
+            role: role.into(),
+            scope: GrantScope { kind: kind.into(), id },
+            created_by: "test".into(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_membership_is_the_grants_at_exactly_one_scope() {
+        let (p, q) = (Uuid::new_v4(), Uuid::new_v4());
+        let u = User {
+            id: Uuid::new_v4(),
+            organization_id: Uuid::new_v4(),
+            email: "a@example.com".into(),
+            name: "A".into(),
+            roles: vec![grant("ORG_MEMBER", "organization", None), grant("PROJECT_OWNER", "project", Some(p)), grant("CLUSTER_ADMIN", "cluster", Some(q))],
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(grants_at(&u, Scope::Organization).len(), 1);
+        assert_eq!(grants_at(&u, Scope::Project(p))[0].role, "PROJECT_OWNER");
+        assert!(grants_at(&u, Scope::Project(q)).is_empty());
+        assert_eq!(grants_at(&u, Scope::Cluster(q)).len(), 1);
+    }
+}
