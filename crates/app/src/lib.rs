@@ -29,6 +29,7 @@ pub mod operations;
 pub mod org;
 pub mod projects;
 pub mod sessions;
+pub mod vendor;
 
 pub use caller::Caller;
 pub use dbcloud_core::perms::{Permission, Principal, Role, Scope, Target, Visibility};

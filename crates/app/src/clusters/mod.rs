@@ -8,9 +8,11 @@
 
 mod change;
 mod create;
+mod vendor;
 
 pub use change::ClusterChanges;
 pub use create::{MissingReferences, NewCluster};
+pub use vendor::ClusterDetails;
 
 use crate::model::{ClusterFilter, PageReq};
 use crate::{App, Caller};

@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod grants;
 pub mod keys;
+pub mod me;
+pub mod membership;
 pub mod users;
 
 /// A referenced object that does not exist is a bad field of the request (400 naming

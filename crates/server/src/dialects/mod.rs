@@ -104,4 +104,3 @@ macro_rules! dialect_extractors {
 pub mod cockroach;
 pub mod couchbase;
 pub mod cratedb;
-mod cratedb_ops;
