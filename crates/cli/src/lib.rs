@@ -10,6 +10,7 @@ pub mod client;
 pub mod clouds;
 pub mod clusters;
 pub mod config;
+pub mod connect;
 pub mod error;
 pub mod output;
 pub mod profile;

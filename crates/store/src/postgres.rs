@@ -9,6 +9,8 @@ use std::time::Duration;
 mod common;
 #[path = "identity_impl.rs"]
 mod identity_impl;
+#[path = "local_impl.rs"]
+mod local_impl;
 #[path = "sessions_impl.rs"]
 mod sessions_impl;
 

@@ -263,7 +263,7 @@ fn cloud_detail(c: &Cloud) -> Value {
     let settings = match c.provider {
         Provider::Azure => json!({"region": c.region, "vNetCidr": c.virtual_network_cidr, "vNetName": network_id(c)}),
         Provider::Aws => json!({"region": c.region, "vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
-        Provider::Gcp => json!({"vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
+        Provider::Gcp | Provider::Local => json!({"vpcCidr": c.virtual_network_cidr, "vpcId": network_id(c)}),
     };
     json!({
         "id": c.id, "tenantId": c.organization_id, "name": c.name, "status": "ready", "provider": c.provider.as_str(),

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod certificate;
 pub mod children;
 pub mod clouds;
 pub mod clusters;
