@@ -135,6 +135,26 @@ async fn a_local_cluster_is_a_real_database_through_the_api() {
     assert!(s.is_success(), "{b}");
     refused(connect(addr, "127.0.0.1", tls(), "app", &app_pw, "orders").await, "an allow list without 127.0.0.1");
 
+    // A node killed with SIGKILL is seen, reported (audit) and restarted; data intact.
+    let node_dir = dir.path().join("clusters").join(&id).join("node-1");
+    let pid = dbcloud_provision::local::instance::running_pid(&node_dir).expect("the primary runs");
+    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    let org: uuid::Uuid = t.org.parse().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let events = t.store().list_audit(org, dbcloud_store::PageReq::first(500)).await.unwrap().items;
+        let seen: Vec<_> = events.iter().filter(|e| e.action == "cluster.node_status").map(|e| e.details["status"].clone()).collect();
+        let back = dbcloud_provision::local::instance::running_pid(&node_dir).is_some_and(|p| p != pid);
+        if back && seen.contains(&json!("NOT_READY")) && seen.contains(&json!("LIVE")) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the killed node was not reported and restarted: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let app = connect(addr, "127.0.0.2", tls(), "app", &app_pw, "orders").await.expect("the restarted node accepts connections");
+    let n: i64 = app.query_one("SELECT count(*) FROM items", &[]).await.unwrap().get(0);
+    assert_eq!(n, 1, "data intact after the restart");
+
     // Delete: no process, port or directory left.
     let (s, _, b) = t.call(Method::DELETE, &format!("/v1/clusters/{id}"), None).await;
     assert!(s.is_success(), "{b}");

@@ -10,6 +10,7 @@ mod common;
 #[path = "identity_impl.rs"]
 mod identity_impl;
 #[path = "local_impl.rs"]
+#[allow(clippy::duplicate_mod)]
 mod local_impl;
 #[path = "sessions_impl.rs"]
 mod sessions_impl;
