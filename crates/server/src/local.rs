@@ -1,5 +1,16 @@
 //! Start-up of the local PostgreSQL provider: the driver (never fatal: without PostgreSQL,
-//! or without a usable OS account, creates on `local` answer why), its warm-up.
+//! or without a usable OS account, creates on `local` answer why), its warm-up, and the
+//! supervisor of the local clusters this replica holds.
+//!
+//! Several replicas on one host share the port space (ports are reserved per host name in
+//! the store) and the data directory; each cluster's processes are supervised by exactly
+//! one replica at a time (a lease in the store, renewed on every pass, taken over when it
+//! expires), and operations keep their own leases. A multi-host deployment needs more than
+//! this: a `local` cluster's data lives on the host that created it, so every replica that
+//! may run its operations or supervise it must see the same data directory (shared storage)
+//! and reach its instances at the same addresses (`--pg-endpoint-host` a name every host and
+//! client resolves, `--pg-listen-address` an address clients can reach); otherwise run the
+//! `local` provider on one replica only, with `--data-dir` on that host.
 
 use crate::ServerConfig;
 use dbcloud_provision::dispatch::LocalEngine;
