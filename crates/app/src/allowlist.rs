@@ -52,10 +52,12 @@ impl Allowlist<'_> {
         cluster::check_accepts_children(&c)?;
         let identity = serde_json::json!({"cluster": cluster_id, "cidr": entry.cidr, "comment": entry.comment, "expires_at": entry.expires_at.map(dbcloud_core::time_to_ms), "attributes": entry.attributes});
         let store = self.app.0.store.clone();
-        idempotency::run(self.app, caller, idempotency_key, "allowlist.create", &identity, |ctx| async move {
+        let created = idempotency::run(self.app, caller, idempotency_key, "allowlist.create", &identity, |ctx| async move {
             store.create_allowlist_entry(&ctx, cluster_id, &entry).await
         })
-        .await
+        .await?;
+        self.app.local_changed(caller, cluster_id).await;
+        Ok(created)
     }
 
     /// One page of a cluster's allow list (`cluster.read`).
@@ -79,7 +81,9 @@ impl Allowlist<'_> {
     /// Removes an entry (`allowlist.manage`).
     pub async fn delete(&self, caller: &Caller, cluster_id: Uuid, entry_id: Uuid) -> Result<()> {
         self.app.clusters().authorized(caller, cluster_id, Permission::AllowlistManage).await?;
-        self.app.store().delete_allowlist_entry(&caller.ctx(None), cluster_id, entry_id).await
+        self.app.store().delete_allowlist_entry(&caller.ctx(None), cluster_id, entry_id).await?;
+        self.app.local_changed(caller, cluster_id).await;
+        Ok(())
     }
 
     /// Changes an entry's comment and/or replaces its vendor attributes (`allowlist.manage`).
@@ -129,6 +133,7 @@ impl Allowlist<'_> {
         if out.1.is_some() {
             self.app.0.runner.wake();
         }
+        self.app.local_changed(caller, cluster_id).await;
         Ok(out)
     }
 }

@@ -78,6 +78,9 @@ impl Buckets<'_> {
             )
             .await;
         self.app.0.clusters.invalidate(cluster_id);
+        if r.is_ok() {
+            self.app.local_changed(caller, cluster_id).await;
+        }
         r
     }
 
@@ -104,6 +107,9 @@ impl Buckets<'_> {
         self.app.clusters().authorized(caller, cluster_id, Permission::ClusterUpdate).await?;
         let r = self.app.store().delete_bucket(&caller.ctx(None), cluster_id, bucket_id).await;
         self.app.0.clusters.invalidate(cluster_id);
+        if r.is_ok() {
+            self.app.local_changed(caller, cluster_id).await;
+        }
         r
     }
 
@@ -114,7 +120,9 @@ impl Buckets<'_> {
         let name = check_name(&mut v, "name", name);
         v.finish()?;
         cluster::check_accepts_children(&c)?;
-        self.app.store().rename_bucket(&caller.ctx(None), cluster_id, bucket_id, &name.expect("checked")).await
+        let b = self.app.store().rename_bucket(&caller.ctx(None), cluster_id, bucket_id, &name.expect("checked")).await?;
+        self.app.local_changed(caller, cluster_id).await;
+        Ok(b)
     }
 
     /// Changes quota and/or replicas of the named buckets, all or none (`cluster.update`).
@@ -196,6 +204,7 @@ mod tests {
             failure_reason: None,
             nodes: vec![],
             endpoints: vec![],
+            connection_strings: vec![],
             bucket_count: 0,
             attributes: Default::default(),
             created_by: "k".into(),

@@ -60,7 +60,7 @@ impl DbUsers<'_> {
         v.finish()?;
         cluster::check_accepts_children(&c)?;
         let pw = pw.expect("checked");
-        let record = NewDbUser { name: name.expect("checked"), access: new.access, scope, password_hash: secret::hash_password(&pw) };
+        let record = NewDbUser { name: name.expect("checked"), access: new.access, scope, password_hash: self.app.db_password_hash(&c, &pw).await? };
         // The recorded request identity never includes the password.
         let identity =
             serde_json::json!({"cluster": cluster_id, "name": new.name, "access": new.access, "scope": new.scope, "password_given": new.password.is_some()});
@@ -69,6 +69,7 @@ impl DbUsers<'_> {
             store.create_db_user(&ctx, cluster_id, &record).await
         })
         .await?;
+        self.app.local_changed(caller, cluster_id).await;
         let replayed = created.replayed;
         Ok(created.map(|user| DatabaseUserWithPassword { user, password: if replayed { String::new() } else { pw } }))
     }
@@ -94,15 +95,19 @@ impl DbUsers<'_> {
     /// Removes a database user (`dbuser.manage`).
     pub async fn delete(&self, caller: &Caller, cluster_id: Uuid, user_id: Uuid) -> Result<()> {
         self.app.clusters().authorized(caller, cluster_id, Permission::DbuserManage).await?;
-        self.app.store().delete_db_user(&caller.ctx(None), cluster_id, user_id).await
+        self.app.store().delete_db_user(&caller.ctx(None), cluster_id, user_id).await?;
+        self.app.local_changed(caller, cluster_id).await;
+        Ok(())
     }
 
     /// Sets a database user's password (`dbuser.manage`): the one given, checked, or a
     /// generated one, returned once.
     pub async fn set_password(&self, caller: &Caller, cluster_id: Uuid, user_id: Uuid, given: Option<&str>) -> Result<DatabaseUserWithPassword> {
-        self.app.clusters().authorized(caller, cluster_id, Permission::DbuserManage).await?;
+        let c = self.app.clusters().authorized(caller, cluster_id, Permission::DbuserManage).await?;
         let pw = password("password", given)?;
-        let user = self.app.store().set_db_user_password(&caller.ctx(None), cluster_id, user_id, &secret::hash_password(&pw)).await?;
+        let hash = self.app.db_password_hash(&c, &pw).await?;
+        let user = self.app.store().set_db_user_password(&caller.ctx(None), cluster_id, user_id, &hash).await?;
+        self.app.local_changed(caller, cluster_id).await;
         Ok(DatabaseUserWithPassword { user, password: pw })
     }
 }

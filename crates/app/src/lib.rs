@@ -25,6 +25,7 @@ pub mod clusters;
 pub mod db_users;
 pub mod idempotency;
 pub mod identity;
+pub mod local;
 pub mod operations;
 pub mod org;
 pub mod projects;
@@ -62,6 +63,7 @@ pub(crate) struct Inner {
     pub(crate) master_key: MasterKey,
     pub(crate) auth: Arc<auth::AuthService>,
     identity_hooks: RwLock<Vec<Hook>>,
+    pub(crate) local: std::sync::OnceLock<dbcloud_provision::dispatch::LocalEngine>,
 }
 
 impl App {
@@ -73,7 +75,7 @@ impl App {
         runner.observe(move |id| observed.invalidate(id));
         let master_key = auth.master_key.clone();
         let auth = auth::AuthService::new(auth, store.clone());
-        App(Arc::new(Inner { store, runner, clusters, master_key, auth, identity_hooks: RwLock::new(vec![]) }))
+        App(Arc::new(Inner { store, runner, clusters, master_key, auth, identity_hooks: RwLock::new(vec![]), local: std::sync::OnceLock::new() }))
     }
 
     /// Authentication: credentials to callers, key cache, rate limits.

@@ -37,6 +37,9 @@ pub enum ClustersCommand {
         after_help = "Example:\n  dbcloud clusters create --name orders --project shop --cloud aws-east --nodes 3 --wait\n  dbcloud clusters create --name dev --provider aws --region us-east-1"
     )]
     Create(CreateArgs),
+    /// Connect to a `local` cluster with psql (TLS verify-full with the cluster CA), or print the URI.
+    #[command(after_help = "Example:\n  dbcloud clusters connect app --user app --database orders\n  dbcloud clusters connect app --print")]
+    Connect(crate::connect::ConnectArgs),
     /// Rename, scale or change the spend limit of a cluster.
     #[command(after_help = "Example:\n  dbcloud clusters update orders --nodes 5 --wait")]
     Update {
@@ -304,6 +307,7 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
                 ],
             )
         }
+        ClustersCommand::Connect(a) => crate::connect::run(c, a).await,
         ClustersCommand::Get { id } => {
             let id = resolve_cluster(c, &id).await?;
             crate::cluster_view::print(c, out, &c.get(&format!("/v1/clusters/{id}")).await?).await

@@ -11,6 +11,7 @@ pub mod clouds;
 pub mod cluster_view;
 pub mod clusters;
 pub mod config;
+pub mod connect;
 pub mod error;
 pub mod output;
 pub mod profile;

@@ -283,6 +283,7 @@ mod tests {
             failure_reason: None,
             nodes: vec![],
             endpoints: vec![],
+            connection_strings: vec![],
             bucket_count: 0,
             attributes: Default::default(),
             created_by: "k".into(),

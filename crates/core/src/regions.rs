@@ -22,6 +22,7 @@ const CATALOGUE: &[(Provider, &str, &str)] = &[
     (Provider::Azure, "westeurope", "Netherlands"),
     (Provider::Azure, "northeurope", "Ireland"),
     (Provider::Azure, "southeastasia", "Singapore"),
+    (Provider::Local, "local", "This host"),
 ];
 
 /// The regions of `provider`, or of every provider when `None`.
@@ -44,6 +45,7 @@ pub fn default_node_size(provider: Provider) -> &'static str {
         Provider::Aws => "m5.xlarge",
         Provider::Gcp => "n2-standard-4",
         Provider::Azure => "Standard_D4s_v5",
+        Provider::Local => "local",
     }
 }
 

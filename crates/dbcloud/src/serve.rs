@@ -101,6 +101,23 @@ pub struct ServeArgs {
     /// terminal, json otherwise].
     #[arg(long, env = "DBCLOUD_LOG_FORMAT")]
     log_format: Option<String>,
+    /// Directory of the PostgreSQL server binaries of the `local` provider [default: found
+    /// in /usr/lib/postgresql/<major>/bin and on PATH].
+    #[arg(long, env = "DBCLOUD_PG_BIN_DIR")]
+    pg_bin_dir: Option<PathBuf>,
+    /// Ports handed to `local` PostgreSQL instances, `FIRST-LAST` [default: 25432-26431].
+    #[arg(long, env = "DBCLOUD_PG_PORT_RANGE")]
+    pg_port_range: Option<String>,
+    /// Address `local` PostgreSQL instances listen on [default: 127.0.0.1].
+    #[arg(long, env = "DBCLOUD_PG_LISTEN_ADDRESS")]
+    pg_listen_address: Option<String>,
+    /// Host name clients dial to reach `local` instances (endpoints, server certificates)
+    /// [default: the listen address].
+    #[arg(long, env = "DBCLOUD_PG_ENDPOINT_HOST")]
+    pg_endpoint_host: Option<String>,
+    /// OS account `local` instances run as when dbcloud runs as root [default: postgres].
+    #[arg(long, env = "DBCLOUD_PG_OS_USER")]
+    pg_os_user: Option<String>,
     /// Do not write a CLI profile at bootstrap.
     #[arg(long, env = "DBCLOUD_NO_CLIENT_PROFILE")]
     #[serde(default)]
@@ -138,6 +155,11 @@ impl ServeArgs {
         self.session_idle_minutes = self.session_idle_minutes.or(file.session_idle_minutes);
         self.session_max_hours = self.session_max_hours.or(file.session_max_hours);
         self.public_url = self.public_url.or(file.public_url);
+        self.pg_bin_dir = self.pg_bin_dir.or(file.pg_bin_dir);
+        self.pg_port_range = self.pg_port_range.or(file.pg_port_range);
+        self.pg_listen_address = self.pg_listen_address.or(file.pg_listen_address);
+        self.pg_endpoint_host = self.pg_endpoint_host.or(file.pg_endpoint_host);
+        self.pg_os_user = self.pg_os_user.or(file.pg_os_user);
         self.no_client_profile |= file.no_client_profile;
         Ok(self)
     }
@@ -202,6 +224,46 @@ fn metrics_config(args: &ServeArgs) -> anyhow::Result<MetricsConfig> {
         anyhow::ensure!(t.len() >= 16, "the metrics token must be at least 16 characters");
     }
     Ok(MetricsConfig { listen: args.metrics_listen, token: token.map(MetricsToken) })
+}
+
+/// `FIRST-LAST` (e.g. `25432-26431`).
+fn port_range(s: &str) -> anyhow::Result<std::ops::RangeInclusive<u16>> {
+    let (a, b) = s.split_once('-').with_context(|| format!("pg-port-range `{s}` must look like 25432-26431"))?;
+    let (a, b): (u16, u16) = (a.trim().parse().context("pg-port-range: first port")?, b.trim().parse().context("pg-port-range: last port")?);
+    anyhow::ensure!(a >= 1024 && a <= b, "pg-port-range `{s}`: the first port must be at least 1024 and not above the last");
+    Ok(a..=b)
+}
+
+/// The local provider's settings: data under `<data-dir>/clusters`.
+fn local_config(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<dbcloud_provision::local::LocalConfig> {
+    let data_dir = std::path::absolute(data_dir).with_context(|| format!("resolving {}", data_dir.display()))?;
+    let mut cfg = dbcloud_provision::local::LocalConfig::new(data_dir);
+    cfg.pg_bin_dir = args.pg_bin_dir.clone();
+    if let Some(r) = &args.pg_port_range {
+        cfg.port_range = port_range(r)?;
+    }
+    if let Some(a) = &args.pg_listen_address {
+        a.parse::<std::net::IpAddr>().with_context(|| format!("pg-listen-address `{a}` is not an IP address"))?;
+        cfg.listen_address = a.clone();
+        cfg.endpoint_host = a.clone();
+    }
+    if let Some(h) = &args.pg_endpoint_host {
+        anyhow::ensure!(!h.is_empty() && !h.contains(['/', ' ', '@']), "pg-endpoint-host `{h}` is not a host name");
+        cfg.endpoint_host = h.clone();
+    }
+    cfg.os_user = args.pg_os_user.clone();
+    Ok(cfg)
+}
+
+/// As root, the OS account of `local` instances must pass through the data directory to
+/// its clusters: let others traverse it (0711), never list or read it.
+fn traversable_by_pg(dir: &Path, os_user: Option<&str>) -> anyhow::Result<()> {
+    use dbcloud_provision::local::osuser::RunAs;
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(RunAs::Account { .. }) = RunAs::resolve(os_user) {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).with_context(|| format!("chmod 0711 {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Makes the data directory readable by this user only (0700), created that way if new.
@@ -296,7 +358,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         http: http_config(&args)?,
         metrics: metrics_config(&args)?,
+        local: Some(local_config(&args, &data_dir)?),
     };
+    traversable_by_pg(&data_dir, args.pg_os_user.as_deref())?;
     let server = dbcloud_server::start(listen, store.clone(), cfg).await.with_context(|| format!("listening on {listen}"))?;
     let url = server.url();
     match bootstrap::ensure(store.as_ref(), &data_dir, &master_key).await? {

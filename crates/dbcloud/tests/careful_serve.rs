@@ -15,7 +15,9 @@ fn mode(p: &Path) -> u32 {
 }
 
 fn assert_private(data: &Path) {
-    assert_eq!(mode(data), 0o700, "data directory");
+    // Others may traverse it (0711) when dbcloud runs as root: the PostgreSQL account of the
+    // `local` provider passes through to its clusters; nobody else lists or reads it.
+    assert_eq!(mode(data) & !0o011, 0o700, "data directory");
     for f in ["dbcloud.db", "dbcloud.db-wal", "dbcloud.db-shm", "bootstrap-credentials.json", "master.key"] {
         assert_eq!(mode(&data.join(f)), 0o600, "{f}");
     }

@@ -8,9 +8,11 @@
 //! the last one stopped.
 
 pub mod ca;
+pub mod dispatch;
 pub mod local;
 pub mod runner;
 pub mod simulated;
+pub mod store_catalog;
 
 use async_trait::async_trait;
 use dbcloud_store::{ClusterPatch, OperationStep};

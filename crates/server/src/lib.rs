@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod idem;
+pub mod local;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
@@ -22,6 +23,7 @@ pub mod version;
 use axum::Router;
 use axum::extract::Request;
 use dbcloud_provision::Provisioner;
+use dbcloud_provision::dispatch::Dispatch;
 use dbcloud_provision::runner::{Runner, RunnerConfig};
 use dbcloud_provision::simulated::{Simulated, SimulatedConfig};
 use dbcloud_store::Store;
@@ -52,6 +54,8 @@ pub struct ServerConfig {
     pub metrics: http::MetricsConfig,
     /// Web console settings (sessions, sign-in limits, public URL).
     pub console: console::ConsoleConfig,
+    /// The local PostgreSQL provider (`None`: clusters on `local` are refused).
+    pub local: Option<dbcloud_provision::local::LocalConfig>,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +67,7 @@ impl Default for ServerConfig {
             http: http::HttpConfig::default(),
             metrics: http::MetricsConfig::default(),
             console: console::ConsoleConfig::default(),
+            local: None,
         }
     }
 }
@@ -164,12 +169,15 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
         None => None,
     };
     let metrics_addr = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
-    let provisioner: Arc<dyn Provisioner> = Arc::new(Simulated::new(cfg.provisioner.clone()));
     let mut runner_cfg = cfg.runner.clone();
+    let local_engine = local::engine(&store, &cfg, &runner_cfg);
+    let simulated = Simulated::new(cfg.provisioner.clone());
+    let provisioner: Arc<dyn Provisioner> = Arc::new(Dispatch::new(store.clone(), simulated, local_engine.clone()));
     // A lease must outlive the slowest step, or a healthy replica would lose its operations.
     runner_cfg.lease = runner_cfg.lease.max(cfg.provisioner.step_delay * 3 + Duration::from_secs(1));
     let runner = Runner::new(store.clone(), provisioner, runner_cfg);
     let app = dbcloud_app::App::new(store.clone(), runner.clone(), cfg.auth.clone());
+    app.set_local(local_engine.clone());
     let clusters = app.cluster_cache().clone();
     let auth = app.auth().clone();
     if let Some(mut notices) = store.identity_changes().await? {
@@ -184,6 +192,7 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
     let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters, console };
     let (tx, rx) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(rx.clone()));
+    local::spawn_supervisor(&local_engine, state.store.clone(), state.clusters.clone(), rx.clone());
     let app = router_with(state.clone(), &cfg.http, &cfg.metrics);
     let metrics_http = metrics_listener.map(|l| {
         let guard = Arc::new(http::guard::GuardConfig { body_read_timeout: cfg.http.body_read_timeout });

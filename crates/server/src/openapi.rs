@@ -13,7 +13,7 @@ pub mod rules;
 pub mod shapes;
 
 use crate::dialects::{cockroach, couchbase, cratedb};
-use crate::routes::{accounts, api_keys, audit, children, clouds, clusters, grants, org, projects, system};
+use crate::routes::{accounts, api_keys, audit, certificate, children, clouds, clusters, grants, org, projects, system};
 use crate::state::AppState;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -103,6 +103,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(clouds::get_cloud, clouds::update_cloud, clouds::delete_cloud))
         .routes(routes!(clusters::create_cluster, clusters::list_clusters))
         .routes(routes!(clusters::get_cluster, clusters::update_cluster, clusters::delete_cluster))
+        .routes(routes!(certificate::get_certificate))
         .routes(routes!(children::create_bucket, children::list_buckets))
         .routes(routes!(children::delete_bucket))
         .routes(routes!(children::create_db_user, children::list_db_users))

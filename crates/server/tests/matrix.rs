@@ -95,6 +95,7 @@ async fn every_role_against_every_route() {
             &["cluster.create"],
         ),
         r(Method::GET, "/v1/clusters/{id}", format!("/v1/clusters/{cluster}"), None, &["cluster.read"]),
+        r(Method::GET, "/v1/clusters/{id}/certificate", format!("/v1/clusters/{cluster}/certificate"), None, &["cluster.read"]),
         r(Method::PATCH, "/v1/clusters/{id}", format!("/v1/clusters/{cluster}"), Some(json!({"name": "target"})), &["cluster.update"]),
         r(Method::GET, "/v1/clusters/{id}/buckets", format!("/v1/clusters/{cluster}/buckets"), None, &["cluster.read"]),
         r(Method::POST, "/v1/clusters/{id}/buckets", format!("/v1/clusters/{cluster}/buckets"), Some(json!({"name": "b2"})), &["cluster.update"]),

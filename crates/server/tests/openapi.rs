@@ -51,7 +51,7 @@ async fn enums_are_documented_as_serde_spells_them() {
     for (name, wire) in cases {
         assert_eq!(doc["components"]["schemas"][name]["enum"].as_array(), Some(&wire), "{name}");
     }
-    assert_eq!(spellings(Provider::ALL), [json!("aws"), json!("gcp"), json!("azure")]);
+    assert_eq!(spellings(Provider::ALL), [json!("aws"), json!("gcp"), json!("azure"), json!("local")]);
     assert_eq!(spellings(Access::ALL), [json!("read"), json!("readwrite")]);
 }
 

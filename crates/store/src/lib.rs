@@ -14,6 +14,7 @@
 //! event, and its idempotency record when the request carried an `Idempotency-Key`, in
 //! the same transaction as the change itself.
 
+pub mod local;
 pub mod postgres;
 pub mod records;
 pub mod sessions;
@@ -25,6 +26,7 @@ use dbcloud_types::*;
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub use local::{LocalDesired, LocalNodeStatus, LocalStore, LocalUser};
 pub use records::*;
 pub use sessions::{LoginCandidate, NewSession, SessionRecord, SessionStore};
 
@@ -103,7 +105,7 @@ pub trait IdentityStore: Send + Sync + 'static {
 /// Everything dbcloud persists. Implementations must be safe to share between replicas:
 /// nothing that correctness depends on may live only in one process.
 #[async_trait]
-pub trait Store: IdentityStore + SessionStore {
+pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     /// Name of the backend (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
     /// Checks the database answers.

@@ -16,6 +16,8 @@ mod clusters_impl;
 mod common;
 #[path = "identity_impl.rs"]
 mod identity_impl;
+#[path = "local_impl.rs"]
+mod local_impl;
 #[path = "operations_impl.rs"]
 mod operations_impl;
 #[path = "org_impl.rs"]

@@ -106,6 +106,7 @@ pub(super) fn cluster_row(r: &DbRow) -> Result<Cluster> {
         failure_reason: get_opt_str(r, "failure_reason")?,
         nodes: get_json(r, "nodes")?,
         endpoints: get_json(r, "endpoints")?,
+        connection_strings: vec![],
         attributes: get_json(r, "attributes")?,
         bucket_count: get_i64(r, "bucket_count")?,
         created_by: get_str(r, "created_by")?,

@@ -35,8 +35,8 @@ macro_rules! wire_enum {
 pub(crate) use wire_enum;
 
 wire_enum!(
-    /// A cloud provider.
-    Provider { Aws => "aws", Gcp => "gcp", Azure => "azure" }
+    /// A cloud provider. `local` is this host: real PostgreSQL instances run by dbcloud.
+    Provider { Aws => "aws", Gcp => "gcp", Azure => "azure", Local => "local" }
 );
 wire_enum!(
     /// Cluster plan.
@@ -205,6 +205,10 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// Connection endpoints (empty until the cluster is created).
     pub endpoints: Vec<Endpoint>,
+    /// Connection strings of a `local` cluster: a `postgresql://` URI per endpoint (TLS
+    /// `verify-full` against the cluster CA; no user or password). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connection_strings: Vec<String>,
     /// Number of buckets.
     pub bucket_count: i64,
     /// Vendor attributes the core stores and echoes without interpreting them, e.g.
@@ -220,6 +224,13 @@ pub struct Cluster {
     /// Last change.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// The CA certificate of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterCertificate {
+    /// PEM certificate of the CA that signs the cluster's server certificates.
+    pub certificate: String,
 }
 
 /// A bucket of a cluster.

@@ -70,6 +70,7 @@ impl Clusters<'_> {
     pub async fn upgrade(&self, caller: &Caller, id: Uuid, version: &str) -> Result<ClusterChange> {
         let c = self.authorized(caller, id, Permission::ClusterUpdate).await?;
         let version = cluster::check_upgrade(&c, version)?;
+        crate::local::check_upgrade(self.app, &c, &version).await?;
         let op = NewOperation::new(OperationKind::Upgrade, serde_json::json!({"version": version, "current_version": c.version, "target_version": version}));
         self.start(caller, id, &op, "cluster.upgrade").await
     }

@@ -28,6 +28,7 @@ impl Clusters<'_> {
     /// project when none is named) with its create operation, once per `idempotency_key`.
     /// The caller becomes CLUSTER_ADMIN of the cluster when it could not otherwise change it.
     pub async fn create(&self, caller: &Caller, new: NewCluster, idempotency_key: Option<&str>) -> Result<Created<ClusterChange>> {
+        let new = crate::local::prepare_create(self.app, caller, new).await?;
         let spec = cluster::check_create(&new.spec)?;
         let allowlist =
             new.allowlist.iter().enumerate().map(|(i, e)| crate::allowlist::check_entry(&format!("allowlist[{i}]"), e)).collect::<Result<Vec<_>>>()?;

@@ -46,7 +46,8 @@ impl Clusters<'_> {
 
     /// Reads a cluster (`cluster.read`).
     pub async fn get(&self, caller: &Caller, id: Uuid) -> Result<Cluster> {
-        self.authorized(caller, id, Permission::ClusterRead).await
+        let c = self.authorized(caller, id, Permission::ClusterRead).await?;
+        Ok(self.app.with_connection_strings(c).await)
     }
 
     /// One page of the clusters the caller may read, with `filter` (its `visible` is set

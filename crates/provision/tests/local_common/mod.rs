@@ -106,6 +106,7 @@ pub fn cluster(name: &str, nodes: i32) -> Cluster {
         failure_reason: None,
         nodes: vec![],
         endpoints: vec![],
+        connection_strings: vec![],
         bucket_count: 0,
         attributes: Default::default(),
         created_by: "test".into(),

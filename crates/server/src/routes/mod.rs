@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod certificate;
 pub mod children;
 pub mod clouds;
 pub mod clusters;
@@ -12,8 +13,8 @@ pub mod org;
 pub mod projects;
 pub mod system;
 
-use dbcloud_core::cursor;
 use dbcloud_app::model::PageReq;
+use dbcloud_core::cursor;
 use serde::Deserialize;
 use utoipa::IntoParams;
 

@@ -13,9 +13,11 @@ use uuid::Uuid;
 
 mod basics;
 mod changes;
+mod local;
 
 use basics::*;
 use changes::*;
+use local::*;
 
 fn pg_url() -> String {
     std::env::var("DBCLOUD_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -147,4 +149,5 @@ conformance!(
     counts_visibility_and_page_numbers,
     delete_supersedes_the_running_operation,
     rate_reservations_never_pass_the_limit,
+    local_ports_cas_desired_state_and_supervision,
 );

@@ -177,7 +177,7 @@ impl From<&Cloud> for CloudDetail {
         let provider_settings = match c.provider {
             Provider::Azure => ProviderSettings { region: Some(c.region.clone()), vnet_cidr: cidr, vnet_name: Some(network_id(c)), ..Default::default() },
             Provider::Aws => ProviderSettings { region: Some(c.region.clone()), vpc_cidr: cidr, vpc_id: Some(network_id(c)), ..Default::default() },
-            Provider::Gcp => ProviderSettings { vpc_cidr: cidr, vpc_id: Some(network_id(c)), ..Default::default() },
+            Provider::Gcp | Provider::Local => ProviderSettings { vpc_cidr: cidr, vpc_id: Some(network_id(c)), ..Default::default() },
         };
         CloudDetail {
             id: c.id,
