@@ -106,10 +106,11 @@ pub struct CreateArgs {
     #[arg(long)]
     pub project: Option<String>,
     /// Cloud id or name.
-    #[arg(long, conflicts_with_all = ["provider", "region"], required_unless_present_all = ["provider", "region"])]
+    #[arg(long, conflicts_with_all = ["provider", "region"], required_unless_present = "provider")]
     pub cloud: Option<String>,
-    /// Provider (with --region) when no --cloud is given.
-    #[arg(long, requires = "region")]
+    /// Provider (with --region; `local`, real PostgreSQL on the server's host, needs none)
+    /// when no --cloud is given.
+    #[arg(long)]
     pub provider: Option<String>,
     /// Region (with --provider).
     #[arg(long, requires = "provider")]
@@ -320,10 +321,15 @@ pub async fn run(c: &Client, out: Format, cmd: ClustersCommand) -> Result<()> {
             if let Some(cl) = &a.cloud {
                 body["cloud_id"] = json!(crate::resolve(c, "/v1/clouds", "cloud", cl).await?);
             }
+            let region = match (&a.provider, a.region) {
+                (Some(p), None) if p == "local" => Some("local".to_string()),
+                (Some(p), None) => return Err(CliError::Usage(format!("--provider {p} needs --region (see `dbcloud regions list --provider {p}`)"))),
+                (_, r) => r,
+            };
             if let Some(p) = a.provider {
                 body["provider"] = json!(p);
             }
-            if let Some(r) = a.region {
+            if let Some(r) = region {
                 body["region"] = json!(r);
             }
             if let Some(n) = a.nodes {
