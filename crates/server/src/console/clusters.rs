@@ -249,7 +249,13 @@ async fn detail_content(state: &AppState, s: &Signed, id: Uuid, extra: Markup) -
         }
         section.card {
             h2 { "Connect" }
-            @if cl.endpoints.is_empty() { p.empty { "Endpoints appear once the cluster is created." } } @else {
+            @if !cl.connection_strings.is_empty() {
+                // A real database (the `local` provider): the URIs it answers at.
+                dl.kv { @for (i, uri) in cl.connection_strings.iter().enumerate() {
+                    dt { "Node " (i + 1) } dd { (layout::copyable(&format!("uri-{i}"), uri)) }
+                } }
+                p.hint { "Add the database user's password, and the CA below as sslrootcert for sslmode=verify-full." }
+            } @else if cl.endpoints.is_empty() { p.empty { "Endpoints appear once the cluster is created." } } @else {
                 dl.kv { @for (i, e) in cl.endpoints.iter().enumerate() {
                     dt { (e.kind) " endpoint" } dd { (layout::copyable(&format!("endpoint-{i}"), &connection_string(&e.kind, &e.host, e.port))) }
                 } }
