@@ -85,3 +85,25 @@ impl Clouds<'_> {
         Ok(regions::regions(provider))
     }
 }
+
+impl Clouds<'_> {
+    /// The clouds the given clusters run in (which the caller has read: no further check),
+    /// by id — one lookup per distinct cloud, so a page of clusters costs the same whatever
+    /// the organization's size. A cloud that cannot be read is left out.
+    pub async fn of_clusters(&self, caller: &Caller, clusters: &[dbcloud_types::Cluster]) -> Result<std::collections::HashMap<Uuid, Cloud>> {
+        let mut out = std::collections::HashMap::new();
+        for c in clusters {
+            if out.contains_key(&c.cloud_id) {
+                continue;
+            }
+            match self.app.store().get_cloud(caller.org(), c.cloud_id).await {
+                Ok(k) => {
+                    out.insert(c.cloud_id, k);
+                }
+                Err(dbcloud_core::Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}

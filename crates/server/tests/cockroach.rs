@@ -59,26 +59,33 @@ async fn cluster_get_nodes_and_delete_in_the_vendor_shape() {
 }
 
 #[tokio::test]
-async fn a_busy_cluster_is_locked_with_503_and_retry_after() {
-    let t = TestServer::with(Backend::Sqlite, config(200, 0.0)).await;
+async fn a_busy_cluster_is_locked_for_scaling_but_takes_metadata_and_deletes() {
+    let t = TestServer::with(Backend::Sqlite, config(1000, 0.0)).await;
+    let dedicated = json!({"name": "crdb-busy2", "provider": "GCP", "spec": {"dedicated": {"region_nodes": {"us-central1": 3}}}});
+    let (s, _, d) = t.call(Method::POST, "/api/v1/clusters", Some(dedicated)).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let did = d["id"].as_str().unwrap().to_string();
+    // A scale of a cluster that is still being created is the vendor's lock error.
+    let (s, h, b) = t.call(Method::PATCH, &format!("/api/v1/clusters/{did}"), Some(json!({"dedicated": {"region_nodes": {"us-central1": 5}}}))).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    assert_error(&b, 14);
+    assert!(b["message"].as_str().unwrap().contains("is locked"), "{b}");
+    assert_eq!(h["retry-after"], "1");
+    let c = t.get(&format!("/api/v1/clusters/{did}")).await;
+    assert_eq!((c["state"].as_str(), c["regions"][0]["node_count"].as_i64()), (Some("CREATING"), Some(3)), "nothing changed: {c}");
+    // Metadata is accepted while the create runs.
     let id = basic(&t, "crdb-busy").await;
-    for (method, path, body) in [
-        (Method::DELETE, format!("/api/v1/clusters/{id}"), None),
-        (Method::PATCH, format!("/api/v1/clusters/{id}"), Some(json!({"labels": {"a": "b"}}))),
-        (Method::PUT, format!("/api/v1/clusters/{id}/spend-limit"), Some(json!({"spend_limit": 500}))),
-    ] {
-        let (s, h, b) = t.call(method.clone(), &path, body).await;
-        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{method} {path}: {b}");
-        assert_error(&b, 14);
-        assert!(b["message"].as_str().unwrap().contains("is locked"), "{b}");
-        assert_eq!(h["retry-after"], "1");
-    }
-    let c = t.get(&format!("/api/v1/clusters/{id}")).await;
-    assert_eq!(c["state"], "CREATING", "nothing changed");
-    assert_eq!(c["labels"], json!({}));
+    let (s, _, b) = t.call(Method::PATCH, &format!("/api/v1/clusters/{id}"), Some(json!({"labels": {"a": "b"}}))).await;
+    assert_eq!((s, b["labels"].clone(), b["state"].as_str()), (StatusCode::OK, json!({"a": "b"}), Some("CREATING")), "{b}");
+    let (s, _, b) = t.call(Method::PUT, &format!("/api/v1/clusters/{id}/spend-limit"), Some(json!({"spend_limit": 500}))).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
     // Sub-resources of a creating cluster can be changed (applied once it is ready).
     let (s, _, b) = t.call(Method::POST, &format!("/api/v1/clusters/{id}/sql-users"), Some(json!({"name": "early", "password": "early-password-1"}))).await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    // A delete supersedes the running create.
+    let (s, _, gone) = t.call(Method::DELETE, &format!("/api/v1/clusters/{id}"), None).await;
+    assert_eq!((s, gone["state"].as_str()), (StatusCode::OK, Some("DELETED")), "{gone}");
+    assert_eq!(t.get(&format!("/api/v1/clusters/{id}")).await["state"], "DELETED");
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod grants;
 pub mod keys;
+pub mod principals;
 pub mod users;
 
 /// A referenced object that does not exist is a bad field of the request (400 naming

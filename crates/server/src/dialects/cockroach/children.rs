@@ -3,30 +3,33 @@
 //! attributes) of a cluster.
 
 use super::clusters::cluster_id;
+use super::create::flags;
 use super::paging::{ListQuery, Paging};
 use super::{CCaller, CJson, CQuery, CResult, field};
 use crate::auth::Caller;
-use crate::dialects::all_pages as all;
-use crate::routes::children::password;
 use crate::state::AppState;
 use crate::version::CcVersion;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use dbcloud_core::perms::Permission;
-use dbcloud_core::{secret, validate};
-use dbcloud_store::{NewAllowlistEntry, NewBucket, NewDbUser};
+use dbcloud_app::Permission;
+use dbcloud_app::db_users::NewUser;
+use dbcloud_app::model::{NewAllowlistEntry, NewBucket};
+use dbcloud_core::validate;
 use dbcloud_types::{Access, AllowlistEntry, Bucket, Cluster, ClusterState, DatabaseUser, ErrorBody};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-/// A cluster whose sub-resources may be read or changed: 404 once deleted.
+/// A cluster whose sub-resources may be read or changed: 404 once deleted (the service
+/// checks the permission of each change).
 async fn live(s: &AppState, caller: &Caller, id: &str, p: Permission) -> CResult<Cluster> {
     super::clusters::live(s, caller, cluster_id(id)?, p).await
 }
 
 async fn sql_user(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CResult<DatabaseUser> {
-    let users = all(|p| s.store.list_db_users(caller.org(), c.id, p)).await?;
-    users.into_iter().find(|u| u.name == name).ok_or_else(|| dbcloud_core::Error::NotFound(format!("SQL user {name}")).into())
+    s.app.db_users().by_name(caller, c.id, name).await.map_err(|e| match e {
+        dbcloud_core::Error::NotFound(_) => dbcloud_core::Error::NotFound(format!("SQL user {name}")).into(),
+        other => other.into(),
+    })
 }
 
 /// List SQL users by name.
@@ -41,8 +44,8 @@ pub async fn list_sql_users(
     CQuery(q): CQuery<ListQuery>,
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
-    let users = all(|p| s.store.list_db_users(caller.org(), c.id, p)).await?;
-    let paging = Paging::new(&q, &format!("sql-users/{}", c.id), "", &s.auth.cfg.master_key)?;
+    let users = s.app.db_users().list_all(&caller, c.id).await?;
+    let paging = Paging::new(&q, &format!("sql-users/{}", c.id), "", s.app.master_key())?;
     let (users, next) = paging.apply(users, |u| u.name.clone(), |u| Some(u.created_at));
     let users: Vec<Value> = users.iter().map(|u| json!({"name": u.name})).collect();
     Ok(Json(json!({"users": users, "pagination": paging.render(next, version)})))
@@ -69,13 +72,10 @@ pub async fn create_sql_user(
     CJson(req): CJson<CreateSqlUser>,
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
-    let mut v = dbcloud_core::error::Violations::new();
-    let name = v.check("name", validate::identifier(&req.name, 63, false));
-    let pw = v.check("password", password(Some(&req.password)).map_err(|_| "must be 12 to 128 characters without control characters".to_string()));
-    v.finish()?;
-    let new = NewDbUser { name: name.expect("checked"), access: Access::ReadWrite, scope: None, password_hash: secret::hash_password(&pw.expect("checked")) };
-    let u = s.store.create_db_user(&caller.ctx(None), c.id, &new).await?;
-    Ok(Json(json!({"name": u.name})))
+    let name = validate::identifier(&req.name, 63, false).map_err(|e| field("name", e))?;
+    let new = NewUser { name, access: Access::ReadWrite, scope: None, password: Some(req.password) };
+    let u = s.app.db_users().create(&caller, c.id, new, None).await?;
+    Ok(Json(json!({"name": u.value.user.name})))
 }
 
 /// Delete a SQL user; answers it.
@@ -85,7 +85,7 @@ pub async fn create_sql_user(
 pub async fn delete_sql_user(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
     let u = sql_user(&s, &caller, &c, &name).await?;
-    s.store.delete_db_user(&caller.ctx(None), c.id, u.id).await?;
+    s.app.db_users().delete(&caller, c.id, u.id).await?;
     Ok(Json(json!({"name": u.name})))
 }
 
@@ -108,9 +108,8 @@ pub async fn sql_user_password(
     CJson(req): CJson<SqlPassword>,
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
-    let pw = password(Some(&req.password))?;
     let u = sql_user(&s, &caller, &c, &name).await?;
-    let u = s.store.set_db_user_password(&caller.ctx(None), c.id, u.id, &secret::hash_password(&pw)).await?;
+    s.app.db_users().set_password(&caller, c.id, u.id, Some(&req.password)).await?;
     Ok(Json(json!({"name": u.name})))
 }
 
@@ -119,8 +118,10 @@ fn database(b: &Bucket) -> Value {
 }
 
 async fn database_named(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CResult<Bucket> {
-    let all_dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p)).await?;
-    all_dbs.into_iter().find(|b| b.name == name).ok_or_else(|| dbcloud_core::Error::NotFound(format!("database {name}")).into())
+    s.app.buckets().by_name(caller, c.id, name).await.map_err(|e| match e {
+        dbcloud_core::Error::NotFound(_) => dbcloud_core::Error::NotFound(format!("database {name}")).into(),
+        other => other.into(),
+    })
 }
 
 /// List databases by name.
@@ -135,8 +136,8 @@ pub async fn list_databases(
     CQuery(q): CQuery<ListQuery>,
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
-    let dbs = all(|p| s.store.list_buckets(caller.org(), c.id, p)).await?;
-    let paging = Paging::new(&q, &format!("databases/{}", c.id), "", &s.auth.cfg.master_key)?;
+    let dbs = s.app.buckets().list_all(&caller, c.id).await?;
+    let paging = Paging::new(&q, &format!("databases/{}", c.id), "", s.app.master_key())?;
     let (dbs, next) = paging.apply(dbs, |b| b.name.clone(), |b| Some(b.created_at));
     Ok(Json(json!({"databases": dbs.iter().map(database).collect::<Vec<_>>(), "pagination": paging.render(next, version)})))
 }
@@ -161,9 +162,8 @@ pub async fn create_database(
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterUpdate).await?;
     let name = validate::identifier(&req.name, 63, false).map_err(|e| field("name", e))?;
-    let b = s.store.create_bucket(&caller.ctx(None), c.id, &NewBucket { name, memory_quota_mb: 100, replicas: 1 }).await;
-    s.clusters.invalidate(c.id);
-    Ok(Json(database(&b?)))
+    let b = s.app.buckets().create(&caller, c.id, NewBucket { name, memory_quota_mb: 100, replicas: 1 }, None).await?;
+    Ok(Json(database(&b.value)))
 }
 
 /// `PATCH …/databases/{name}`.
@@ -190,7 +190,7 @@ async fn rename(s: &AppState, caller: &Caller, id: &str, name: &str, new_name: &
     let c = live(s, caller, id, Permission::ClusterUpdate).await?;
     let new_name = validate::identifier(new_name, 63, false).map_err(|e| field("new_name", e))?;
     let b = database_named(s, caller, &c, name).await?;
-    let b = s.store.rename_bucket(&caller.ctx(None), c.id, b.id, &new_name).await?;
+    let b = s.app.buckets().rename(caller, c.id, b.id, &new_name).await?;
     Ok(Json(database(&b)))
 }
 
@@ -227,9 +227,7 @@ pub async fn rename_database_body(
 pub async fn delete_database(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterUpdate).await?;
     let b = database_named(&s, &caller, &c, &name).await?;
-    let r = s.store.delete_bucket(&caller.ctx(None), c.id, b.id).await;
-    s.clusters.invalidate(c.id);
-    r?;
+    s.app.buckets().delete(&caller, c.id, b.id).await?;
     Ok(Json(database(&b)))
 }
 
@@ -258,15 +256,8 @@ fn key(ip: &str, mask: i64) -> CResult<String> {
 }
 
 async fn entry_at(s: &AppState, caller: &Caller, c: &Cluster, cidr: &str) -> CResult<Option<AllowlistEntry>> {
-    let entries = all(|p| s.store.list_allowlist(caller.org(), c.id, p)).await?;
+    let entries = s.app.allowlist().list_all(caller, c.id).await?;
     Ok(entries.into_iter().find(|e| e.cidr == cidr))
-}
-
-fn flags(ui: bool, sql: bool) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("ui".into(), json!(ui));
-    m.insert("sql".into(), json!(sql));
-    m
 }
 
 /// List the allow list, by address then mask.
@@ -281,8 +272,8 @@ pub async fn list_allowlist(
     CQuery(q): CQuery<ListQuery>,
 ) -> CResult<Json<Value>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
-    let entries: Vec<AllowlistEntry> = all(|p| s.store.list_allowlist(caller.org(), c.id, p)).await?.into_iter().filter(|e| !e.cidr.contains(':')).collect();
-    let paging = Paging::new(&q, &format!("allowlist/{}", c.id), "", &s.auth.cfg.master_key)?;
+    let entries: Vec<AllowlistEntry> = s.app.allowlist().list_all(&caller, c.id).await?.into_iter().filter(|e| !e.cidr.contains(':')).collect();
+    let paging = Paging::new(&q, &format!("allowlist/{}", c.id), "", s.app.master_key())?;
     let sort = |e: &AllowlistEntry| {
         let (ip, mask) = e.cidr.split_once('/').unwrap_or((&e.cidr, "32"));
         let n: u32 = ip.parse::<std::net::Ipv4Addr>().map(u32::from).unwrap_or(0);
@@ -327,8 +318,8 @@ pub async fn add_allowlist(State(s): State<AppState>, CCaller(caller): CCaller, 
 async fn create_entry(s: &AppState, caller: &Caller, c: &Cluster, cidr: String, name: Option<String>, ui: bool, sql: bool) -> CResult<Json<Value>> {
     let comment = validate::free_text(name.as_deref().unwrap_or(""), 256).map_err(|e| field("name", e))?;
     let new = NewAllowlistEntry { cidr, comment, expires_at: None, attributes: flags(ui, sql) };
-    let e = s.store.create_allowlist_entry(&caller.ctx(None), c.id, &new).await?;
-    Ok(Json(entry(&e)))
+    let e = s.app.allowlist().add(caller, c.id, new, None).await?;
+    Ok(Json(entry(&e.value)))
 }
 
 /// `PUT`/`PATCH …/networking/allowlist/{ip}/{mask}`.
@@ -398,7 +389,7 @@ pub async fn patch_allowlist(
     let e = entry_at(&s, &caller, &c, &cidr).await?.ok_or_else(|| dbcloud_core::Error::NotFound(format!("allowlist entry {cidr}")))?;
     let flag = |k: &str| e.attributes.get(k).and_then(|v| v.as_bool()).unwrap_or(true);
     let attrs = flags(req.ui.unwrap_or(flag("ui")), req.sql.unwrap_or(flag("sql")));
-    let e = s.store.set_allowlist_entry(&caller.ctx(None), c.id, e.id, comment.as_deref(), Some(&attrs)).await?;
+    let e = s.app.allowlist().set(&caller, c.id, e.id, comment.as_deref(), Some(&attrs)).await?;
     Ok(Json(entry(&e)))
 }
 
@@ -414,6 +405,6 @@ pub async fn delete_allowlist(
     let c = live(&s, &caller, &id, Permission::AllowlistManage).await?;
     let cidr = path_key(&ip, &mask)?;
     let e = entry_at(&s, &caller, &c, &cidr).await?.ok_or_else(|| dbcloud_core::Error::NotFound(format!("allowlist entry {cidr}")))?;
-    s.store.delete_allowlist_entry(&caller.ctx(None), c.id, e.id).await?;
+    s.app.allowlist().delete(&caller, c.id, e.id).await?;
     Ok(Json(entry(&e)))
 }
