@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use dbcloud_types::{ErrorBody, Plan, Provider};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The region catalogue in the vendor's shape.
 #[utoipa::path(get, path = "/api/v1/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
@@ -21,16 +21,16 @@ pub async fn available_regions(
     CCaller(caller): CCaller,
     Extension(CcVersion(version)): Extension<CcVersion>,
     CQuery(q): CQuery<ListQuery>,
-) -> CResult<Json<Value>> {
+) -> CResult<Json<RegionList>> {
     let provider = parse_provider(q.provider.as_deref())?;
     let catalogue = s.app.clouds().regions(&caller, provider).await?;
     let paging = Paging::new(&q, "available-regions", q.provider.as_deref().unwrap_or(""), s.app.master_key())?;
     let (regions, next) = paging.apply(catalogue, |r| format!("{}/{}", r.provider.as_str(), r.name), |_| None);
-    let regions: Vec<Value> = regions
+    let regions = regions
         .into_iter()
-        .map(|r| json!({"name": r.name, "location": r.location, "provider": r.provider.as_str().to_ascii_uppercase(), "serverless": true, "distance": 0.0}))
+        .map(|r| RegionOut { name: r.name, location: r.location, provider: r.provider.as_str().to_ascii_uppercase(), serverless: true, distance: 0.0 })
         .collect();
-    Ok(Json(json!({"regions": regions, "pagination": paging.render(next, version)})))
+    Ok(Json(RegionList { regions, pagination: paging.render(next, version) }))
 }
 
 /// Parses an optional `provider` parameter.
@@ -60,7 +60,7 @@ pub async fn nodes(
     Extension(CcVersion(version)): Extension<CcVersion>,
     Path(id): Path<String>,
     CQuery(q): CQuery<ListQuery>,
-) -> CResult<Json<Value>> {
+) -> CResult<Json<NodeList>> {
     let id = cluster_id(&id)?;
     let c = s.app.clusters().get(&caller, id).await?;
     let clouds = s.app.clouds().of_clusters(&caller, std::slice::from_ref(&c)).await?;
@@ -83,8 +83,8 @@ pub async fn nodes(
     }
     let paging = Paging::new(&q, &format!("nodes/{id}"), q.region_name.as_deref().unwrap_or(""), s.app.master_key())?;
     let (nodes, next) = paging.apply(nodes, |(r, n, _)| format!("{r}/{n}"), |_| None);
-    let nodes: Vec<Value> = nodes.into_iter().map(|(r, n, st)| json!({"name": n, "region_name": r, "status": st})).collect();
-    Ok(Json(json!({"nodes": nodes, "pagination": paging.render(next, version)})))
+    let nodes = nodes.into_iter().map(|(region_name, name, status)| NodeOut { name, region_name, status }).collect();
+    Ok(Json(NodeList { nodes, pagination: paging.render(next, version) }))
 }
 
 /// `Organization`.
@@ -95,4 +95,36 @@ pub struct OrganizationOut {
     label: String,
     created_at: String,
     cockroach_cloud_service_principals: Option<Value>,
+}
+
+/// `CloudProviderRegion`.
+#[derive(Serialize)]
+pub struct RegionOut {
+    name: String,
+    location: String,
+    provider: String,
+    serverless: bool,
+    distance: f64,
+}
+
+/// `ListAvailableRegionsResponse`.
+#[derive(Serialize)]
+pub struct RegionList {
+    regions: Vec<RegionOut>,
+    pagination: Value,
+}
+
+/// `Node`.
+#[derive(Serialize)]
+pub struct NodeOut {
+    name: String,
+    region_name: String,
+    status: &'static str,
+}
+
+/// `ListClusterNodesResponse`.
+#[derive(Serialize)]
+pub struct NodeList {
+    nodes: Vec<NodeOut>,
+    pagination: Value,
 }
