@@ -63,8 +63,8 @@ pub async fn nodes(
 ) -> CResult<Json<NodeList>> {
     let id = cluster_id(&id)?;
     let c = s.app.clusters().get(&caller, id).await?;
-    let clouds = s.app.clouds().of_clusters(&caller, std::slice::from_ref(&c)).await?;
-    let region = clouds.get(&c.cloud_id).map(|k| k.region.clone()).unwrap_or_default();
+    let places = s.app.clouds().places_of(&caller, std::slice::from_ref(&c)).await?;
+    let region = places.get(&c.cloud_id).map(|(_, r)| r.clone()).unwrap_or_default();
     // Nodes are spread over the cluster's regions in order, as many per region as it asks for.
     let mut slots: Vec<String> = regions_of(&c, &region).into_iter().flat_map(|(r, n)| std::iter::repeat_n(r, n.max(0) as usize)).collect();
     let mut nodes: Vec<(String, String, &'static str)> = match c.plan {

@@ -122,9 +122,9 @@ pub async fn list_clusters(
     let filter = format!("{}{}", if inactive { "inactive" } else { "" }, if by_name { "" } else { "/created" });
     let paging = Paging::new(&q, "clusters", &filter, s.app.master_key())?;
     let (next, items) = page_of_clusters(&s, &caller, &paging, inactive, by_name).await?;
-    let clouds = s.app.clouds().of_clusters(&caller, &items).await?;
-    let by_id: HashMap<Uuid, (String, String)> = clouds.into_iter().map(|(id, c)| (id, (c.provider.as_str().to_string(), c.region))).collect();
-    let default = s.app.projects().default_project(&caller).await.ok().map(|p| p.id);
+    let places = s.app.clouds().places_of(&caller, &items).await?;
+    let by_id: HashMap<Uuid, (String, String)> = places.into_iter().map(|(id, (p, r))| (id, (p.as_str().to_string(), r))).collect();
+    let default = s.app.projects().default_project_id(&caller).await.ok();
     let clusters: Vec<ClusterOut> = items.iter().map(|c| shape(c, by_id.get(&c.cloud_id), version, default)).collect();
     Ok(Json(ListOut { clusters, pagination: paging.render(next, version) }).into_response())
 }

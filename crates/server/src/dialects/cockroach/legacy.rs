@@ -50,8 +50,8 @@ fn legacy(c: &Cluster, provider: &str, region: &str) -> Value {
 }
 
 async fn cloud(s: &AppState, caller: &Caller, c: &Cluster) -> (String, String) {
-    let clouds = s.app.clouds().of_clusters(caller, std::slice::from_ref(c)).await.unwrap_or_default();
-    clouds.get(&c.cloud_id).map(|k| (k.provider.as_str().to_ascii_uppercase(), k.region.clone())).unwrap_or_default()
+    let places = s.app.clouds().places_of(caller, std::slice::from_ref(c)).await.unwrap_or_default();
+    places.get(&c.cloud_id).map(|(p, r)| (p.as_str().to_ascii_uppercase(), r.clone())).unwrap_or_default()
 }
 
 /// `serverless` of a legacy create.
@@ -118,8 +118,8 @@ pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, 
     own_org(&caller, &org).await?;
     let paging = Paging::new(&q, "orgs/clusters", "", s.app.master_key())?;
     let (next, items) = clusters::page_of_clusters(&s, &caller, &paging, false, true).await?;
-    let clouds = s.app.clouds().of_clusters(&caller, &items).await?;
-    let by_id: HashMap<_, _> = clouds.into_iter().map(|(id, c)| (id, (c.provider.as_str().to_ascii_uppercase(), c.region))).collect();
+    let places = s.app.clouds().places_of(&caller, &items).await?;
+    let by_id: HashMap<_, _> = places.into_iter().map(|(id, (p, r))| (id, (p.as_str().to_ascii_uppercase(), r))).collect();
     let list: Vec<Value> = items
         .iter()
         .map(|c| {

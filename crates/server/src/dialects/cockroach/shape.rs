@@ -278,14 +278,9 @@ pub fn render(c: &Cluster, provider_region: Option<&(String, String)>, version: 
 
 /// Renders one cluster, looking up its cloud and the default project.
 pub async fn render_one(s: &AppState, caller: &Caller, c: &Cluster, version: &str) -> Value {
-    let cloud = s
-        .app
-        .clouds()
-        .of_clusters(caller, std::slice::from_ref(c))
-        .await
-        .ok()
-        .and_then(|m| m.get(&c.cloud_id).map(|k| (k.provider.as_str().to_string(), k.region.clone())));
-    let default = s.app.projects().default_project(caller).await.ok().map(|p| p.id);
+    let places = s.app.clouds().places_of(caller, std::slice::from_ref(c)).await.unwrap_or_default();
+    let cloud = places.get(&c.cloud_id).map(|(p, r)| (p.as_str().to_string(), r.clone()));
+    let default = s.app.projects().default_project_id(caller).await.ok();
     let mut v = render(c, cloud.as_ref(), version, default);
     // The running operation, if any, is the cluster's newest (one runs at a time).
     if c.state == ClusterState::Updating

@@ -136,7 +136,7 @@ pub async fn update_cluster(
     }
     enum_field(&mut v, "delete_protection", &body.delete_protection, &["ENABLED", "DISABLED"]);
     if let Some(p) = &body.parent_id {
-        let default = s.app.projects().default_project(&caller).await?.id;
+        let default = s.app.projects().default_project_id(&caller).await?;
         let now = if c.project_id == default { "root".to_string() } else { c.project_id.to_string() };
         if *p != now {
             v.add("parent_id", "moving a cluster to another folder is not supported by this server");
