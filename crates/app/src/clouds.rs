@@ -88,7 +88,8 @@ impl Clouds<'_> {
 
 /// Where clouds are, by organization and cloud id: a cloud's provider and region never
 /// change, so this per-process map is never stale (and stays small: one entry per cloud).
-static PLACES: std::sync::LazyLock<std::sync::RwLock<std::collections::HashMap<(Uuid, Uuid), (Provider, String)>>> = std::sync::LazyLock::new(Default::default);
+type Places = std::collections::HashMap<(Uuid, Uuid), (Provider, String)>;
+static PLACES: std::sync::LazyLock<std::sync::RwLock<Places>> = std::sync::LazyLock::new(Default::default);
 
 impl Clouds<'_> {
     /// The provider and region of the clouds the given clusters run in (which the caller has
