@@ -85,3 +85,41 @@ impl Clouds<'_> {
         Ok(regions::regions(provider))
     }
 }
+
+/// Where clouds are, by organization and cloud id: a cloud's provider and region never
+/// change, so this per-process map is never stale (and stays small: one entry per cloud).
+type Places = std::collections::HashMap<(Uuid, Uuid), (Provider, String)>;
+static PLACES: std::sync::LazyLock<std::sync::RwLock<Places>> = std::sync::LazyLock::new(Default::default);
+
+impl Clouds<'_> {
+    /// The provider and region of the clouds the given clusters run in (which the caller has
+    /// read: no further check), by cloud id. Remembered per process (they never change), so a
+    /// page of clusters costs the same whatever the organization's size. A cloud that cannot
+    /// be found is left out.
+    pub async fn places_of(&self, caller: &Caller, clusters: &[dbcloud_types::Cluster]) -> Result<std::collections::HashMap<Uuid, (Provider, String)>> {
+        let org = caller.org();
+        let mut out = std::collections::HashMap::new();
+        for c in clusters {
+            if out.contains_key(&c.cloud_id) {
+                continue;
+            }
+            let known = PLACES.read().ok().and_then(|m| m.get(&(org, c.cloud_id)).cloned());
+            let place = match known {
+                Some(p) => p,
+                None => match self.app.store().get_cloud(org, c.cloud_id).await {
+                    Ok(k) => {
+                        let p = (k.provider, k.region);
+                        if let Ok(mut m) = PLACES.write() {
+                            m.insert((org, c.cloud_id), p.clone());
+                        }
+                        p
+                    }
+                    Err(dbcloud_core::Error::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                },
+            };
+            out.insert(c.cloud_id, place);
+        }
+        Ok(out)
+    }
+}

@@ -99,7 +99,6 @@ pub fn router_with(state: AppState, http: &http::HttpConfig, metrics: &http::Met
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::rate_headers))
-        .layer(axum::middleware::from_fn(version::cc_version))
         .layer(axum::middleware::from_fn_with_state(Arc::new(metrics.clone()), http::metrics::gate))
         .layer(axum::middleware::from_fn_with_state(guard, http::guard::guard))
         .layer(axum::middleware::from_fn(http::metrics::record))

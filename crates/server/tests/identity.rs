@@ -465,17 +465,23 @@ async fn rate_limits_per_key_are_adjustable_and_failed_auth_is_limited_per_addre
 }
 
 #[tokio::test]
-async fn cc_version_is_checked_and_echoed() {
+async fn cc_version_is_checked_and_echoed_on_cockroach_routes_only() {
     let t = TestServer::start().await;
-    let (s, h, _) = raw(&t, Method::GET, "/health", &[]).await;
-    assert_eq!((s, h["cc-version"].to_str().unwrap()), (StatusCode::OK, "2024-09-16"), "missing means latest");
     let auth = ("authorization", format!("Bearer {}", t.token));
-    let (s, h, _) = raw(&t, Method::GET, "/v1/clusters", &[auth.clone(), ("cc-version", "2022-09-20".into())]).await;
+    let (s, h, _) = raw(&t, Method::GET, "/api/v1/organization", std::slice::from_ref(&auth)).await;
+    assert_eq!((s, h["cc-version"].to_str().unwrap()), (StatusCode::OK, "2024-09-16"), "missing means latest");
+    let (s, h, _) = raw(&t, Method::GET, "/api/v1/clusters", &[auth.clone(), ("cc-version", "2022-09-20".into())]).await;
     assert_eq!((s, h["cc-version"].to_str().unwrap()), (StatusCode::OK, "2022-09-20"));
     for bad in ["2021-01-01", "latest", "2024-9-16"] {
-        let (s, _, body) = raw(&t, Method::GET, "/v1/clusters", &[auth.clone(), ("cc-version", bad.into())]).await;
+        let (s, h, body) = raw(&t, Method::GET, "/api/v1/clusters", &[auth.clone(), ("cc-version", bad.into())]).await;
         assert_eq!((s, body.as_str()), (StatusCode::BAD_REQUEST, r#"{"code":3,"message":"invalid Cc-Version","details":[]}"#), "{bad}");
+        assert_eq!(h["cc-version"].to_str().unwrap(), "2024-09-16");
+        // Other surfaces have no such header: it is neither checked nor echoed there.
+        let (s, h, _) = raw(&t, Method::GET, "/v1/clusters", &[auth.clone(), ("cc-version", bad.into())]).await;
+        assert_eq!((s, h.contains_key("cc-version")), (StatusCode::OK, false), "{bad}");
     }
+    let (s, h, _) = raw(&t, Method::GET, "/health", &[]).await;
+    assert_eq!((s, h.contains_key("cc-version")), (StatusCode::OK, false));
     let (_, _, legacy) = raw(&t, Method::GET, "/api/v1/clusters", &[auth.clone(), ("cc-version", "2022-03-31".into())]).await;
     assert!(serde_json::from_str::<Value>(&legacy).unwrap()["clusters"].is_array());
 }

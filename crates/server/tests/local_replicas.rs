@@ -67,7 +67,8 @@ async fn three_nodes_replicate_and_a_scale_to_one_removes_the_standbys() {
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
     let id = b["cluster"]["id"].as_str().unwrap().to_string();
     let c = wait(&t, &id, Duration::from_secs(120), "three LIVE nodes", |c| {
-        c["state"] == "CREATION_FAILED" || (c["state"] == "CREATED" && c["nodes"].as_array().is_some_and(|n| n.len() == 3 && n.iter().all(|n| n["status"] == "LIVE")))
+        c["state"] == "CREATION_FAILED"
+            || (c["state"] == "CREATED" && c["nodes"].as_array().is_some_and(|n| n.len() == 3 && n.iter().all(|n| n["status"] == "LIVE")))
     })
     .await;
     assert_eq!(c["state"], "CREATED", "{c}");

@@ -6,6 +6,7 @@ pub mod grants;
 pub mod keys;
 pub mod me;
 pub mod membership;
+pub mod principals;
 pub mod users;
 
 /// A referenced object that does not exist is a bad field of the request (400 naming

@@ -1,8 +1,8 @@
 //! The responses every native operation can give besides its own, added where they are
 //! true for that operation, with their error body and headers:
 //!
-//! - every operation: 400 (an unknown or repeated `Cc-Version` header), and on every response
-//!   `x-request-id` and `Cc-Version`;
+//! - every operation: 400, and on every response `x-request-id` (`Cc-Version` belongs to the
+//!   CockroachDB routes only);
 //! - authenticated operations: 401 (with `WWW-Authenticate`), 403, 429 (with `Retry-After`),
 //!   `RateLimit-Limit`/`-Remaining`/`-Reset` on every response, and 503 (with `Retry-After`)
 //!   when the handler reads the store;
@@ -15,7 +15,6 @@
 //! headers too (`#/components/headers/…`).
 
 use super::native_operations;
-use crate::version;
 use std::collections::BTreeMap;
 use utoipa::Modify;
 use utoipa::openapi::header::Header;
@@ -31,7 +30,7 @@ const ERRORS: &[(&str, &str, &str)] = &[
     (
         "400",
         "BadRequest",
-        "Invalid argument (code 3): a malformed id, query parameter, header (`Cc-Version`, `Idempotency-Key`) or body. \
+        "Invalid argument (code 3): a malformed id, query parameter, header (`Idempotency-Key`) or body. \
          The message and `details` name each offending field; nothing was changed.",
     ),
     (
@@ -77,10 +76,8 @@ fn header(schema: Object, text: &str) -> Header {
 /// The shared headers by name.
 fn shared_headers() -> Vec<(&'static str, Header)> {
     let string = || Object::with_type(Type::String);
-    let cc_version = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(version::SUPPORTED.iter().copied())).build();
     vec![
         ("x-request-id", header(string(), "The request id (the client's own, when it sent one).")),
-        ("Cc-Version", header(cc_version, "The API version in force (the latest unless the request asked for another).")),
         ("RateLimit-Limit", header(integer(0), "Requests per second allowed for the caller (absent when authentication was not reached).")),
         ("RateLimit-Remaining", header(integer(0), "Requests left in the current second.")),
         ("RateLimit-Reset", header(integer(0), "Seconds until the window resets.")),
@@ -102,7 +99,6 @@ fn add_header(h: &mut BTreeMap<String, RefOr<Header>>, name: &str) {
 /// The headers every response of an operation carries, and those of `status`.
 fn add_headers(h: &mut BTreeMap<String, RefOr<Header>>, status: &str, authenticated: bool, idempotent: bool) {
     add_header(h, "x-request-id");
-    add_header(h, "Cc-Version");
     if authenticated {
         for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
             add_header(h, name);

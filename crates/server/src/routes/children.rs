@@ -20,12 +20,6 @@ pub const BUCKET_QUOTA_MB: std::ops::RangeInclusive<i64> = buckets::QUOTA_MB;
 /// Replicas of a bucket (the service's rule).
 pub const BUCKET_REPLICAS: std::ops::RangeInclusive<i32> = buckets::REPLICAS;
 
-/// Resolves the password of a create or change: the one given (checked), or a generated one
-/// (kept for the dialects not yet on the service layer).
-pub(crate) fn password(given: Option<&str>) -> Result<String, dbcloud_core::Error> {
-    db_users::password("password", given)
-}
-
 /// Add a bucket.
 #[utoipa::path(post, path = "/v1/clusters/{id}/buckets", tag = "buckets", security(("bearer" = [])), params(("id" = Uuid, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create")), request_body = CreateBucket,

@@ -2,16 +2,17 @@
 //! camelCase JSON, spend limits in whole US dollars, `Cc-Version` ignored. Each handler
 //! delegates to the current route of the same operation.
 
-use super::clusters::{self, CreateBody, CreateSpecBody, I64, ServerlessSpec, cluster_id, regions_of};
+use super::catalog::parse_provider;
+use super::clusters::{self, cluster_id};
 use super::paging::{ListQuery, Paging};
+use super::shape::{regions_of, render};
+use super::wire::{CreateBody, CreateSpecBody, I64, ServerlessSpec};
 use super::{CCaller, CJson, CQuery, CResult, field};
 use crate::auth::Caller;
 use crate::idem::IdemKey;
-use crate::routes::clusters::authorized_cluster;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use dbcloud_core::perms::Permission;
 use dbcloud_types::{Cluster, ClusterState, ErrorBody, Plan};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,7 +30,7 @@ async fn own_org(caller: &Caller, org: &str) -> CResult<()> {
 
 /// A cluster in the legacy camelCase shape (`spendLimit` in dollars).
 fn legacy(c: &Cluster, provider: &str, region: &str) -> Value {
-    let full = clusters::render(c, Some(&(provider.to_string(), region.to_string())), "2022-03-31", None);
+    let full = render(c, Some(&(provider.to_string(), region.to_string())), "2022-03-31", None);
     let op = full["operation_status"].as_str().unwrap_or_default();
     let regions: Vec<String> = regions_of(c, region).into_iter().map(|(r, _)| r).collect();
     json!({
@@ -48,8 +49,9 @@ fn legacy(c: &Cluster, provider: &str, region: &str) -> Value {
     })
 }
 
-async fn cloud(s: &AppState, org: Uuid, c: &Cluster) -> (String, String) {
-    s.store.get_cloud(org, c.cloud_id).await.map(|k| (k.provider.as_str().to_ascii_uppercase(), k.region)).unwrap_or_default()
+async fn cloud(s: &AppState, caller: &Caller, c: &Cluster) -> (String, String) {
+    let places = s.app.clouds().places_of(caller, std::slice::from_ref(c)).await.unwrap_or_default();
+    places.get(&c.cloud_id).map(|(p, r)| (p.as_str().to_ascii_uppercase(), r.clone())).unwrap_or_default()
 }
 
 /// `serverless` of a legacy create.
@@ -97,15 +99,14 @@ pub async fn create_cluster(
 ) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let provider = body.provider.clone().unwrap_or_else(|| "GCP".into());
-    let p = clusters::parse_provider(Some(&provider))?.ok_or_else(|| field("provider", "must be GCP or AWS"))?;
+    let p = parse_provider(Some(&provider))?.ok_or_else(|| field("provider", "must be GCP or AWS"))?;
     let sv = body.serverless.unwrap_or_default();
     let regions = sv.regions.unwrap_or_else(|| dbcloud_core::regions::regions(Some(p)).into_iter().take(1).map(|r| r.name).collect());
     let spend_limit = dollars_to_cents("serverless.spendLimit", sv.spend_limit)?;
     let spec = CreateSpecBody { serverless: Some(ServerlessSpec { regions: Some(regions), spend_limit, ..Default::default() }), ..Default::default() };
     let req = CreateBody { name: body.name, provider, plan: None, spec };
-    let (change, _) = clusters::create(&s, &caller, "2023-04-10", key, req).await?;
-    let c = change.cluster;
-    let (provider, region) = cloud(&s, caller.org(), &c).await;
+    let c = super::create::create(&s, &caller, "2023-04-10", key, req).await?.value.cluster;
+    let (provider, region) = cloud(&s, &caller, &c).await;
     Ok(Json(json!({"cluster": legacy(&c, &provider, &region)})))
 }
 
@@ -115,11 +116,10 @@ pub async fn create_cluster(
     responses((status = 200, description = "{\"clusters\": [LegacyCluster]}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, Path(org): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
-    caller.require_somewhere(Permission::ClusterRead).await?;
-    let paging = Paging::new(&q, "orgs/clusters", "", &s.auth.cfg.master_key)?;
+    let paging = Paging::new(&q, "orgs/clusters", "", s.app.master_key())?;
     let (next, items) = clusters::page_of_clusters(&s, &caller, &paging, false, true).await?;
-    let clouds = crate::dialects::all_pages(|p| s.store.list_clouds(caller.org(), None, p)).await?;
-    let by_id: HashMap<_, _> = clouds.into_iter().map(|c| (c.id, (c.provider.as_str().to_ascii_uppercase(), c.region))).collect();
+    let places = s.app.clouds().places_of(&caller, &items).await?;
+    let by_id: HashMap<_, _> = places.into_iter().map(|(id, (p, r))| (id, (p.as_str().to_ascii_uppercase(), r))).collect();
     let list: Vec<Value> = items
         .iter()
         .map(|c| {
@@ -141,9 +141,9 @@ pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, 
 pub async fn get_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let id = cluster_id(&id)?;
-    let c = authorized_cluster(&s, &caller, id, Permission::ClusterRead).await?;
-    let (provider, region) = cloud(&s, caller.org(), &c).await;
-    let full = clusters::render(&c, Some(&(provider.clone(), region.clone())), "2022-03-31", None);
+    let c = s.app.clusters().get(&caller, id).await?;
+    let (provider, region) = cloud(&s, &caller, &c).await;
+    let full = render(&c, Some(&(provider.clone(), region.clone())), "2022-03-31", None);
     let nodes: Vec<Value> = if c.plan == Plan::Dedicated && c.state != ClusterState::Deleted {
         c.nodes.iter().map(|n| json!({"name": n.name, "regionName": region, "status": n.status.as_str()})).collect()
     } else {
@@ -193,8 +193,7 @@ pub async fn spend_limit(
 pub async fn delete_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let id = cluster_id(&id)?;
-    let c = clusters::changeable(&s, &caller, id, Permission::ClusterDelete).await?;
-    clusters::remove(&s, &caller, &c).await?;
+    clusters::remove(&s, &caller, id).await?;
     Ok(Json(json!({})))
 }
 
@@ -202,10 +201,14 @@ pub async fn delete_cluster(State(s): State<AppState>, CCaller(caller): CCaller,
 #[utoipa::path(get, path = "/api/v1/orgs/{organizationId}/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("organizationId" = String, Path), ("provider" = Option<String>, Query)),
     responses((status = 200, description = "{\"regions\": [string]}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn available_regions(CCaller(caller): CCaller, Path(org): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
+pub async fn available_regions(
+    State(s): State<AppState>,
+    CCaller(caller): CCaller,
+    Path(org): Path<String>,
+    CQuery(q): CQuery<ListQuery>,
+) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
-    caller.require_somewhere(Permission::CloudRead).await?;
-    let provider = clusters::parse_provider(q.provider.as_deref())?;
-    let names: Vec<String> = dbcloud_core::regions::regions(provider).into_iter().map(|r| r.name).collect();
+    let provider = parse_provider(q.provider.as_deref())?;
+    let names: Vec<String> = s.app.clouds().regions(&caller, provider).await?.into_iter().map(|r| r.name).collect();
     Ok(Json(json!({ "regions": names })))
 }

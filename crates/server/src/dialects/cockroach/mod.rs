@@ -1,14 +1,22 @@
 //! CockroachDB Cloud API v1 (`/api/v1/`): clusters, nodes, regions, SQL users, databases,
 //! allow list, API keys, service accounts, role grants, audit log, organization, and the
-//! earliest organization-scoped paths (`/api/v1/orgs/{id}/clusters…`). Each handler is an
-//! adapter over the native handlers or the same store calls and permission checks.
+//! earliest organization-scoped paths (`/api/v1/orgs/{id}/clusters…`). Each handler parses
+//! the vendor's request, makes one typed call of the service layer (`dbcloud_app`), which
+//! decides, and renders the answer in the vendor's shape.
 
+mod audit;
+mod catalog;
 mod children;
 mod clusters;
-mod identity;
+mod create;
+mod keys;
 mod legacy;
 mod paging;
+mod roles;
+mod shape;
+mod update;
 mod vendor_ops;
+mod wire;
 
 pub use paging::ListQuery;
 
@@ -70,15 +78,17 @@ pub async fn unknown(_caller: CCaller, method: axum::http::Method, uri: axum::ht
     CrdbError(ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, format!("no such endpoint: {method} {}", uri.path()))).into_response()
 }
 
-/// The dialect's routes, added to the server's router and OpenAPI document.
+/// The dialect's routes, added to the server's router and OpenAPI document. `Cc-Version`
+/// is checked and echoed on these routes only (other surfaces have no such header).
 pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
-    r.routes(routes!(clusters::list_clusters, clusters::create_cluster))
-        .routes(routes!(clusters::get_cluster, clusters::update_cluster, clusters::delete_cluster))
-        .routes(routes!(clusters::nodes))
-        .routes(routes!(clusters::available_regions))
+    let crdb = utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(clusters::list_clusters, create::create_cluster))
+        .routes(routes!(clusters::get_cluster, update::update_cluster, clusters::delete_cluster))
+        .routes(routes!(catalog::nodes))
+        .routes(routes!(catalog::available_regions))
         .routes(routes!(clusters::spend_limit))
-        .routes(routes!(clusters::organization))
+        .routes(routes!(catalog::organization))
         .routes(routes!(children::list_sql_users, children::create_sql_user))
         .routes(routes!(children::delete_sql_user))
         .routes(routes!(children::sql_user_password))
@@ -86,18 +96,20 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .routes(routes!(children::rename_database, children::delete_database))
         .routes(routes!(children::list_allowlist, children::add_allowlist))
         .routes(routes!(children::put_allowlist, children::patch_allowlist, children::delete_allowlist))
-        .routes(routes!(identity::list_api_keys, identity::create_api_key))
-        .routes(routes!(identity::get_api_key, identity::update_api_key, identity::delete_api_key))
-        .routes(routes!(identity::list_service_accounts, identity::create_service_account))
-        .routes(routes!(identity::get_service_account, identity::update_service_account, identity::delete_service_account))
-        .routes(routes!(identity::list_role_grants))
-        .routes(routes!(identity::get_roles, identity::set_roles))
-        .routes(routes!(identity::add_role, identity::remove_role))
-        .routes(routes!(identity::audit_log))
+        .routes(routes!(keys::list_api_keys, keys::create_api_key))
+        .routes(routes!(keys::get_api_key, keys::update_api_key, keys::delete_api_key))
+        .routes(routes!(keys::list_service_accounts, keys::create_service_account))
+        .routes(routes!(keys::get_service_account, keys::update_service_account, keys::delete_service_account))
+        .routes(routes!(roles::list_role_grants))
+        .routes(routes!(roles::get_roles, roles::set_roles))
+        .routes(routes!(roles::add_role, roles::remove_role))
+        .routes(routes!(audit::audit_log))
         .routes(routes!(legacy::list_clusters, legacy::create_cluster))
         .routes(routes!(legacy::get_cluster, legacy::delete_cluster))
         .routes(routes!(legacy::spend_limit))
         .routes(routes!(legacy::available_regions))
         .route("/api/v1/{*rest}", axum::routing::any(unknown))
         .route("/api/scim/v2/{*rest}", axum::routing::any(unimplemented))
+        .layer(axum::middleware::from_fn(crate::version::cc_version));
+    r.merge(crdb)
 }

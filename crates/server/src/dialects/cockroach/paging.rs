@@ -188,6 +188,41 @@ impl Paging {
     }
 }
 
+/// The store position after a cluster, as a page token carries it: the cluster's id, and
+/// its name when the list is ordered by name (the key is then `name/id`; names have no `/`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterCursor {
+    /// The last cluster's id.
+    pub id: uuid::Uuid,
+    /// The last cluster's name (lists by name).
+    pub name: Option<String>,
+}
+
+impl ClusterCursor {
+    /// The position after `c`.
+    pub fn of(c: &dbcloud_types::Cluster, by_name: bool) -> Self {
+        ClusterCursor { id: c.id, name: by_name.then(|| c.name.clone()) }
+    }
+
+    /// The sort key sealed in a token.
+    pub fn render(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n}/{}", self.id),
+            None => self.id.to_string(),
+        }
+    }
+
+    /// Reads a sort key made by [`ClusterCursor::render`] for the same order.
+    pub fn parse(k: &str, by_name: bool) -> Option<Self> {
+        if by_name {
+            let (name, id) = k.rsplit_once('/')?;
+            Some(ClusterCursor { id: uuid::Uuid::try_parse(id).ok()?, name: Some(name.to_string()) })
+        } else {
+            Some(ClusterCursor { id: uuid::Uuid::try_parse(k).ok()?, name: None })
+        }
+    }
+}
+
 /// Whether `method path` is an operation of the vendor's document.
 pub fn vendor_operation(method: &str, path: &str) -> bool {
     crate::dialects::vendor_operation(super::vendor_ops::OPERATIONS, method, path)
@@ -241,6 +276,17 @@ mod tests {
             let got = Paging::new(&ListQuery { page: Some(altered.clone()), ..Default::default() }, &endpoint, &filter, &key);
             proptest::prop_assert_eq!(got.is_ok(), altered == token, "{} from {}", altered, token);
         }
+    }
+
+    #[test]
+    fn cluster_cursors_round_trip_in_their_order_only() {
+        let id = uuid::Uuid::from_u128(7);
+        for c in [ClusterCursor { id, name: Some("crdb-a".into()) }, ClusterCursor { id, name: None }] {
+            let by_name = c.name.is_some();
+            assert_eq!(ClusterCursor::parse(&c.render(), by_name), Some(c.clone()));
+            assert_eq!(ClusterCursor::parse(&c.render(), !by_name), None);
+        }
+        assert_eq!(ClusterCursor::parse("no-id", true), None);
     }
 
     #[test]

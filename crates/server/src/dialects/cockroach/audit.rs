@@ -1,0 +1,135 @@
+//! The audit log in the vendor's shape: entries from a point in time, ascending or
+//! descending, with the vendor's action names.
+
+use super::{CCaller, CQuery, CResult, field, rfc3339};
+use crate::auth::Caller;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use dbcloud_app::model::{AuditEvent, AuditFilter, PageReq};
+use dbcloud_types::{ErrorBody, Page};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+async fn events(s: &AppState, caller: &Caller, filter: &AuditFilter, page: PageReq) -> CResult<Page<AuditEvent>> {
+    Ok(s.app.audit().list(caller, filter, page).await?)
+}
+
+/// Audit log parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Entries strictly after (ASC) or before (DESC) this time (RFC 3339).
+    pub starting_from: Option<String>,
+    /// `ASC` (default) or `DESC`.
+    pub sort_order: Option<String>,
+    /// Page size (default 200, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// The vendor's name of a core audit action (`None` when it has none).
+fn vendor_action(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "cluster.create" => "CREATE_CLUSTER",
+        "cluster.update" => "UPDATE_CLUSTER",
+        "cluster.delete" => "DELETE_CLUSTER",
+        "dbuser.create" => "CREATE_SQL_USER",
+        "dbuser.delete" => "DELETE_SQL_USER",
+        "dbuser.password" => "CHANGE_SQL_USER_PASSWORD",
+        "allowlist.create" => "ADD_IP_ALLOWLIST",
+        "allowlist.update" => "EDIT_IP_ALLOWLIST",
+        "allowlist.delete" => "REMOVE_IP_ALLOWLIST",
+        "apikey.create" => "CREATE_API_KEY",
+        "apikey.revoke" => "DELETE_API_KEY",
+        "apikey.update" => "UPDATE_API_KEY",
+        "serviceaccount.create" => "CREATE_SERVICE_ACCOUNT",
+        "serviceaccount.delete" => "DELETE_SERVICE_ACCOUNT",
+        "grant.create" => "ADD_USER_TO_ROLE",
+        "grant.delete" => "REMOVE_USER_FROM_ROLE",
+        "bucket.create" => "CREATE_DATABASE",
+        "bucket.delete" => "DELETE_DATABASE",
+        "bucket.rename" => "EDIT_DATABASE",
+        "project.create" => "CREATE_FOLDER",
+        "project.delete" => "DELETE_FOLDER",
+        _ => return None,
+    })
+}
+
+fn entry(e: &AuditEvent) -> Value {
+    let cluster = e.target.strip_prefix("cluster:").map(|t| t.split('/').next().unwrap_or(t).to_string());
+    let source = if e.actor.starts_with("runner") || e.actor.starts_with("system") { "AUDIT_LOG_SOURCE_INTERNAL" } else { "AUDIT_LOG_SOURCE_CC_API" };
+    let action = vendor_action(&e.action);
+    let payload = json!({"action": e.action, "target": e.target, "details": e.details});
+    json!({
+        "id": e.id, "created_at": rfc3339(e.time),
+        "action": action.map(|a| format!("AUDIT_LOG_ACTION_{a}")),
+        "source": source, "user_email": "", "service_account_name": e.actor,
+        "cluster_id": cluster.clone().unwrap_or_default(), "cluster_name": "",
+        "payload": payload.to_string(),
+        "error": if e.outcome == "success" || e.outcome == "ok" { String::new() } else { e.outcome.clone() },
+        "trace_id": e.request_id, "session_id": "", "metadata": {"ip_address": e.source_ip},
+    })
+}
+
+fn ms(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos() / 1_000_000
+}
+
+fn at_ms(ms: i128) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Audit log entries from a point in time, ascending (default) or descending; a page holds
+/// every entry sharing its last timestamp.
+#[utoipa::path(get, path = "/api/v1/auditlogevents", tag = "cockroachdb cloud", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, description = "ListAuditLogsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQuery(q): CQuery<AuditQuery>) -> CResult<Json<Value>> {
+    let desc = match q.sort_order.as_deref() {
+        None | Some("ASC") => false,
+        Some("DESC") => true,
+        Some(_) => return Err(field("sort_order", "must be ASC or DESC")),
+    };
+    let limit = match q.limit {
+        None | Some(0) => 200,
+        Some(l) if l < 0 => return Err(field("limit", "must not be negative")),
+        Some(l) => l.min(1000) as u32,
+    };
+    let from = match q.starting_from.as_deref() {
+        Some(t) => {
+            Some(OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|_| field("starting_from", "must be an RFC 3339 time"))?)
+        }
+        None => None,
+    };
+    let mut filter = AuditFilter { newest_first: desc, ..Default::default() };
+    match (from, desc) {
+        (Some(f), false) => filter.since = Some(at_ms(ms(f) + 1)),
+        (Some(f), true) => filter.until = Some(f),
+        (None, _) => {}
+    }
+    let got = events(&s, &caller, &filter, PageReq::first(limit)).await?;
+    let mut entries = got.items;
+    if let (Some(last), true) = (entries.last().cloned(), got.next_cursor.is_some()) {
+        // Complete the last timestamp so that `starting_from` can move past it.
+        let t = ms(last.time);
+        let ties = AuditFilter { since: Some(at_ms(t)), until: Some(at_ms(t + 1)), newest_first: desc, before: desc.then_some(last.id), ..Default::default() };
+        let after = if desc { None } else { Some(last.id) };
+        let more = events(&s, &caller, &ties, PageReq { after, after_key: None, limit: 1000 }).await?;
+        entries.extend(more.items);
+    }
+    let next = match entries.last() {
+        Some(last) => {
+            let t = ms(last.time);
+            let rest = if desc {
+                AuditFilter { until: Some(at_ms(t)), newest_first: true, ..Default::default() }
+            } else {
+                AuditFilter { since: Some(at_ms(t + 1)), ..Default::default() }
+            };
+            let any = events(&s, &caller, &rest, PageReq::first(1)).await?;
+            if any.items.is_empty() { Value::Null } else { json!(rfc3339(last.time)) }
+        }
+        None => Value::Null,
+    };
+    Ok(Json(json!({"entries": entries.iter().map(entry).collect::<Vec<_>>(), "next_starting_from": next})))
+}
