@@ -1,29 +1,5 @@
-//! Vendor API dialects: thin adapters (routes, wire shapes, paging) over the same store and
-//! the same authorization checks as the native API.
-
-use dbcloud_store::PageReq;
-use dbcloud_types::Page;
-use std::future::Future;
-
-/// Every item of a cursor-paged store list, fetched in pages of 500 by following
-/// `next_cursor` (id cursors, and the `k1.` access-key cursors of API-key lists).
-pub async fn all_pages<T, F, Fut>(mut fetch: F) -> dbcloud_core::Result<Vec<T>>
-where
-    F: FnMut(PageReq) -> Fut,
-    Fut: Future<Output = dbcloud_core::Result<Page<T>>>,
-{
-    let mut out = vec![];
-    let mut page = PageReq::first(500);
-    loop {
-        let got = fetch(page).await?;
-        out.extend(got.items);
-        let Some(cursor) = got.next_cursor else { return Ok(out) };
-        page = match cursor.strip_prefix("k1.") {
-            Some(key) => PageReq { after: None, after_key: Some(key.to_string()), limit: 500 },
-            None => crate::routes::page(Some(&cursor), Some(500))?,
-        };
-    }
-}
+//! Vendor API dialects: thin adapters (routes, wire shapes, paging, error bodies) over the
+//! service layer (`dbcloud_app`) that the native API and the console stand on too.
 
 /// Whether `method path` is one of `operations` (`(METHOD, template)` pairs of a vendor's
 /// document, `{…}` segments matching any non-empty value; a trailing `/` is optional).

@@ -10,79 +10,11 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dbcloud_app::clusters::ClusterChanges;
-use dbcloud_core::cluster;
-use dbcloud_core::perms::{Permission, Role, Scope, Target};
-use dbcloud_store::{CloudRef, ClusterFilter, NewCluster, NewOperation};
-use dbcloud_types::{Cluster, ClusterChange, ClusterState, CreateCluster, ErrorBody, OperationKind, Page, UpdateCluster};
+use dbcloud_app::model::ClusterFilter;
+use dbcloud_types::{Cluster, ClusterChange, ClusterState, CreateCluster, ErrorBody, Page, UpdateCluster};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
-
-// The helpers down to `upgrade_operation` serve the dialects until each is on the service
-// layer (`dbcloud_app`); the native handlers below call the service only.
-
-/// Loads a cluster of the caller's organization and checks `p` on it.
-pub async fn authorized_cluster(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> ApiResult<Cluster> {
-    let c = match s.clusters.get(caller.org(), id) {
-        Some(c) => c,
-        None => {
-            let c = s.store.get_cluster(caller.org(), id).await?;
-            s.clusters.put(&c);
-            c
-        }
-    };
-    caller.require(p, Target::Cluster { project: c.project_id, cluster: c.id }).await?;
-    Ok(c)
-}
-
-/// Creates a cluster from a checked spec, with its create operation, in the store; the
-/// creator becomes CLUSTER_ADMIN of it when it could not already change it (every API
-/// surface creates clusters through here).
-pub async fn provision(
-    s: &AppState,
-    caller: &Caller,
-    ctx: dbcloud_store::Ctx,
-    spec: cluster::CreateSpec,
-    project: Uuid,
-    cloud: CloudRef,
-    attributes: serde_json::Map<String, serde_json::Value>,
-) -> dbcloud_core::Result<ClusterChange> {
-    let new = NewCluster {
-        attributes,
-        allowlist: vec![],
-        id: dbcloud_core::new_id(),
-        project_id: Some(project),
-        cloud,
-        name: spec.name,
-        plan: spec.plan,
-        version: spec.version,
-        node_count: spec.node_count,
-        node_size: spec.node_size,
-        spend_limit: spec.spend_limit,
-    };
-    let op = NewOperation::new(OperationKind::Create, serde_json::json!({ "node_count": new.node_count }));
-    let change = s.store.create_cluster(&ctx, &new, &op).await?;
-    // CLUSTER_CREATOR administers the clusters it creates.
-    let (id, project) = (change.cluster.id, change.cluster.project_id);
-    let t = Target::Cluster { project, cluster: id };
-    super::grants::grant_creator(s, caller, Permission::ClusterUpdate, t, Role::ClusterAdmin, Scope::Cluster(id)).await;
-    Ok(change)
-}
-
-/// Starts `op` on a cluster through the store (which refuses a busy one), dropping the
-/// cluster's cached copy whatever the outcome and waking the runner once it started.
-pub async fn start_operation(s: &AppState, caller: &Caller, id: Uuid, op: &NewOperation, action: &str) -> dbcloud_core::Result<ClusterChange> {
-    let change = s.store.start_operation(&caller.ctx(None), id, op, action).await;
-    s.clusters.invalidate(id);
-    let change = change?;
-    s.runner.wake();
-    Ok(change)
-}
-
-/// The operation upgrading `c` to `version` (checked with `cluster::check_upgrade`).
-pub fn upgrade_operation(c: &Cluster, version: &str) -> NewOperation {
-    NewOperation::new(OperationKind::Upgrade, serde_json::json!({"version": version, "current_version": c.version, "target_version": version}))
-}
 
 fn accepted(change: ClusterChange) -> Response {
     let location = format!("/v1/clusters/{}", change.cluster.id);

@@ -49,16 +49,6 @@ pub fn rename(name: Option<&str>, description: Option<&str>) -> dbcloud_core::Re
     Ok((n, d))
 }
 
-/// A referenced object that does not exist is a bad field of the request (400 naming
-/// `field`), not a missing object of the path; other errors (an unavailable store) stay as
-/// they are.
-pub fn missing_as_field(e: dbcloud_core::Error, field: &str) -> dbcloud_core::Error {
-    match e {
-        dbcloud_core::Error::NotFound(what) => dbcloud_core::Error::field(field, format!("{what} not found")),
-        other => other,
-    }
-}
-
 /// A checked page request from a cursor and a limit.
 pub fn page(c: Option<&str>, limit: Option<u32>) -> dbcloud_core::Result<PageReq> {
     Ok(PageReq { after: c.map(cursor::decode).transpose()?, after_key: None, limit: cursor::page_size(limit)? })
