@@ -86,6 +86,10 @@ async fn a_local_cluster_is_a_real_database_through_the_api() {
     let uri = c["connection_strings"][0].as_str().expect("connection strings");
     assert!(uri.starts_with(&format!("postgresql://{host}:{port}/")) && uri.contains("sslmode=verify-full") && !uri.contains('@'), "{uri}");
     let addr = SocketAddr::new(host.parse().unwrap(), port);
+    // The CockroachDB dialect's connection string is served from the same data.
+    let crdb = t.get(&format!("/api/v1/clusters/{id}/connection-string?sql_user=app&database=orders")).await;
+    assert_eq!(crdb["connection_string"], format!("postgresql://app@{host}:{port}/orders?sslmode=verify-full"), "{crdb}");
+    assert_eq!((crdb["params"]["Host"].as_str(), crdb["params"]["Port"].as_str()), (Some(host.as_str()), Some(port.to_string().as_str())));
 
     // The CA from the API verifies the server (verify-full: chain and host name).
     let cert = t.get(&format!("/v1/clusters/{id}/certificate")).await;

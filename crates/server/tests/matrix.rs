@@ -170,6 +170,7 @@ async fn every_role_against_every_route() {
         r(Method::GET, "/api/v1/clusters", "/api/v1/clusters".into(), None, &["cluster.read"]),
         r(Method::GET, "/api/v1/clusters/{cluster_id}", format!("/api/v1/clusters/{cluster}"), None, &["cluster.read"]),
         r(Method::GET, "/api/v1/clusters/{cluster_id}/nodes", format!("/api/v1/clusters/{cluster}/nodes"), None, &["cluster.read"]),
+        r(Method::GET, "/api/v1/clusters/{cluster_id}/connection-string", format!("/api/v1/clusters/{cluster}/connection-string"), None, &["cluster.read"]),
         r(Method::GET, "/api/v1/clusters/available-regions", "/api/v1/clusters/available-regions".into(), None, &["cloud.read"]),
         r(Method::GET, "/api/v1/organization", "/api/v1/organization".into(), None, &["org.read"]),
         r(Method::POST, "/api/v1/clusters", "/api/v1/clusters".into(), Some(crdb_create.clone()), &["cluster.create"]),

@@ -64,6 +64,8 @@ async fn responses_validate_against_the_vendor_openapi_document() {
     go(Method::GET, cl, format!("/api/v1/clusters/{}", uuid::Uuid::nil()), None).await;
     go(Method::PATCH, cl, format!("/api/v1/clusters/{id}"), Some(json!({"serverless": {"usage_limits": {"request_unit_limit": 100}}}))).await;
     go(Method::GET, "/api/v1/clusters/{cluster_id}/nodes", format!("/api/v1/clusters/{adv}/nodes"), None).await;
+    let cs = "/api/v1/clusters/{cluster_id}/connection-string";
+    go(Method::GET, cs, format!("/api/v1/clusters/{adv}/connection-string?sql_user=maxroach&database=bank&os=LINUX"), None).await;
     go(Method::GET, "/api/v1/clusters/available-regions", "/api/v1/clusters/available-regions?provider=AWS".into(), None).await;
     go(Method::GET, "/api/v1/organization", "/api/v1/organization".into(), None).await;
     let su = "/api/v1/clusters/{cluster_id}/sql-users";

@@ -45,6 +45,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "PATCH /api/v1/clusters/{cluster_id}",
     "DELETE /api/v1/clusters/{cluster_id}",
     "GET /api/v1/clusters/{cluster_id}/nodes",
+    "GET /api/v1/clusters/{cluster_id}/connection-string",
     "GET /api/v1/clusters/available-regions",
     "GET /api/v1/organization",
     "GET /api/v1/clusters/{cluster_id}/sql-users",

@@ -8,6 +8,7 @@ mod audit;
 mod catalog;
 mod children;
 mod clusters;
+mod connection;
 mod create;
 mod keys;
 mod legacy;
@@ -86,6 +87,7 @@ pub fn routes(r: utoipa_axum::router::OpenApiRouter<AppState>) -> utoipa_axum::r
         .routes(routes!(clusters::list_clusters, create::create_cluster))
         .routes(routes!(clusters::get_cluster, update::update_cluster, clusters::delete_cluster))
         .routes(routes!(catalog::nodes))
+        .routes(routes!(connection::connection_string))
         .routes(routes!(catalog::available_regions))
         .routes(routes!(clusters::spend_limit))
         .routes(routes!(catalog::organization))

@@ -58,7 +58,6 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("PATCH", "/api/v1/clusters/{cluster_id}/cmek"),
     ("POST", "/api/v1/clusters/{cluster_id}/cmek"),
     ("PUT", "/api/v1/clusters/{cluster_id}/cmek"),
-    ("GET", "/api/v1/clusters/{cluster_id}/connection-string"),
     ("GET", "/api/v1/clusters/{cluster_id}/databases"),
     ("PATCH", "/api/v1/clusters/{cluster_id}/databases"),
     ("POST", "/api/v1/clusters/{cluster_id}/databases"),
