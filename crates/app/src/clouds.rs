@@ -87,13 +87,12 @@ impl Clouds<'_> {
 }
 
 /// Where clouds are, by organization and cloud id: a cloud's provider and region never
-/// change, so this per-process map is never stale (and stays small: one entry per cloud).
-type Places = std::collections::HashMap<(Uuid, Uuid), (Provider, String)>;
-static PLACES: std::sync::LazyLock<std::sync::RwLock<Places>> = std::sync::LazyLock::new(Default::default);
+/// change, so this map (one per `App`) is never stale and stays small: one entry per cloud.
+pub(crate) type Places = std::collections::HashMap<(Uuid, Uuid), (Provider, String)>;
 
 impl Clouds<'_> {
     /// The provider and region of the clouds the given clusters run in (which the caller has
-    /// read: no further check), by cloud id. Remembered per process (they never change), so a
+    /// read: no further check), by cloud id. Remembered by the service (they never change), so a
     /// page of clusters costs the same whatever the organization's size. A cloud that cannot
     /// be found is left out.
     pub async fn places_of(&self, caller: &Caller, clusters: &[dbcloud_types::Cluster]) -> Result<std::collections::HashMap<Uuid, (Provider, String)>> {
@@ -103,13 +102,13 @@ impl Clouds<'_> {
             if out.contains_key(&c.cloud_id) {
                 continue;
             }
-            let known = PLACES.read().ok().and_then(|m| m.get(&(org, c.cloud_id)).cloned());
+            let known = self.app.0.places.read().ok().and_then(|m| m.get(&(org, c.cloud_id)).cloned());
             let place = match known {
                 Some(p) => p,
                 None => match self.app.store().get_cloud(org, c.cloud_id).await {
                     Ok(k) => {
                         let p = (k.provider, k.region);
-                        if let Ok(mut m) = PLACES.write() {
+                        if let Ok(mut m) = self.app.0.places.write() {
                             m.insert((org, c.cloud_id), p.clone());
                         }
                         p

@@ -64,6 +64,10 @@ pub(crate) struct Inner {
     pub(crate) auth: Arc<auth::AuthService>,
     identity_hooks: RwLock<Vec<Hook>>,
     pub(crate) local: std::sync::OnceLock<dbcloud_provision::dispatch::LocalEngine>,
+    /// Provider and region of the clouds seen (they never change), for vendor lists.
+    pub(crate) places: RwLock<clouds::Places>,
+    /// Each organization's default project (it never changes).
+    pub(crate) default_projects: RwLock<std::collections::HashMap<uuid::Uuid, uuid::Uuid>>,
 }
 
 impl App {
@@ -75,7 +79,17 @@ impl App {
         runner.observe(move |id| observed.invalidate(id));
         let master_key = auth.master_key.clone();
         let auth = auth::AuthService::new(auth, store.clone());
-        App(Arc::new(Inner { store, runner, clusters, master_key, auth, identity_hooks: RwLock::new(vec![]), local: std::sync::OnceLock::new() }))
+        App(Arc::new(Inner {
+            store,
+            runner,
+            clusters,
+            master_key,
+            auth,
+            identity_hooks: RwLock::new(vec![]),
+            local: std::sync::OnceLock::new(),
+            places: RwLock::default(),
+            default_projects: RwLock::default(),
+        }))
     }
 
     /// Authentication: credentials to callers, key cache, rate limits.

@@ -111,19 +111,16 @@ impl Projects<'_> {
     }
 }
 
-/// The default project of each organization seen by this process (it never changes).
-static DEFAULT_PROJECTS: std::sync::LazyLock<std::sync::RwLock<std::collections::HashMap<Uuid, Uuid>>> = std::sync::LazyLock::new(Default::default);
-
 impl Projects<'_> {
-    /// The id of the organization's default project, remembered per process (it never
+    /// The id of the organization's default project, remembered by the service (it never
     /// changes): constant cost, unlike [`Projects::default_project`], which counts clusters.
     pub async fn default_project_id(&self, caller: &Caller) -> Result<Uuid> {
         let org = caller.org();
-        if let Some(id) = DEFAULT_PROJECTS.read().ok().and_then(|m| m.get(&org).copied()) {
+        if let Some(id) = self.app.0.default_projects.read().ok().and_then(|m| m.get(&org).copied()) {
             return Ok(id);
         }
         let id = self.app.store().default_project(org).await?.id;
-        if let Ok(mut m) = DEFAULT_PROJECTS.write() {
+        if let Ok(mut m) = self.app.0.default_projects.write() {
             m.insert(org, id);
         }
         Ok(id)
