@@ -51,19 +51,8 @@ impl Backend {
     }
 
     pub(super) async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query("DELETE FROM buckets WHERE cluster_id = $1 AND id = $2")
-            .bind(cluster.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("bucket {id}")));
-        }
-        audit(&mut tx, ctx, "bucket.delete", format!("cluster:{cluster}/bucket:{id}")).await?;
-        commit(tx).await
+        let sql = "DELETE FROM buckets WHERE cluster_id = $1 AND id = $2";
+        delete_child(&self.pool, ctx, cluster, id, sql, format!("bucket {id}"), "bucket.delete", format!("cluster:{cluster}/bucket:{id}")).await
     }
 
     pub(super) async fn rename_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, name: &str) -> Result<Bucket> {
@@ -206,19 +195,8 @@ impl Backend {
     }
 
     pub(super) async fn delete_db_user(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query("DELETE FROM db_users WHERE cluster_id = $1 AND id = $2")
-            .bind(cluster.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("database user {id}")));
-        }
-        audit(&mut tx, ctx, "dbuser.delete", format!("cluster:{cluster}/user:{id}")).await?;
-        commit(tx).await
+        let sql = "DELETE FROM db_users WHERE cluster_id = $1 AND id = $2";
+        delete_child(&self.pool, ctx, cluster, id, sql, format!("database user {id}"), "dbuser.delete", format!("cluster:{cluster}/user:{id}")).await
     }
 
     pub(super) async fn set_db_user_password(&self, ctx: &Ctx, cluster: Uuid, id: Uuid, password_hash: &str) -> Result<DatabaseUser> {
@@ -271,19 +249,8 @@ impl Backend {
     }
 
     pub(super) async fn delete_allowlist_entry(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        open_cluster(&mut tx, ctx.organization_id, cluster).await?;
-        let res = sqlx::query("DELETE FROM allowlist_entries WHERE cluster_id = $1 AND id = $2")
-            .bind(cluster.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("allow-list entry {id}")));
-        }
-        audit(&mut tx, ctx, "allowlist.delete", format!("cluster:{cluster}/allowlist:{id}")).await?;
-        commit(tx).await
+        let sql = "DELETE FROM allowlist_entries WHERE cluster_id = $1 AND id = $2";
+        delete_child(&self.pool, ctx, cluster, id, sql, format!("allow-list entry {id}"), "allowlist.delete", format!("cluster:{cluster}/allowlist:{id}")).await
     }
 
     pub(super) async fn replace_allowlist(

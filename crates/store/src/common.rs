@@ -146,6 +146,30 @@ pub(super) async fn finish_child_update<T>(
     Ok(out)
 }
 
+/// Deletes one child row of a cluster that accepts changes, in one transaction with its
+/// audit event: `delete_sql` takes the cluster (`$1`) and the row id (`$2`); `NotFound`
+/// (`what`) when it matched nothing.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn delete_child(
+    pool: &sqlx::Pool<Db>,
+    ctx: &Ctx,
+    cluster: Uuid,
+    id: Uuid,
+    delete_sql: &'static str,
+    what: String,
+    action: &str,
+    target: String,
+) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    super::clusters_impl::open_cluster(&mut tx, ctx.organization_id, cluster).await?;
+    let res = sqlx::query(delete_sql).bind(cluster.to_string()).bind(id.to_string()).execute(&mut *tx).await.map_err(db)?;
+    if res.rows_affected() == 0 {
+        return Err(Error::NotFound(what));
+    }
+    audit(&mut tx, ctx, action, target).await?;
+    commit(tx).await
+}
+
 pub(super) async fn insert_audit(tx: &mut Tx, e: &AuditEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (id, org_id, at, actor, key_id, source_ip, action, target, outcome, request_id, details) \
