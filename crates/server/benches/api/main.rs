@@ -36,11 +36,17 @@
 //! time (`$BENCH_SECONDS`, default 3) and in request count. Every figure is printed as it is
 //! measured, and a table of all figures is printed at the end.
 //!
+//! `$BENCH_ONLY` (comma-separated) picks parts: backends `sqlite`, `postgres`; sections
+//! `micro` (CPU checks), `auth` (throughput of each credential form), `lists` (list
+//! throughput per surface), `pages` (page cost at 100 and 100,000 clusters). A group not
+//! named runs whole.
+//!
 //! Run with:
 //!
 //! ```text
 //! cargo bench -p dbcloud-server --bench api
 //! BENCH_SECONDS=1 cargo bench -p dbcloud-server --bench api      # quicker
+//! BENCH_ONLY=sqlite,auth cargo bench -p dbcloud-server --bench api # some parts only
 //! DBCLOUD_TEST_DATABASE_URL=postgres://user@host:5432/db cargo bench -p dbcloud-server --bench api
 //! ```
 //!
@@ -184,27 +190,29 @@ async fn run() -> Result<()> {
     let mut failures: Vec<String> = Vec::new();
 
     // Credential checks on the CPU alone (nothing else runs on the runtime yet).
-    println!("\n--- credential checks, CPU only ---");
-    if let Err(e) = micro(&mut report) {
+    if wanted("micro") {
+        println!("\n--- credential checks, CPU only ---");
+    }
+    if wanted("micro")
+        && let Err(e) = micro(&mut report)
+    {
         eprintln!("CPU micro-benchmark failed: {e:#}");
         failures.push(format!("micro: {e:#}"));
     }
 
     // SQLite, in a temporary directory.
-    println!("\n--- SQLite ---");
-    match run_sqlite(load_time, &mut report).await {
-        Ok(()) => {}
-        Err(e) => {
+    if wanted("sqlite") {
+        println!("\n--- SQLite ---");
+        if let Err(e) = run_sqlite(load_time, &mut report).await {
             eprintln!("SQLite benchmark failed: {e:#}");
             failures.push(format!("sqlite: {e:#}"));
         }
     }
 
     // PostgreSQL, in a fresh schema.
-    println!("\n--- PostgreSQL ---");
-    match run_postgres(load_time, &mut report).await {
-        Ok(()) => {}
-        Err(e) => {
+    if wanted("postgres") {
+        println!("\n--- PostgreSQL ---");
+        if let Err(e) = run_postgres(load_time, &mut report).await {
             eprintln!("PostgreSQL benchmark failed: {e:#}");
             failures.push(format!("postgres: {e:#}"));
         }
@@ -212,6 +220,17 @@ async fn run() -> Result<()> {
 
     report.print_table();
     if failures.is_empty() { Ok(()) } else { Err(anyhow!("{}", failures.join("; "))) }
+}
+
+/// Whether `part` runs under `$BENCH_ONLY`: unset, or `part` is named, or no other part of
+/// its group (backends, or sections) is named.
+fn wanted(part: &str) -> bool {
+    const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
+    const SECTIONS: [&str; 4] = ["micro", "auth", "lists", "pages"];
+    let Ok(only) = std::env::var("BENCH_ONLY") else { return true };
+    let named: Vec<&str> = only.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let group: &[&str] = if BACKENDS.contains(&part) { &BACKENDS } else { &SECTIONS };
+    named.contains(&part) || !named.iter().any(|n| group.contains(n))
 }
 
 fn now_ms() -> i64 {
@@ -468,61 +487,77 @@ async fn measure(backend: &str, base: &str, bootstrap_token: &str, store: &dyn S
     let one = get_json(&client, &format!("{base}/v1/clusters?limit=1"), token).await.context("finding a cluster")?;
     let cluster_id = one.pointer("/items/0/id").and_then(Value::as_str).ok_or_else(|| anyhow!("GET /v1/clusters?limit=1: no cluster in {one}"))?.to_string();
 
-    // 1 and 2: throughput and latency, unauthenticated and with each credential form.
-    let h = throughput(backend, "GET /health", &client, &format!("{base}/health"), &Cred::None, load_time, report).await?;
-    let cluster_path = format!("/v1/clusters/{cluster_id}");
-    let cluster_url = format!("{base}{cluster_path}");
-    let wrong = wrong_secret(&key.secret);
-    let mut ratios: Vec<(String, f64)> = Vec::new();
-    for form in Form::ALL {
-        let label = format!("GET /v1/clusters/{{id}} [{}]", form.label());
-        expect_unauthenticated(&client, &cluster_url, &form.cred(&key.access_key, &wrong, &cluster_path)?)
-            .await
-            .with_context(|| format!("{label}: checking a wrong secret is refused"))?;
-        let cred = form.cred(&key.access_key, &key.secret, &cluster_path)?;
-        let c = throughput(backend, &label, &client, &cluster_url, &cred, load_time, report).await?;
-        ratios.push((label, c.rps()));
-    }
-    // Diagnostics that split the cost: authentication without a store read, a store
-    // round trip without authentication.
-    let regions = Form::BearerToken.cred(&key.access_key, &key.secret, "/v1/regions")?;
-    let label = "diag GET /v1/regions [Bearer ak_secret] (auth, no store read)";
-    let r = throughput(backend, label, &client, &format!("{base}/v1/regions"), &regions, load_time, report).await?;
-    ratios.push((label.to_string(), r.rps()));
-    let label = "diag GET /ready (one store ping, no auth)";
-    let r = throughput(backend, label, &client, &format!("{base}/ready"), &Cred::None, load_time, report).await?;
-    ratios.push((label.to_string(), r.rps()));
-    for (label, rps) in &ratios {
-        report.add(backend, format!("{label} / GET /health throughput"), target_ratio(*rps, h.rps()));
-    }
-
-    // Cluster lists of 100 through each dialect against the native list, same key and
-    // credential form, so the ratio is the adapter's cost (rendering, paging envelope).
-    let bearer = Form::BearerToken.cred(&key.access_key, &key.secret, "/")?;
-    let lists = [
-        ("native GET /v1/clusters?limit=100", format!("{base}/v1/clusters?limit=100"), "/items"),
-        ("CockroachDB GET /api/v1/clusters?pagination.limit=100", format!("{base}/api/v1/clusters?pagination.limit=100"), "/clusters"),
-        ("Couchbase GET /v2/clusters?perPage=100", format!("{base}/v2/clusters?perPage=100"), "/data"),
-        ("CrateDB GET /api/v2/clusters/", format!("{base}/api/v2/clusters/"), ""),
-    ];
-    // The native list runs first and again last; ratios use the mean of both, so a slow
-    // moment of the machine does not decide every ratio.
-    let mut measured: Vec<(&str, f64)> = Vec::new();
-    for (label, url, items) in lists.iter().chain(lists.first()) {
-        let page = get_json(&client, url, token).await.with_context(|| format!("{label}: first call"))?;
-        let n = page.pointer(items).and_then(Value::as_array).map_or(0, Vec::len);
-        if n != SMALL as usize {
-            bail!("{label}: expected {SMALL} clusters, got {n}");
+    // 1 and 2: throughput and latency, unauthenticated and with each credential form. A
+    // `/health` run comes before the first form and after every form, and each form is
+    // compared with the mean of the two `/health` runs around it, so a slow moment of the
+    // shared machine weighs on both sides of a ratio alike.
+    if wanted("auth") {
+        let health_url = format!("{base}/health");
+        let mut health = vec![throughput(backend, "GET /health", &client, &health_url, &Cred::None, load_time, report).await?.rps()];
+        let cluster_path = format!("/v1/clusters/{cluster_id}");
+        let cluster_url = format!("{base}{cluster_path}");
+        let wrong = wrong_secret(&key.secret);
+        let mut runs: Vec<(String, String, Cred)> = Vec::new();
+        for form in Form::ALL {
+            let label = format!("GET /v1/clusters/{{id}} [{}]", form.label());
+            expect_unauthenticated(&client, &cluster_url, &form.cred(&key.access_key, &wrong, &cluster_path)?)
+                .await
+                .with_context(|| format!("{label}: checking a wrong secret is refused"))?;
+            runs.push((label, cluster_url.clone(), form.cred(&key.access_key, &key.secret, &cluster_path)?));
         }
-        let r = throughput(backend, label, &client, url, &bearer, load_time, report).await?;
-        measured.push((label, r.rps()));
-    }
-    let native = (measured[0].1 + measured[measured.len() - 1].1) / 2.0;
-    report.add(backend, "native list throughput, mean of first and last run", format!("{native:.0} req/s"));
-    for (label, rps) in &measured[1..measured.len() - 1] {
-        report.add(backend, format!("{label} / native list throughput"), ratio(*rps, native));
+        // Diagnostics that split the cost: authentication without a store read (a small
+        // catalogue answer), a store round trip without authentication.
+        let regions = "/v1/regions?provider=azure";
+        runs.push((
+            "diag GET /v1/regions?provider=azure [Bearer ak_secret] (auth, no store read)".into(),
+            format!("{base}{regions}"),
+            Form::BearerToken.cred(&key.access_key, &key.secret, regions)?,
+        ));
+        runs.push(("diag GET /ready (one store ping, no auth)".into(), format!("{base}/ready"), Cred::None));
+        let mut ratios: Vec<(String, f64)> = Vec::new();
+        for (label, url, cred) in runs {
+            let c = throughput(backend, &label, &client, &url, &cred, load_time, report).await?;
+            ratios.push((label, c.rps()));
+            health.push(throughput(backend, "GET /health", &client, &health_url, &Cred::None, load_time, report).await?.rps());
+        }
+        for (i, (label, rps)) in ratios.iter().enumerate() {
+            let around = (health[i] + health[i + 1]) / 2.0;
+            report.add(backend, format!("{label} / GET /health throughput (runs before and after)"), target_ratio(*rps, around));
+        }
     }
 
+    if wanted("lists") {
+        // Cluster lists of 100 through each dialect against the native list, same key and
+        // credential form, so the ratio is the adapter's cost (rendering, paging envelope).
+        let bearer = Form::BearerToken.cred(&key.access_key, &key.secret, "/")?;
+        let lists = [
+            ("native GET /v1/clusters?limit=100", format!("{base}/v1/clusters?limit=100"), "/items"),
+            ("CockroachDB GET /api/v1/clusters?pagination.limit=100", format!("{base}/api/v1/clusters?pagination.limit=100"), "/clusters"),
+            ("Couchbase GET /v2/clusters?perPage=100", format!("{base}/v2/clusters?perPage=100"), "/data"),
+            ("CrateDB GET /api/v2/clusters/", format!("{base}/api/v2/clusters/"), ""),
+        ];
+        // The native list runs first and again last; ratios use the mean of both, so a slow
+        // moment of the machine does not decide every ratio.
+        let mut measured: Vec<(&str, f64)> = Vec::new();
+        for (label, url, items) in lists.iter().chain(lists.first()) {
+            let page = get_json(&client, url, token).await.with_context(|| format!("{label}: first call"))?;
+            let n = page.pointer(items).and_then(Value::as_array).map_or(0, Vec::len);
+            if n != SMALL as usize {
+                bail!("{label}: expected {SMALL} clusters, got {n}");
+            }
+            let r = throughput(backend, label, &client, url, &bearer, load_time, report).await?;
+            measured.push((label, r.rps()));
+        }
+        let native = (measured[0].1 + measured[measured.len() - 1].1) / 2.0;
+        report.add(backend, "native list throughput, mean of first and last run", format!("{native:.0} req/s"));
+        for (label, rps) in &measured[1..measured.len() - 1] {
+            report.add(backend, format!("{label} / native list throughput"), ratio(*rps, native));
+        }
+    }
+
+    if !wanted("pages") {
+        return Ok(());
+    }
     // 3: page times at SMALL clusters, then at LARGE.
     let (small_first, small_deep) = list_pages(backend, &client, base, token, SMALL, report).await?;
     let small_surfaces = surface_pages(backend, &client, base, token, SMALL, report).await?;

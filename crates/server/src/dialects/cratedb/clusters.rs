@@ -137,7 +137,7 @@ pub struct ClusterListQuery {
 /// clusters and a fixed number for their details.
 #[utoipa::path(get, path = "/api/v2/clusters/", tag = "cratedb cloud v2", security(("basic" = [])), params(ClusterListQuery),
     responses((status = 200, description = "[Cluster]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied")))]
-pub async fn list_clusters(State(s): State<AppState>, CrCaller(caller): CrCaller, CrQuery(q): CrQuery<ClusterListQuery>) -> CrResult<Json<Vec<wire::Cluster>>> {
+pub async fn list_clusters(State(s): State<AppState>, CrCaller(caller): CrCaller, CrQuery(q): CrQuery<ClusterListQuery>) -> CrResult<Response> {
     let org = caller.org();
     let mut filter = ClusterFilter::default();
     let mut none = false;
@@ -149,21 +149,12 @@ pub async fn list_clusters(State(s): State<AppState>, CrCaller(caller): CrCaller
     }
     none |= q.subscription_id.as_deref().is_some_and(|x| !x.is_empty() && x != FREE_TIER && Uuid::parse_str(x).ok() != Some(org));
     none |= q.product_name.as_deref().is_some_and(|x| !x.is_empty() && x != PRODUCT_NAME);
-    let mut out = vec![];
-    let mut page = PageReq::first(dbcloud_core::cursor::MAX_PAGE_SIZE);
-    loop {
-        // The first page is read even when nothing can match: a caller who may read no
-        // cluster is refused whatever the filter.
-        let got = s.app.clusters().list(&caller, filter.clone(), page.clone()).await?;
-        if none {
-            return Ok(Json(vec![]));
-        }
-        out.extend(cluster_docs(&s, &caller, &got.items).await?);
-        match (got.next_cursor, got.items.last()) {
-            (Some(_), Some(last)) => page.after = Some(last.id),
-            _ => return Ok(Json(out)),
-        }
+    if none {
+        // Nothing can match, but a caller who may read no cluster is still refused.
+        s.app.clusters().list(&caller, filter, PageReq::first(1)).await?;
+        return Ok(Json(Vec::<wire::Cluster>::new()).into_response());
     }
+    super::stream::cluster_list(s, caller.0, filter).await
 }
 
 /// Clusters of one organization.
@@ -174,7 +165,7 @@ pub async fn list_org_clusters(
     caller: CrCaller,
     Path(org): Path<String>,
     q: CrQuery<ClusterListQuery>,
-) -> CrResult<Json<Vec<wire::Cluster>>> {
+) -> CrResult<Response> {
     own_org(&caller.0, &org)?;
     list_clusters(state, caller, q).await
 }

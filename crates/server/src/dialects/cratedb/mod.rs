@@ -12,6 +12,7 @@ mod clusters;
 mod ops;
 mod organizations;
 mod projects;
+mod stream;
 mod users;
 pub mod wire;
 
