@@ -188,7 +188,7 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn Store>, cfg: ServerConfig)
         });
     }
     let console = Arc::new(cfg.console.clone());
-    let state = AppState { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters, console };
+    let state = AppState::new(state::StateParts { app, store, runner: runner.clone(), metrics: metrics_handle(), auth, clusters, console });
     let (tx, rx) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(rx.clone()));
     local::spawn_supervisor(&local_engine, state.store.clone(), state.clusters.clone(), rx.clone());

@@ -14,9 +14,27 @@ pub struct ConsoleConfig {
     pub public_url: Option<String>,
 }
 
-/// What every handler can reach.
+/// What every handler can reach: one shared [`StateParts`], so the clone axum makes for
+/// each request (and each `State` extractor) is a single reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<StateParts>);
+
+impl AppState {
+    /// The state made of `parts`.
+    pub fn new(parts: StateParts) -> Self {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = StateParts;
+    fn deref(&self) -> &StateParts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct StateParts {
     /// The service layer: every use case of every surface goes through it.
     pub app: dbcloud_app::App,
     /// The store.

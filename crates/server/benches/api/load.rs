@@ -131,17 +131,38 @@ pub(crate) struct LoadResult {
     pub(crate) requests: usize,
     pub(crate) elapsed: Duration,
     pub(crate) latencies: Vec<Duration>,
+    /// CPU time the whole process (client and server) spent, if it could be read.
+    pub(crate) cpu: Option<Duration>,
 }
 
 impl LoadResult {
     pub(crate) fn rps(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+
+    /// Process CPU time per request (client and server together): unlike throughput, it
+    /// hardly moves when other programs compete for the cores.
+    pub(crate) fn cpu_per_request(&self) -> Option<Duration> {
+        self.cpu.map(|c| c / self.requests.max(1) as u32)
+    }
+}
+
+/// CPU time (user + system) this process has used so far, from `/proc/self/stat` (Linux;
+/// `None` elsewhere). Resolution: one clock tick (10 ms).
+pub(crate) fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// `CONCURRENCY` tasks sending GET `url` back to back for `dur` (and at most
 /// `MAX_REQUESTS_PER_TASK` each). Any non-2xx answer or transport error fails the run.
 pub(crate) async fn load(client: &reqwest::Client, url: &str, cred: &Cred, dur: Duration) -> Result<LoadResult> {
+    let cpu0 = process_cpu();
     let start = Instant::now();
     let deadline = start + dur;
     let mut tasks = tokio::task::JoinSet::new();
@@ -180,11 +201,12 @@ pub(crate) async fn load(client: &reqwest::Client, url: &str, cred: &Cred, dur: 
         }
     }
     let elapsed = start.elapsed();
+    let cpu = process_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
     if let Some(e) = first_err {
         return Err(e);
     }
     latencies.sort_unstable();
-    Ok(LoadResult { requests: latencies.len(), elapsed, latencies })
+    Ok(LoadResult { requests: latencies.len(), elapsed, latencies, cpu })
 }
 
 /// Warm-up, then a measured load run; prints and records throughput and p50/p99.
@@ -202,5 +224,8 @@ pub(crate) async fn throughput(
     report.add(backend, format!("{label} throughput"), format!("{:.0} req/s ({} req in {:.2} s)", r.rps(), r.requests, r.elapsed.as_secs_f64()));
     report.add(backend, format!("{label} latency p50"), ms(quantile(&r.latencies, 0.50)));
     report.add(backend, format!("{label} latency p99"), ms(quantile(&r.latencies, 0.99)));
+    if let Some(c) = r.cpu_per_request() {
+        report.add(backend, format!("{label} CPU per request (client + server)"), format!("{:.1} us", c.as_secs_f64() * 1e6));
+    }
     Ok(r)
 }

@@ -493,7 +493,7 @@ async fn measure(backend: &str, base: &str, bootstrap_token: &str, store: &dyn S
     // shared machine weighs on both sides of a ratio alike.
     if wanted("auth") {
         let health_url = format!("{base}/health");
-        let mut health = vec![throughput(backend, "GET /health", &client, &health_url, &Cred::None, load_time, report).await?.rps()];
+        let mut health = vec![throughput(backend, "GET /health", &client, &health_url, &Cred::None, load_time, report).await?];
         let cluster_path = format!("/v1/clusters/{cluster_id}");
         let cluster_url = format!("{base}{cluster_path}");
         let wrong = wrong_secret(&key.secret);
@@ -514,15 +514,21 @@ async fn measure(backend: &str, base: &str, bootstrap_token: &str, store: &dyn S
             Form::BearerToken.cred(&key.access_key, &key.secret, regions)?,
         ));
         runs.push(("diag GET /ready (one store ping, no auth)".into(), format!("{base}/ready"), Cred::None));
-        let mut ratios: Vec<(String, f64)> = Vec::new();
+        let mut measured = Vec::new();
         for (label, url, cred) in runs {
             let c = throughput(backend, &label, &client, &url, &cred, load_time, report).await?;
-            ratios.push((label, c.rps()));
-            health.push(throughput(backend, "GET /health", &client, &health_url, &Cred::None, load_time, report).await?.rps());
+            measured.push((label, c));
+            health.push(throughput(backend, "GET /health", &client, &health_url, &Cred::None, load_time, report).await?);
         }
-        for (i, (label, rps)) in ratios.iter().enumerate() {
-            let around = (health[i] + health[i + 1]) / 2.0;
-            report.add(backend, format!("{label} / GET /health throughput (runs before and after)"), target_ratio(*rps, around));
+        for (i, (label, r)) in measured.iter().enumerate() {
+            let (before, after) = (&health[i], &health[i + 1]);
+            report.add(backend, format!("{label} / GET /health throughput (runs before and after)"), target_ratio(r.rps(), (before.rps() + after.rps()) / 2.0));
+            // The same comparison in CPU per request (client and server), which other load
+            // on the machine hardly moves: /health's CPU per request over this one's.
+            if let (Some(c), Some(b), Some(a)) = (r.cpu_per_request(), before.cpu_per_request(), after.cpu_per_request()) {
+                let h = (b.as_secs_f64() + a.as_secs_f64()) / 2.0;
+                report.add(backend, format!("{label} / GET /health, CPU per request (inverse ratio)"), target_ratio(h, c.as_secs_f64()));
+            }
         }
     }
 

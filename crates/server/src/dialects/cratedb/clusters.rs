@@ -160,12 +160,7 @@ pub async fn list_clusters(State(s): State<AppState>, CrCaller(caller): CrCaller
 /// Clusters of one organization.
 #[utoipa::path(get, path = "/api/v2/organizations/{org_id}/clusters/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path), ClusterListQuery),
     responses((status = 200, description = "[Cluster]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
-pub async fn list_org_clusters(
-    state: State<AppState>,
-    caller: CrCaller,
-    Path(org): Path<String>,
-    q: CrQuery<ClusterListQuery>,
-) -> CrResult<Response> {
+pub async fn list_org_clusters(state: State<AppState>, caller: CrCaller, Path(org): Path<String>, q: CrQuery<ClusterListQuery>) -> CrResult<Response> {
     own_org(&caller.0, &org)?;
     list_clusters(state, caller, q).await
 }
