@@ -444,7 +444,7 @@ async fn cluster_list_pages_with_cursor() {
     let org = uuid::Uuid::parse_str(&t.org).unwrap();
     let project = store.default_project(org).await.unwrap();
     let (_, cloud) = t.post("/v1/clouds", json!({"name": "c", "provider": "aws", "region": "us-east-1"})).await;
-    store.seed_clusters(org, project.id, cloud["id"].as_str().unwrap().parse().unwrap(), "seed", 250).await.unwrap();
+    t.seeder().seed_clusters(org, project.id, cloud["id"].as_str().unwrap().parse().unwrap(), "seed", 250).await.unwrap();
     let mut seen = vec![];
     let mut path = "/v1/clusters?limit=100".to_string();
     loop {

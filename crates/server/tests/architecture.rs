@@ -1,7 +1,8 @@
 //! The house rules, checked on the source tree (PRODUCT.md §10, docs/architecture.md):
 //! surfaces only parse and render — no route, dialect or console module reaches the store
 //! or another surface; the server's top-level modules import each other without a circle;
-//! no source file grows past 600 lines.
+//! no source file grows past 600 lines; dialects declare their types without macros; the
+//! store's bench-only seeding stays behind its `seed` feature, off the `Store` trait.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -143,4 +144,28 @@ fn no_source_file_is_longer_than_600_lines() {
         })
         .collect();
     assert!(long.is_empty(), "split these files by what they hold:\n{}", long.join("\n"));
+}
+
+#[test]
+fn dialects_declare_their_types_plainly_not_by_macro() {
+    let src = server_src();
+    let mut files = vec![];
+    rust_files(&src.join("dialects"), &mut files);
+    let with_macros: Vec<String> =
+        files.iter().filter(|f| code_of(f).contains("macro_rules!")).map(|f| f.strip_prefix(&src).unwrap().display().to_string()).collect();
+    assert!(with_macros.is_empty(), "write the dialect's error type and extractors as plain types (axum's derives), not macros:\n{}", with_macros.join("\n"));
+}
+
+#[test]
+fn seeding_stays_out_of_the_production_store() {
+    let src = workspace().join("crates/store/src");
+    let mut files = vec![];
+    rust_files(&src, &mut files);
+    assert!(files.iter().any(|f| f.ends_with("seed.rs")), "crates/store/src/seed.rs is gone");
+    let outside: Vec<String> = files
+        .iter()
+        .filter(|f| !matches!(f.file_name().and_then(|n| n.to_str()), Some("seed.rs" | "seed_impl.rs")) && code_of(f).contains("fn seed_clusters"))
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(outside.is_empty(), "bench-only seeding belongs to dbcloud_store::seed (feature `seed`), not the Store trait:\n{}", outside.join("\n"));
 }

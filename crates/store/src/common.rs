@@ -519,10 +519,6 @@ impl Store for Backend {
     async fn identity_changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<()>>> {
         super::identity_changes(&self.pool).await
     }
-
-    async fn seed_clusters(&self, org: Uuid, project: Uuid, cloud: Uuid, prefix: &str, count: u32) -> Result<()> {
-        Backend::seed_clusters(self, org, project, cloud, prefix, count).await
-    }
 }
 
 pub(super) async fn insert_api_key(tx: &mut Tx, org: Uuid, key: &NewApiKey, created_by: Option<&str>) -> Result<()> {

@@ -13,10 +13,19 @@
 //! `identity_impl.rs`, `sessions_impl.rs`; only connection set-up and migrations differ. Every mutation writes its audit
 //! event, and its idempotency record when the request carried an `Idempotency-Key`, in
 //! the same transaction as the change itself.
+//!
+//! Benchmarks and tests fill a store with many synthetic rows through `seed::Seed`
+//! (`seed.rs`; `seed_impl.rs` per backend), implemented by [`sqlite::SqliteStore`] and
+//! [`postgres::PgStore`] but not part of the [`Store`] trait, and compiled only with the
+//! cargo feature `seed`, which the crates that seed enable in their dev-dependencies (so
+//! `dbcloud serve` does not contain it). They keep the concrete store they opened as both an
+//! `Arc<dyn Store>` and an `Arc<dyn Seed>`.
 
 pub mod local;
 pub mod postgres;
 pub mod records;
+#[cfg(feature = "seed")]
+pub mod seed;
 pub mod sessions;
 pub mod sqlite;
 
@@ -250,9 +259,6 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     /// Notices of identity changes made by other replicas (PostgreSQL `LISTEN`); `None`
     /// when there can be no other replica. A lost connection also yields a notice.
     async fn identity_changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<()>>>;
-
-    /// Inserts `count` CREATED clusters in one transaction (benchmarks and load tests).
-    async fn seed_clusters(&self, org: Uuid, project: Uuid, cloud: Uuid, prefix: &str, count: u32) -> Result<()>;
 }
 
 /// Opens the store named by `database_url`: `postgres://…` or `postgresql://…` for

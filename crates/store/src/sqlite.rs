@@ -23,6 +23,9 @@ mod local_impl;
 mod operations_impl;
 #[path = "org_impl.rs"]
 mod org_impl;
+#[cfg(feature = "seed")]
+#[path = "seed_impl.rs"]
+mod seed_impl;
 #[path = "sessions_impl.rs"]
 mod sessions_impl;
 

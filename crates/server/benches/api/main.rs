@@ -18,7 +18,7 @@
 //! 3. median and p95 time of fetching one page of 100 clusters
 //!    (`GET /v1/clusters?limit=100`), the first page and a deep page reached through a cursor
 //!    from the middle of the list, with 100 clusters in the organization and again with
-//!    100,000 (seeded through `Store::seed_clusters`), and the ratios 100k/100; the same for
+//!    100,000 (seeded through `dbcloud_store::seed::Seed`), and the ratios 100k/100; the same for
 //!    the dialects' lists (Couchbase first and last page of 100, CockroachDB first page and a
 //!    deep page reached through page tokens, and CrateDB's whole unpaged list, per cluster),
 //!    each surface's cost per cluster at 100k over that at 100 (target ≤ 1.5).
@@ -61,6 +61,8 @@ use dbcloud_provision::runner::RunnerConfig;
 use dbcloud_provision::simulated::SimulatedConfig;
 use dbcloud_server::{ServerConfig, bootstrap};
 use dbcloud_store::Store;
+use dbcloud_store::seed::Seed;
+use dbcloud_store::sqlite::SqliteStore;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::Value;
 use std::hint::black_box;
@@ -302,8 +304,8 @@ fn micro(report: &mut Report) -> Result<()> {
 async fn run_sqlite(load_time: Duration, report: &mut Report) -> Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let db = dir.path().join("bench.db");
-    let store = dbcloud_store::open(&format!("sqlite://{}", db.display())).await.with_context(|| format!("opening SQLite store {}", db.display()))?;
-    match tokio::time::timeout(BACKEND_TIMEOUT, bench_backend("sqlite", store, dir.path(), load_time, report)).await {
+    let store = SqliteStore::open(&db).await.with_context(|| format!("opening SQLite store {}", db.display()))?;
+    match tokio::time::timeout(BACKEND_TIMEOUT, bench_backend("sqlite", Arc::new(store), dir.path(), load_time, report)).await {
         Ok(r) => r,
         Err(_) => Err(anyhow!("SQLite run exceeded {BACKEND_TIMEOUT:?}")),
     }
@@ -342,8 +344,7 @@ async fn run_postgres(load_time: Duration, report: &mut Report) -> Result<()> {
         let store = dbcloud_store::postgres::PgStore::connect(&url, Some(&schema))
             .await
             .with_context(|| format!("connecting the store to {shown} in schema {schema}"))?;
-        let store: Arc<dyn Store> = Arc::new(store);
-        bench_backend("postgres", store, dir.path(), load_time, report).await
+        bench_backend("postgres", Arc::new(store), dir.path(), load_time, report).await
     };
     let res = match tokio::time::timeout(BACKEND_TIMEOUT, bench).await {
         Ok(r) => r,
@@ -365,7 +366,7 @@ async fn run_postgres(load_time: Duration, report: &mut Report) -> Result<()> {
 }
 
 /// Bootstraps `store`, starts a server on it, measures, and shuts the server down.
-async fn bench_backend(backend: &str, store: Arc<dyn Store>, data_dir: &Path, load_time: Duration, report: &mut Report) -> Result<()> {
+async fn bench_backend<S: Store + Seed>(backend: &str, store: Arc<S>, data_dir: &Path, load_time: Duration, report: &mut Report) -> Result<()> {
     // The per-address limit and the default per-key limit are raised far above load (the
     // benchmark's own key, created in `measure`, also sets its per-key limit explicitly).
     let mut auth = dbcloud_server::auth::AuthConfig::ephemeral();
@@ -457,7 +458,15 @@ fn target_ratio(a: f64, b: f64) -> String {
     }
 }
 
-async fn measure(backend: &str, base: &str, bootstrap_token: &str, store: &dyn Store, org: Uuid, load_time: Duration, report: &mut Report) -> Result<()> {
+async fn measure<S: Store + Seed>(
+    backend: &str,
+    base: &str,
+    bootstrap_token: &str,
+    store: &S,
+    org: Uuid,
+    load_time: Duration,
+    report: &mut Report,
+) -> Result<()> {
     let client = client()?;
     let key = create_bench_key(&client, base, bootstrap_token).await.context("creating the benchmark's key")?;
     let token = key.bearer_token.as_str();

@@ -8,6 +8,7 @@ use dbcloud_provision::runner::RunnerConfig;
 use dbcloud_provision::simulated::SimulatedConfig;
 use dbcloud_server::{Server, ServerConfig, bootstrap};
 use dbcloud_store::Store;
+use dbcloud_store::seed::Seed;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -26,6 +27,8 @@ pub struct TestServer {
     pub secret: String,
     pub org: String,
     pub http: reqwest::Client,
+    /// The server's store, for bulk synthetic rows (see [`TestServer::seeder`]).
+    seeder: Arc<dyn Seed>,
     _dir: tempfile::TempDir,
 }
 
@@ -53,15 +56,19 @@ impl TestServer {
 
     pub async fn with(backend: Backend, cfg: ServerConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = match backend {
-            Backend::Sqlite => Arc::new(dbcloud_store::sqlite::SqliteStore::open(&dir.path().join("db.sqlite")).await.unwrap()),
+        let (store, seeder): (Arc<dyn Store>, Arc<dyn Seed>) = match backend {
+            Backend::Sqlite => {
+                let s = Arc::new(dbcloud_store::sqlite::SqliteStore::open(&dir.path().join("db.sqlite")).await.unwrap());
+                (s.clone(), s)
+            }
             Backend::Postgres => {
                 let schema = format!("dbcloud_test_{}", uuid::Uuid::new_v4().simple());
-                Arc::new(
+                let s = Arc::new(
                     dbcloud_store::postgres::PgStore::connect(&pg_url(), Some(&schema))
                         .await
                         .unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", pg_url())),
-                )
+                );
+                (s.clone(), s)
             }
         };
         let server = dbcloud_server::start("127.0.0.1:0".parse().unwrap(), store.clone(), cfg).await.unwrap();
@@ -75,6 +82,7 @@ impl TestServer {
             secret: creds.secret,
             org: creds.organization_id,
             http: reqwest::Client::new(),
+            seeder,
             _dir: dir,
         }
     }
@@ -93,12 +101,19 @@ impl TestServer {
             secret: self.secret.clone(),
             org: self.org.clone(),
             http: reqwest::Client::new(),
+            seeder: self.seeder.clone(),
             _dir: tempfile::tempdir().unwrap(),
         }
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
         self.server.state.store.clone()
+    }
+
+    /// The same store as [`TestServer::store`], for inserting many synthetic rows at once
+    /// (not part of the production `Store` trait).
+    pub fn seeder(&self) -> Arc<dyn Seed> {
+        self.seeder.clone()
     }
 
     /// Sends a request with the owner's bearer token; returns status, headers and JSON body.

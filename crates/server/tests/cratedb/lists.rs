@@ -18,11 +18,11 @@ async fn the_unpaged_cluster_list_crosses_pages_and_shows_only_what_the_caller_m
     let project = store.default_project(org).await.unwrap();
     let (_, cloud) = t.post("/v1/clouds", json!({"name": "c", "provider": "aws", "region": "us-east-1"})).await;
     let cloud: uuid::Uuid = cloud["id"].as_str().unwrap().parse().unwrap();
-    store.seed_clusters(org, project.id, cloud, "seed", 1_100).await.unwrap();
+    t.seeder().seed_clusters(org, project.id, cloud, "seed", 1_100).await.unwrap();
     let (s, other) = t.post("/v1/projects", json!({"name": "other"})).await;
     assert_eq!(s, 201, "{other}");
     let other: uuid::Uuid = other["id"].as_str().unwrap().parse().unwrap();
-    store.seed_clusters(org, other, cloud, "other", 3).await.unwrap();
+    t.seeder().seed_clusters(org, other, cloud, "other", 3).await.unwrap();
 
     let (s, all) = basic(&t, Method::GET, "/api/v2/clusters/", None).await;
     assert_eq!(s, 200, "{all}");

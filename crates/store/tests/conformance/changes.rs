@@ -237,7 +237,7 @@ pub(crate) async fn counts_visibility_and_page_numbers(h: &Harness) {
     assert_eq!(count(ClusterFilter { state: Some(ClusterState::Deleted), ..Default::default() }).await, 1);
     assert_eq!(count(ClusterFilter { include_deleted: true, ..Default::default() }).await, 5);
     // Seeded clusters are counted too.
-    h.store.seed_clusters(h.org, p.id, c2.id, "seed", 7).await.unwrap();
+    h.seeder.seed_clusters(h.org, p.id, c2.id, "seed", 7).await.unwrap();
     assert_eq!(count(ClusterFilter { project_id: Some(p.id), ..Default::default() }).await, 9);
 }
 

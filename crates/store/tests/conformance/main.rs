@@ -25,6 +25,8 @@ fn pg_url() -> String {
 
 struct Harness {
     store: Arc<dyn Store>,
+    /// The same store, for bulk synthetic rows.
+    seeder: Arc<dyn seed::Seed>,
     org: Uuid,
     _dir: Option<tempfile::TempDir>,
     schema: Option<String>,
@@ -49,7 +51,7 @@ fn owner_key() -> NewApiKey {
 impl Harness {
     async fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(sqlite::SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+        let store = sqlite::SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
         Self::finish(store, Some(dir), None).await
     }
 
@@ -58,12 +60,13 @@ impl Harness {
         let store = postgres::PgStore::connect(&pg_url(), Some(&schema))
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for the conformance suite (set DBCLOUD_TEST_DATABASE_URL): {e}", pg_url()));
-        Self::finish(Arc::new(store), None, Some(schema)).await
+        Self::finish(store, None, Some(schema)).await
     }
 
-    async fn finish(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>, schema: Option<String>) -> Self {
+    async fn finish(store: impl Store + seed::Seed, dir: Option<tempfile::TempDir>, schema: Option<String>) -> Self {
+        let store = Arc::new(store);
         let org = store.bootstrap("test", &owner_key()).await.unwrap().expect("fresh store bootstraps");
-        Harness { store, org, _dir: dir, schema }
+        Harness { store: store.clone(), seeder: store, org, _dir: dir, schema }
     }
 
     fn ctx(&self) -> Ctx {

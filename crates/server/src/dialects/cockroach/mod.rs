@@ -21,19 +21,35 @@ mod wire;
 
 pub use paging::ListQuery;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dbcloud_types::Code;
 use serde_json::json;
 
-dialect_error!(
-    /// An error in the vendor's `Status` shape: `{code, message, details}` where validation
-    /// errors carry one `google.rpc.BadRequest` detail, and FAILED_PRECONDITION is a 400.
-    CrdbError,
-    CResult
-);
+/// An error in the vendor's `Status` shape: `{code, message, details}` where validation
+/// errors carry one `google.rpc.BadRequest` detail, and FAILED_PRECONDITION is a 400.
+#[derive(Debug)]
+pub struct CrdbError(pub ApiError);
+
+impl From<ApiError> for CrdbError {
+    fn from(e: ApiError) -> Self {
+        CrdbError(e)
+    }
+}
+
+impl From<dbcloud_core::Error> for CrdbError {
+    fn from(e: dbcloud_core::Error) -> Self {
+        CrdbError(e.into())
+    }
+}
+
+/// Result of a handler of this dialect.
+pub type CResult<T> = Result<T, CrdbError>;
 
 impl IntoResponse for CrdbError {
     fn into_response(self) -> Response {
@@ -49,7 +65,20 @@ impl IntoResponse for CrdbError {
     }
 }
 
-dialect_extractors!(CrdbError, CCaller, CJson, CQuery);
+/// The authenticated caller; failures answer in this dialect's shape.
+#[derive(FromRequestParts)]
+#[from_request(state(AppState), rejection(CrdbError))]
+pub struct CCaller(pub Caller);
+
+/// A JSON body (any or no content type); failures answer in this dialect's shape.
+#[derive(FromRequest)]
+#[from_request(via(ApiJson), rejection(CrdbError))]
+pub struct CJson<T>(pub T);
+
+/// Query parameters; failures answer in this dialect's shape.
+#[derive(FromRequestParts)]
+#[from_request(via(ApiQuery), rejection(CrdbError))]
+pub struct CQuery<T>(pub T);
 
 /// A 400 naming one field.
 pub(crate) fn field(name: &str, why: impl Into<String>) -> CrdbError {

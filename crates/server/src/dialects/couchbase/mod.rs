@@ -18,10 +18,12 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -42,11 +44,24 @@ const TIMESTAMP_REASON: &str = "invalid or expired Couchbase-Timestamp";
 // Errors and extractors
 // ---------------------------------------------------------------------------------------
 
-dialect_error!(
-    /// An error answered in the Couchbase shape `{"message","errorType"}` (spec §2.3).
-    CbError,
-    CbResult
-);
+/// An error answered in the Couchbase shape `{"message","errorType"}` (spec §2.3).
+#[derive(Debug)]
+pub struct CbError(pub ApiError);
+
+impl From<ApiError> for CbError {
+    fn from(e: ApiError) -> Self {
+        CbError(e)
+    }
+}
+
+impl From<Error> for CbError {
+    fn from(e: Error) -> Self {
+        CbError(e.into())
+    }
+}
+
+/// Result of a handler of this dialect.
+pub type CbResult<T> = Result<T, CbError>;
 
 impl CbError {
     fn not_found(what: impl Into<String>) -> Self {
@@ -95,7 +110,20 @@ impl IntoResponse for CbError {
     }
 }
 
-dialect_extractors!(CbError, CbCaller, CbJson, CbQuery);
+/// The authenticated caller; failures answer in this dialect's shape.
+#[derive(FromRequestParts)]
+#[from_request(state(AppState), rejection(CbError))]
+pub struct CbCaller(pub Caller);
+
+/// A JSON body (any or no content type); failures answer in this dialect's shape.
+#[derive(FromRequest)]
+#[from_request(via(ApiJson), rejection(CbError))]
+pub struct CbJson<T>(pub T);
+
+/// Query parameters; failures answer in this dialect's shape.
+#[derive(FromRequestParts)]
+#[from_request(via(ApiQuery), rejection(CbError))]
+pub struct CbQuery<T>(pub T);
 
 /// The optional `Idempotency-Key` header of a create; a malformed one is a 422.
 pub struct CbIdemKey(pub Option<String>);

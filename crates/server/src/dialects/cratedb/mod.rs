@@ -25,9 +25,12 @@ pub use organizations::*;
 pub use projects::*;
 pub use users::*;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dbcloud_core::Error;
@@ -43,11 +46,24 @@ const PRODUCT_TIER: &str = "default";
 /// `subscription_id` meaning the organization's own subscription.
 const FREE_TIER: &str = "free_tier";
 
-dialect_error!(
-    /// An error answered in the CrateDB Cloud shape.
-    CrError,
-    CrResult
-);
+/// An error answered in the CrateDB Cloud shape.
+#[derive(Debug)]
+pub struct CrError(pub ApiError);
+
+impl From<ApiError> for CrError {
+    fn from(e: ApiError) -> Self {
+        CrError(e)
+    }
+}
+
+impl From<Error> for CrError {
+    fn from(e: Error) -> Self {
+        CrError(e.into())
+    }
+}
+
+/// Result of a handler of this dialect.
+pub type CrResult<T> = Result<T, CrError>;
 
 /// The vendor's error document.
 #[derive(Serialize)]
@@ -90,7 +106,20 @@ impl IntoResponse for CrError {
     }
 }
 
-dialect_extractors!(CrError, CrCaller, CrJson, CrQuery);
+/// The authenticated caller; failures answer in this dialect's shape.
+#[derive(FromRequestParts)]
+#[from_request(state(AppState), rejection(CrError))]
+pub struct CrCaller(pub Caller);
+
+/// A JSON body (any or no content type); failures answer in this dialect's shape.
+#[derive(FromRequest)]
+#[from_request(via(ApiJson), rejection(CrError))]
+pub struct CrJson<T>(pub T);
+
+/// Query parameters; failures answer in this dialect's shape.
+#[derive(FromRequestParts)]
+#[from_request(via(ApiQuery), rejection(CrError))]
+pub struct CrQuery<T>(pub T);
 
 /// A path id; malformed ids are 404.
 fn path_id(s: &str) -> CrResult<Uuid> {
