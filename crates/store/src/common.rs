@@ -339,6 +339,10 @@ impl Store for Backend {
         Backend::list_projects(self, org, page).await
     }
 
+    async fn page_projects(&self, org: Uuid, page: &NumberedPage) -> Result<(u64, Vec<Project>)> {
+        Backend::numbered(self, project_select!(), "projects p", "p", org, page, project_row).await
+    }
+
     async fn get_project(&self, org: Uuid, id: Uuid) -> Result<Project> {
         Backend::get_project(self, org, id).await
     }
@@ -361,6 +365,10 @@ impl Store for Backend {
 
     async fn list_clouds(&self, org: Uuid, provider: Option<Provider>, page: PageReq) -> Result<Page<Cloud>> {
         Backend::list_clouds(self, org, provider, page).await
+    }
+
+    async fn page_clouds(&self, org: Uuid, page: &NumberedPage) -> Result<(u64, Vec<Cloud>)> {
+        Backend::numbered(self, cloud_select!(), "clouds k", "k", org, page, cloud_row).await
     }
 
     async fn get_cloud(&self, org: Uuid, id: Uuid) -> Result<Cloud> {

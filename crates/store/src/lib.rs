@@ -129,6 +129,8 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     async fn create_project(&self, ctx: &Ctx, name: &str, description: &str) -> Result<Project>;
     /// Lists projects.
     async fn list_projects(&self, org: Uuid, page: PageReq) -> Result<Page<Project>>;
+    /// One numbered page of projects and how many there are in all (both only `page.only` when given).
+    async fn page_projects(&self, org: Uuid, page: &NumberedPage) -> Result<(u64, Vec<Project>)>;
     /// A project by id.
     async fn get_project(&self, org: Uuid, id: Uuid) -> Result<Project>;
     /// Changes a project's name and/or description.
@@ -142,6 +144,8 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     async fn create_cloud(&self, ctx: &Ctx, new: &NewCloud) -> Result<Cloud>;
     /// Lists clouds, optionally of one provider.
     async fn list_clouds(&self, org: Uuid, provider: Option<Provider>, page: PageReq) -> Result<Page<Cloud>>;
+    /// One numbered page of clouds and how many there are in all (both only `page.only` when given).
+    async fn page_clouds(&self, org: Uuid, page: &NumberedPage) -> Result<(u64, Vec<Cloud>)>;
     /// A cloud by id.
     async fn get_cloud(&self, org: Uuid, id: Uuid) -> Result<Cloud>;
     /// Renames a cloud or changes its network (the latter only while it has no clusters).

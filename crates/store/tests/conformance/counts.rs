@@ -1,6 +1,6 @@
 //! Conformance: the live cluster counts of projects and clouds (read from the maintained
 //! `cluster_counts`, never by counting clusters) follow creates, deletes, seeding, and the
-//! deletion of project and cloud rows.
+//! deletion of project and cloud rows; numbered pages of projects and clouds.
 
 use super::*;
 
@@ -61,4 +61,54 @@ pub(crate) async fn project_and_cloud_counts_follow_clusters(h: &Harness) {
     let again = h.cloud("c").await;
     assert_eq!(counts(h, p.id, again.id).await, (7, 0));
     assert_eq!(counts(h, default.id, a.id).await, (1, 2));
+}
+
+/// The ids of one numbered page of projects, and the total.
+async fn project_page(h: &Harness, order: ListOrder, descending: bool, skip: u64, limit: u32, only: Option<Vec<Uuid>>) -> (u64, Vec<Uuid>) {
+    let page = NumberedPage { order, descending, skip, limit, only };
+    let (total, items) = h.store.page_projects(h.org, &page).await.unwrap();
+    (total, items.into_iter().map(|p| p.id).collect())
+}
+
+pub(crate) async fn numbered_pages_of_projects_and_clouds(h: &Harness) {
+    let ctx = h.ctx();
+    let default = h.store.default_project(h.org).await.unwrap();
+    let mut made = vec![];
+    for name in ["Beta", "alpha", "\u{c4}rger"] {
+        made.push(h.store.create_project(&ctx, name, "").await.unwrap());
+    }
+    let (beta, alpha, umlaut) = (made[0].id, made[1].id, made[2].id);
+    // Names in byte order on both backends (not the database's collation).
+    assert_eq!(project_page(h, ListOrder::Name, false, 0, 10, None).await, (4, vec![beta, alpha, default.id, umlaut]));
+    assert_eq!(project_page(h, ListOrder::Name, true, 1, 2, None).await, (4, vec![default.id, alpha]));
+    assert_eq!(project_page(h, ListOrder::Name, false, 10, 2, None).await, (4, vec![]), "past the end: empty, same total");
+    // Every order, either way, is the keyset list sorted as the page-number surfaces sort it.
+    let all = h.store.list_projects(h.org, PageReq::first(100)).await.unwrap().items;
+    for order in [ListOrder::CreatedAt, ListOrder::Name, ListOrder::Id] {
+        for descending in [false, true] {
+            let mut want = all.clone();
+            want.sort_by(|a, b| {
+                let o = match order {
+                    ListOrder::Name => a.name.cmp(&b.name),
+                    ListOrder::CreatedAt => a.created_at.cmp(&b.created_at),
+                    ListOrder::Id => std::cmp::Ordering::Equal,
+                }
+                .then_with(|| a.id.to_string().cmp(&b.id.to_string()));
+                if descending { o.reverse() } else { o }
+            });
+            let want: Vec<Uuid> = want.iter().map(|p| p.id).collect();
+            assert_eq!(project_page(h, order, descending, 0, 10, None).await, (4, want.clone()), "{order:?} descending={descending}");
+            assert_eq!(project_page(h, order, descending, 1, 2, None).await, (4, want[1..3].to_vec()), "{order:?} descending={descending}");
+        }
+    }
+    // Only the named projects (those a caller may read); unknown ids match nothing.
+    assert_eq!(project_page(h, ListOrder::Name, false, 0, 10, Some(vec![umlaut, alpha, Uuid::now_v7()])).await, (2, vec![alpha, umlaut]));
+    assert_eq!(project_page(h, ListOrder::Name, false, 0, 10, Some(vec![])).await, (0, vec![]));
+    // Clouds page alike, with their counts.
+    let (b, a) = (h.cloud("b").await, h.cloud("A").await);
+    h.cluster("in-b", b.id, Some(alpha)).await;
+    let (total, clouds) = h.store.page_clouds(h.org, &NumberedPage { order: ListOrder::Name, limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!((total, clouds.iter().map(|c| (c.id, c.cluster_count)).collect::<Vec<_>>()), (2, vec![(a.id, 0), (b.id, 1)]));
+    let (_, projects) = h.store.page_projects(h.org, &NumberedPage { order: ListOrder::Name, skip: 1, limit: 1, ..Default::default() }).await.unwrap();
+    assert_eq!(projects.iter().map(|p| (p.id, p.cluster_count)).collect::<Vec<_>>(), [(alpha, 1)]);
 }

@@ -153,4 +153,5 @@ conformance!(
     rate_reservations_never_pass_the_limit,
     local_ports_cas_desired_state_and_supervision,
     project_and_cloud_counts_follow_clusters,
+    numbered_pages_of_projects_and_clouds,
 );
