@@ -419,6 +419,10 @@ impl Store for Backend {
         Backend::list_buckets(self, org, cluster, page).await
     }
 
+    async fn page_buckets_by_name(&self, org: Uuid, cluster: Uuid, page: &NamePage) -> Result<(Vec<Bucket>, bool)> {
+        Backend::children_by_name(self, bucket_select!(), org, cluster, page, bucket_row).await
+    }
+
     async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {
         Backend::delete_bucket(self, ctx, cluster, id).await
     }
@@ -448,6 +452,10 @@ impl Store for Backend {
 
     async fn list_db_users(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<DatabaseUser>> {
         Backend::list_db_users(self, org, cluster, page).await
+    }
+
+    async fn page_db_users_by_name(&self, org: Uuid, cluster: Uuid, page: &NamePage) -> Result<(Vec<DatabaseUser>, bool)> {
+        Backend::children_by_name(self, db_user_select!(), org, cluster, page, db_user_row).await
     }
 
     async fn delete_db_user(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {

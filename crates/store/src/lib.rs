@@ -183,6 +183,8 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     async fn create_bucket(&self, ctx: &Ctx, cluster: Uuid, new: &NewBucket) -> Result<Bucket>;
     /// Lists a cluster's buckets.
     async fn list_buckets(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Bucket>>;
+    /// One page of a cluster's buckets by name, and whether more follow.
+    async fn page_buckets_by_name(&self, org: Uuid, cluster: Uuid, page: &NamePage) -> Result<(Vec<Bucket>, bool)>;
     /// Removes a bucket.
     async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
     /// Renames a bucket (409 when the cluster has one of that name), audited.
@@ -205,6 +207,8 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser>;
     /// Lists a cluster's database users.
     async fn list_db_users(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<DatabaseUser>>;
+    /// One page of a cluster's database users by name, and whether more follow.
+    async fn page_db_users_by_name(&self, org: Uuid, cluster: Uuid, page: &NamePage) -> Result<(Vec<DatabaseUser>, bool)>;
     /// Removes a database user.
     async fn delete_db_user(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
     /// Replaces a database user's password hash.

@@ -78,6 +78,20 @@ pub struct NumberedPage {
     pub only: Option<Vec<Uuid>>,
 }
 
+/// A page of a cluster's buckets or database users by name (keyset): those created at or
+/// before `as_of`, after `after` in the order (names compare byte by byte on both backends).
+#[derive(Debug, Clone)]
+pub struct NamePage {
+    /// The last name of the previous page.
+    pub after: Option<String>,
+    /// Reverse name order.
+    pub descending: bool,
+    /// Snapshot time: children created later are left out.
+    pub as_of: time::OffsetDateTime,
+    /// Page size.
+    pub limit: u32,
+}
+
 /// Keyset page request.
 #[derive(Debug, Clone)]
 pub struct PageReq {

@@ -1,6 +1,7 @@
 //! Conformance: the live cluster counts of projects and clouds (read from the maintained
 //! `cluster_counts`, never by counting clusters) follow creates, deletes, seeding, and the
-//! deletion of project and cloud rows; numbered pages of projects and clouds.
+//! deletion of project and cloud rows; numbered pages of projects and clouds; pages of a
+//! cluster's buckets and database users by name.
 
 use super::*;
 
@@ -111,4 +112,32 @@ pub(crate) async fn numbered_pages_of_projects_and_clouds(h: &Harness) {
     assert_eq!((total, clouds.iter().map(|c| (c.id, c.cluster_count)).collect::<Vec<_>>()), (2, vec![(a.id, 0), (b.id, 1)]));
     let (_, projects) = h.store.page_projects(h.org, &NumberedPage { order: ListOrder::Name, skip: 1, limit: 1, ..Default::default() }).await.unwrap();
     assert_eq!(projects.iter().map(|p| (p.id, p.cluster_count)).collect::<Vec<_>>(), [(alpha, 1)]);
+}
+
+pub(crate) async fn children_pages_by_name(h: &Harness) {
+    let ctx = h.ctx();
+    let cloud = h.cloud("c").await;
+    let k = h.cluster("kids", cloud.id, None).await.cluster.id;
+    let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(5);
+    for name in ["b", "B", "a"] {
+        h.store.create_bucket(&ctx, k, &NewBucket { name: name.into(), memory_quota_mb: 100, replicas: 0 }).await.unwrap();
+        let user = NewDbUser { name: format!("u-{name}"), access: Access::Read, scope: None, password_hash: "h".into() };
+        h.store.create_db_user(&ctx, k, &user).await.unwrap();
+    }
+    let page = |after: Option<&str>, descending: bool, as_of: time::OffsetDateTime| NamePage { after: after.map(str::to_string), descending, as_of, limit: 2 };
+    let now = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    let buckets = |p: NamePage| async move {
+        let (items, more) = h.store.page_buckets_by_name(h.org, k, &p).await.unwrap();
+        (items.into_iter().map(|b| b.name).collect::<Vec<_>>(), more)
+    };
+    // Byte order (upper case first), both ways, after the last name of the previous page.
+    assert_eq!(buckets(page(None, false, now)).await, (vec!["B".to_string(), "a".into()], true));
+    assert_eq!(buckets(page(Some("a"), false, now)).await, (vec!["b".to_string()], false));
+    assert_eq!(buckets(page(None, true, now)).await, (vec!["b".to_string(), "a".into()], true));
+    assert_eq!(buckets(page(Some("a"), true, now)).await, (vec!["B".to_string()], false));
+    assert_eq!(buckets(page(None, false, before)).await, (vec![], false), "children created after the snapshot are left out");
+    let (users, more) = h.store.page_db_users_by_name(h.org, k, &page(Some("u-B"), false, now)).await.unwrap();
+    assert_eq!((users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), more), (vec!["u-a", "u-b"], false));
+    let elsewhere = h.store.page_buckets_by_name(Uuid::now_v7(), k, &page(None, false, now)).await;
+    assert!(matches!(elsewhere, Err(Error::NotFound(_))), "another organization's cluster");
 }

@@ -154,4 +154,5 @@ conformance!(
     local_ports_cas_desired_state_and_supervision,
     project_and_cloud_counts_follow_clusters,
     numbered_pages_of_projects_and_clouds,
+    children_pages_by_name,
 );
