@@ -41,7 +41,7 @@ pub use idempotency::Created;
 /// re-exported so that surfaces never depend on the store.
 pub mod model {
     pub use dbcloud_store::{
-        ApiKeyRecord, AuditEvent, AuditFilter, BucketChange, ClusterFilter, KeyOwner, ListOrder, NewAllowlistEntry, NewBucket, NumberedPage, PageReq,
+        ApiKeyRecord, AuditEvent, AuditFilter, BucketChange, ClusterFilter, KeyOwner, ListOrder, NamePage, NewAllowlistEntry, NewBucket, NumberedPage, PageReq,
         PrincipalRef,
     };
 }
