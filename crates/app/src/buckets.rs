@@ -2,7 +2,7 @@
 //! of rules — names, memory quota, replicas — for every surface.
 
 use crate::idempotency::{self, Created};
-use crate::model::{BucketChange, NewBucket, PageReq};
+use crate::model::{BucketChange, NamePage, NewBucket, PageReq};
 use crate::{App, Caller};
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::Permission;
@@ -88,6 +88,12 @@ impl Buckets<'_> {
     pub async fn list(&self, caller: &Caller, cluster_id: Uuid, page: PageReq) -> Result<Page<Bucket>> {
         self.app.clusters().get(caller, cluster_id).await?;
         self.app.store().list_buckets(caller.org(), cluster_id, page).await
+    }
+
+    /// One page of a cluster's buckets by name, and whether more follow (`cluster.read`).
+    pub async fn page_by_name(&self, caller: &Caller, cluster_id: Uuid, page: &NamePage) -> Result<(Vec<Bucket>, bool)> {
+        self.app.clusters().get(caller, cluster_id).await?;
+        self.app.store().page_buckets_by_name(caller.org(), cluster_id, page).await
     }
 
     /// Every bucket of a cluster (`cluster.read`).

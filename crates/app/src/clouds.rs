@@ -1,7 +1,7 @@
 //! Clouds (connections clusters are deployed into) and the region catalogue.
 
 use crate::idempotency::{self, Created};
-use crate::model::PageReq;
+use crate::model::{NumberedPage, PageReq};
 use crate::{App, Caller};
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Target};
@@ -47,6 +47,12 @@ impl Clouds<'_> {
     pub async fn list(&self, caller: &Caller, provider: Option<Provider>, page: PageReq) -> Result<Page<Cloud>> {
         caller.require_somewhere(Permission::CloudRead).await?;
         self.app.store().list_clouds(caller.org(), provider, page).await
+    }
+
+    /// One numbered page of clouds, and how many there are (`cloud.read` anywhere).
+    pub async fn page(&self, caller: &Caller, page: NumberedPage) -> Result<(u64, Vec<Cloud>)> {
+        caller.require_somewhere(Permission::CloudRead).await?;
+        self.app.store().page_clouds(caller.org(), &NumberedPage { only: None, ..page }).await
     }
 
     /// Every cloud (`cloud.read` anywhere).

@@ -4,7 +4,7 @@
 
 use crate::buckets::all_pages;
 use crate::idempotency::{self, Created};
-use crate::model::PageReq;
+use crate::model::{NamePage, PageReq};
 use crate::{App, Caller};
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::Permission;
@@ -78,6 +78,12 @@ impl DbUsers<'_> {
     pub async fn list(&self, caller: &Caller, cluster_id: Uuid, page: PageReq) -> Result<Page<DatabaseUser>> {
         self.app.clusters().get(caller, cluster_id).await?;
         self.app.store().list_db_users(caller.org(), cluster_id, page).await
+    }
+
+    /// One page of a cluster's database users by name, and whether more follow (`cluster.read`).
+    pub async fn page_by_name(&self, caller: &Caller, cluster_id: Uuid, page: &NamePage) -> Result<(Vec<DatabaseUser>, bool)> {
+        self.app.clusters().get(caller, cluster_id).await?;
+        self.app.store().page_db_users_by_name(caller.org(), cluster_id, page).await
     }
 
     /// Every database user of a cluster (`cluster.read`).

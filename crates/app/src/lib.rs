@@ -41,7 +41,8 @@ pub use idempotency::Created;
 /// re-exported so that surfaces never depend on the store.
 pub mod model {
     pub use dbcloud_store::{
-        ApiKeyRecord, AuditEvent, AuditFilter, BucketChange, ClusterFilter, KeyOwner, NewAllowlistEntry, NewBucket, PageReq, PrincipalRef,
+        ApiKeyRecord, AuditEvent, AuditFilter, BucketChange, ClusterFilter, KeyOwner, ListOrder, NamePage, NewAllowlistEntry, NewBucket, NumberedPage, PageReq,
+        PrincipalRef,
     };
 }
 

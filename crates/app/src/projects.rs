@@ -3,7 +3,7 @@
 
 use crate::idempotency::{self, Created};
 use crate::identity::grants::grant_creator;
-use crate::model::PageReq;
+use crate::model::{NumberedPage, PageReq};
 use crate::{App, Caller};
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::{Permission, Role, Scope, Target, Visibility};
@@ -79,6 +79,16 @@ impl Projects<'_> {
                 Ok(Page { items, next_cursor })
             }
         }
+    }
+
+    /// One numbered page of the projects the caller may read, and how many it may read.
+    pub async fn page(&self, caller: &Caller, page: NumberedPage) -> Result<(u64, Vec<Project>)> {
+        let only = match caller.visibility(Permission::ProjectRead) {
+            Visibility::All => None,
+            Visibility::Only { projects, .. } if projects.is_empty() => return Err(caller.denied(Permission::ProjectRead.as_str(), "any").await),
+            Visibility::Only { projects, .. } => Some(projects.into_iter().collect()),
+        };
+        self.app.store().page_projects(caller.org(), &NumberedPage { only, ..page }).await
     }
 
     /// Every project the caller may read.

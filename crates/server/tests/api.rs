@@ -22,6 +22,7 @@ async fn walkthrough(t: &TestServer) {
     let id = change["cluster"]["id"].as_str().unwrap().to_string();
     assert_eq!(h["location"], format!("/v1/clusters/{id}").as_str());
     assert_eq!(change["cluster"]["state"], "CREATING");
+    assert_eq!(cluster_counts(t, &project, &cloud).await, [1, 1, 1], "project, cloud and project list count the new cluster");
     let c = t.wait_state(&id, "CREATED", Duration::from_secs(20)).await;
     let nodes = c["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 3);
@@ -56,11 +57,23 @@ async fn walkthrough(t: &TestServer) {
     let gone = t.wait_state(&id, "DELETED", Duration::from_secs(20)).await;
     assert!(gone["nodes"].as_array().unwrap().is_empty());
     assert!(t.get("/v1/clusters").await["items"].as_array().unwrap().is_empty(), "deleted clusters leave the default list");
+    assert_eq!(cluster_counts(t, &project, &cloud).await, [0, 0, 0], "deleted clusters leave the counts");
     let ops = t.get(&format!("/v1/clusters/{id}/operations")).await;
     let kinds: Vec<_> = ops["items"].as_array().unwrap().iter().map(|o| (o["kind"].clone(), o["status"].clone())).collect();
     assert_eq!(kinds, [(json!("create"), json!("SUCCEEDED")), (json!("delete"), json!("SUCCEEDED"))]);
     let op = t.get(&format!("/v1/operations/{}", ops["items"][1]["id"].as_str().unwrap())).await;
     assert_eq!(op["progress"], 100);
+}
+
+/// `cluster_count` of GET /v1/projects/{id}, of GET /v1/clouds/{id} and of the project in GET /v1/projects.
+async fn cluster_counts(t: &TestServer, project: &Value, cloud: &Value) -> [Value; 3] {
+    let (p, k) = (project["id"].as_str().unwrap(), cloud["id"].as_str().unwrap());
+    let listed = t.get("/v1/projects?limit=100").await["items"].as_array().unwrap().iter().find(|x| x["id"] == p).cloned().unwrap();
+    [
+        t.get(&format!("/v1/projects/{p}")).await["cluster_count"].clone(),
+        t.get(&format!("/v1/clouds/{k}")).await["cluster_count"].clone(),
+        listed["cluster_count"].clone(),
+    ]
 }
 
 #[tokio::test]

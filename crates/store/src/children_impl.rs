@@ -4,10 +4,11 @@
 use super::clusters_impl::*;
 use super::common::*;
 use super::rows::*;
-use super::{Backend, begin_write};
+use super::{BYTE_ORDER, Backend, Db, begin_write};
 use crate::records::*;
 use dbcloud_core::{Error, Result, new_id, now, time_to_ms};
 use dbcloud_types::*;
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 impl Backend {
@@ -48,6 +49,30 @@ impl Backend {
             .await
             .map_err(db)?;
         paginate(rows, page.limit, bucket_row, |b| b.id)
+    }
+
+    /// One page by name of the children `select` reads (buckets, database users) of a cluster
+    /// of `org`, and whether more follow.
+    pub(super) async fn children_by_name<T>(
+        &self,
+        select: &str,
+        org: Uuid,
+        cluster: Uuid,
+        page: &NamePage,
+        row: fn(&DbRow) -> Result<T>,
+    ) -> Result<(Vec<T>, bool)> {
+        self.get_cluster(org, cluster).await?;
+        let mut qb = QueryBuilder::<Db>::new(select);
+        qb.push("WHERE cluster_id = ").push_bind(cluster.to_string());
+        qb.push(" AND created_at <= ").push_bind(time_to_ms(page.as_of));
+        let (dir, cmp) = if page.descending { (" DESC", "<") } else { ("", ">") };
+        if let Some(after) = &page.after {
+            qb.push(format!(" AND name{BYTE_ORDER} {cmp} ")).push_bind(after.clone());
+        }
+        qb.push(format!(" ORDER BY name{BYTE_ORDER}{dir} LIMIT ")).push_bind(i64::from(page.limit) + 1);
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        let more = rows.len() > page.limit as usize;
+        Ok((rows.iter().take(page.limit as usize).map(row).collect::<Result<_>>()?, more))
     }
 
     pub(super) async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {

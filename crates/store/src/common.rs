@@ -339,6 +339,10 @@ impl Store for Backend {
         Backend::list_projects(self, org, page).await
     }
 
+    async fn page_projects(&self, org: Uuid, page: &NumberedPage) -> Result<(u64, Vec<Project>)> {
+        Backend::numbered(self, project_select!(), "projects p", "p", org, page, project_row).await
+    }
+
     async fn get_project(&self, org: Uuid, id: Uuid) -> Result<Project> {
         Backend::get_project(self, org, id).await
     }
@@ -361,6 +365,10 @@ impl Store for Backend {
 
     async fn list_clouds(&self, org: Uuid, provider: Option<Provider>, page: PageReq) -> Result<Page<Cloud>> {
         Backend::list_clouds(self, org, provider, page).await
+    }
+
+    async fn page_clouds(&self, org: Uuid, page: &NumberedPage) -> Result<(u64, Vec<Cloud>)> {
+        Backend::numbered(self, cloud_select!(), "clouds k", "k", org, page, cloud_row).await
     }
 
     async fn get_cloud(&self, org: Uuid, id: Uuid) -> Result<Cloud> {
@@ -411,6 +419,10 @@ impl Store for Backend {
         Backend::list_buckets(self, org, cluster, page).await
     }
 
+    async fn page_buckets_by_name(&self, org: Uuid, cluster: Uuid, page: &NamePage) -> Result<(Vec<Bucket>, bool)> {
+        Backend::children_by_name(self, bucket_select!(), org, cluster, page, bucket_row).await
+    }
+
     async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {
         Backend::delete_bucket(self, ctx, cluster, id).await
     }
@@ -440,6 +452,10 @@ impl Store for Backend {
 
     async fn list_db_users(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<DatabaseUser>> {
         Backend::list_db_users(self, org, cluster, page).await
+    }
+
+    async fn page_db_users_by_name(&self, org: Uuid, cluster: Uuid, page: &NamePage) -> Result<(Vec<DatabaseUser>, bool)> {
+        Backend::children_by_name(self, db_user_select!(), org, cluster, page, db_user_row).await
     }
 
     async fn delete_db_user(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()> {

@@ -138,6 +138,8 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     async fn create_project(&self, ctx: &Ctx, name: &str, description: &str) -> Result<Project>;
     /// Lists projects.
     async fn list_projects(&self, org: Uuid, page: PageReq) -> Result<Page<Project>>;
+    /// One numbered page of projects and how many there are in all (both only `page.only` when given).
+    async fn page_projects(&self, org: Uuid, page: &NumberedPage) -> Result<(u64, Vec<Project>)>;
     /// A project by id.
     async fn get_project(&self, org: Uuid, id: Uuid) -> Result<Project>;
     /// Changes a project's name and/or description.
@@ -151,6 +153,8 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     async fn create_cloud(&self, ctx: &Ctx, new: &NewCloud) -> Result<Cloud>;
     /// Lists clouds, optionally of one provider.
     async fn list_clouds(&self, org: Uuid, provider: Option<Provider>, page: PageReq) -> Result<Page<Cloud>>;
+    /// One numbered page of clouds and how many there are in all (both only `page.only` when given).
+    async fn page_clouds(&self, org: Uuid, page: &NumberedPage) -> Result<(u64, Vec<Cloud>)>;
     /// A cloud by id.
     async fn get_cloud(&self, org: Uuid, id: Uuid) -> Result<Cloud>;
     /// Renames a cloud or changes its network (the latter only while it has no clusters).
@@ -188,6 +192,8 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     async fn create_bucket(&self, ctx: &Ctx, cluster: Uuid, new: &NewBucket) -> Result<Bucket>;
     /// Lists a cluster's buckets.
     async fn list_buckets(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<Bucket>>;
+    /// One page of a cluster's buckets by name, and whether more follow.
+    async fn page_buckets_by_name(&self, org: Uuid, cluster: Uuid, page: &NamePage) -> Result<(Vec<Bucket>, bool)>;
     /// Removes a bucket.
     async fn delete_bucket(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
     /// Renames a bucket (409 when the cluster has one of that name), audited.
@@ -210,6 +216,8 @@ pub trait Store: IdentityStore + SessionStore + LocalStore + LocalNodeStatus {
     async fn create_db_user(&self, ctx: &Ctx, cluster: Uuid, new: &NewDbUser) -> Result<DatabaseUser>;
     /// Lists a cluster's database users.
     async fn list_db_users(&self, org: Uuid, cluster: Uuid, page: PageReq) -> Result<Page<DatabaseUser>>;
+    /// One page of a cluster's database users by name, and whether more follow.
+    async fn page_db_users_by_name(&self, org: Uuid, cluster: Uuid, page: &NamePage) -> Result<(Vec<DatabaseUser>, bool)>;
     /// Removes a database user.
     async fn delete_db_user(&self, ctx: &Ctx, cluster: Uuid, id: Uuid) -> Result<()>;
     /// Replaces a database user's password hash.

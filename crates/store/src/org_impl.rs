@@ -3,11 +3,31 @@
 
 use super::common::*;
 use super::rows::*;
-use super::{Backend, begin_write};
+use super::{BYTE_ORDER, Backend, Db, begin_write};
 use crate::records::*;
 use dbcloud_core::{Error, Result, new_id, now, time_to_ms};
 use dbcloud_types::*;
+use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
+
+/// ` WHERE <alias>.org_id = org`, and ` AND <alias>.id IN (only)` when given.
+fn push_org_and_ids(qb: &mut QueryBuilder<Db>, alias: &str, org: Uuid, only: Option<&[Uuid]>) {
+    qb.push(format!(" WHERE {alias}.org_id = ")).push_bind(org.to_string());
+    match only {
+        None => {}
+        Some([]) => {
+            qb.push(" AND 1 = 0");
+        }
+        Some(ids) => {
+            qb.push(format!(" AND {alias}.id IN ("));
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.to_string());
+            }
+            qb.push(")");
+        }
+    }
+}
 
 impl Backend {
     pub(super) async fn bootstrap(&self, org_name: &str, key: &NewApiKey) -> Result<Option<Uuid>> {
@@ -113,6 +133,34 @@ impl Backend {
             .await
             .map_err(db)?;
         paginate(rows, page.limit, project_row, |p| p.id)
+    }
+
+    /// One numbered page of `from` (`table alias`, whose rows `select` reads and `row` maps)
+    /// and the count of all: `LIMIT`/`OFFSET` in the page's order, then by id.
+    pub(super) async fn numbered<T>(
+        &self,
+        select: &str,
+        from: &str,
+        alias: &str,
+        org: Uuid,
+        page: &NumberedPage,
+        row: fn(&DbRow) -> Result<T>,
+    ) -> Result<(u64, Vec<T>)> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT COUNT(*) AS n FROM {from}"));
+        push_org_and_ids(&mut qb, alias, org, page.only.as_deref());
+        let total = qb.build().fetch_one(&self.pool).await.map_err(db)?.try_get::<i64, _>("n").map_err(db)?.max(0) as u64;
+        let mut qb = QueryBuilder::<Db>::new(select);
+        push_org_and_ids(&mut qb, alias, org, page.only.as_deref());
+        let dir = if page.descending { " DESC" } else { "" };
+        let first = match page.order {
+            ListOrder::Name => format!("{alias}.name{BYTE_ORDER}{dir}, "),
+            ListOrder::CreatedAt => format!("{alias}.created_at{dir}, "),
+            ListOrder::Id => String::new(),
+        };
+        qb.push(format!(" ORDER BY {first}{alias}.id{BYTE_ORDER}{dir} LIMIT ")).push_bind(i64::from(page.limit));
+        qb.push(" OFFSET ").push_bind(i64::try_from(page.skip).unwrap_or(i64::MAX));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        Ok((total, rows.iter().map(row).collect::<Result<_>>()?))
     }
 
     pub(super) async fn get_project(&self, org: Uuid, id: Uuid) -> Result<Project> {

@@ -30,6 +30,8 @@ mod sessions_impl;
 
 pub(crate) type Db = sqlx::Postgres;
 pub(crate) const NAME: &str = "postgres";
+/// Appended to a text column in ORDER BY: byte order, whatever the database's collation.
+pub(crate) const BYTE_ORDER: &str = " COLLATE \"C\"";
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The PostgreSQL store.

@@ -49,6 +49,49 @@ pub struct StoredResponse {
 /// with the same idempotency key committed first.
 pub const IDEMPOTENCY_RACE: &str = "a request with the same Idempotency-Key completed concurrently";
 
+/// The order of a numbered page of projects or clouds; ties (and [`ListOrder::Id`]) go by id.
+/// Names compare byte by byte on both backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// By creation time.
+    #[default]
+    CreatedAt,
+    /// By name.
+    Name,
+    /// By id.
+    Id,
+}
+
+/// A page of projects or clouds by number (page-number paging): `limit` items after the
+/// first `skip` in `order`.
+#[derive(Debug, Clone, Default)]
+pub struct NumberedPage {
+    /// Sort order.
+    pub order: ListOrder,
+    /// Reverse the order (ids too).
+    pub descending: bool,
+    /// Items before the page.
+    pub skip: u64,
+    /// Page size.
+    pub limit: u32,
+    /// Only these ids (the projects a caller may read); `None`: all.
+    pub only: Option<Vec<Uuid>>,
+}
+
+/// A page of a cluster's buckets or database users by name (keyset): those created at or
+/// before `as_of`, after `after` in the order (names compare byte by byte on both backends).
+#[derive(Debug, Clone)]
+pub struct NamePage {
+    /// The last name of the previous page.
+    pub after: Option<String>,
+    /// Reverse name order.
+    pub descending: bool,
+    /// Snapshot time: children created later are left out.
+    pub as_of: time::OffsetDateTime,
+    /// Page size.
+    pub limit: u32,
+}
+
 /// Keyset page request.
 #[derive(Debug, Clone)]
 pub struct PageReq {

@@ -1,6 +1,10 @@
 //! Row mapping shared by both backends (compiled once per backend, like `common.rs`): the
 //! SELECT column lists (macros, so queries can `concat!` them), one `*_row` function per
 //! table, key rows with their grants, and the WHERE clauses of cluster lists.
+//!
+//! Projects and clouds give their live cluster count from `cluster_counts` (kept exact by
+//! triggers on `clusters`, migration 0009), never by counting clusters: a project or cloud
+//! read costs the same with 100 or 100,000 clusters in it.
 
 use super::Db;
 use super::common::*;
@@ -14,14 +18,14 @@ use uuid::Uuid;
 macro_rules! project_select {
     () => {
         "SELECT p.id, p.org_id, p.name, p.description, p.created_at, p.updated_at, \
-         (SELECT COUNT(*) FROM clusters c WHERE c.project_id = p.id AND c.state <> 'DELETED') AS cluster_count \
+         (SELECT CAST(COALESCE(SUM(n.live), 0) AS BIGINT) FROM cluster_counts n WHERE n.org_id = p.org_id AND n.project_id = p.id) AS cluster_count \
          FROM projects p "
     };
 }
 macro_rules! cloud_select {
     () => {
         "SELECT k.id, k.org_id, k.name, k.provider, k.region, k.vpc_cidr, k.created_at, k.updated_at, \
-         (SELECT COUNT(*) FROM clusters c WHERE c.cloud_id = k.id AND c.state <> 'DELETED') AS cluster_count \
+         (SELECT CAST(COALESCE(SUM(n.live), 0) AS BIGINT) FROM cluster_counts n WHERE n.org_id = k.org_id AND n.cloud_id = k.id) AS cluster_count \
          FROM clouds k "
     };
 }

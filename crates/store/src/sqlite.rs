@@ -31,6 +31,8 @@ mod sessions_impl;
 
 pub(crate) type Db = sqlx::Sqlite;
 pub(crate) const NAME: &str = "sqlite";
+/// Appended to a text column in ORDER BY: byte order (SQLite's default BINARY collation).
+pub(crate) const BYTE_ORDER: &str = "";
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The SQLite store.

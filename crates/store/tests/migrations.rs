@@ -1,11 +1,14 @@
 //! The SQLite and PostgreSQL migrations must declare the same schema: the same tables, the
 //! same columns in each, and the same named indexes over the same columns. (Column types
 //! differ by design: ids and times are TEXT/INTEGER in SQLite, TEXT/BIGINT in PostgreSQL.)
+//! They also declare the same triggers (by name, on the same table): counters such as
+//! `cluster_counts` are kept by triggers, and one missing on a backend would let it drift.
 
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
 
-type Schema = (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, (String, Vec<String>)>);
+/// Tables with their columns, named indexes with their table and columns, triggers with their table.
+type Schema = (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, (String, Vec<String>)>, BTreeMap<String, String>);
 
 fn pg_url() -> String {
     std::env::var("DBCLOUD_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -36,7 +39,9 @@ async fn sqlite_schema() -> Schema {
             sqlx::query("SELECT name FROM pragma_index_info(?) ORDER BY seqno").bind(&name).fetch_all(&pool).await.unwrap().iter().map(|r| r.get(0)).collect();
         indexes.insert(name, (table, cols));
     }
-    (tables, indexes)
+    let rows = sqlx::query("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'").fetch_all(&pool).await.unwrap();
+    let triggers = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    (tables, indexes, triggers)
 }
 
 async fn postgres_schema() -> Schema {
@@ -72,15 +77,24 @@ async fn postgres_schema() -> Schema {
     .await
     .unwrap();
     let indexes = rows.into_iter().map(|r| (r.get::<String, _>(0), (r.get::<String, _>(1), r.get::<Vec<String>, _>(2)))).collect();
+    let rows = sqlx::query(
+        "SELECT g.tgname::text, t.relname::text FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid \
+         JOIN pg_namespace ns ON ns.oid = t.relnamespace WHERE ns.nspname = $1 AND NOT g.tgisinternal",
+    )
+    .bind(&schema)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let triggers = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     // The schema name is generated above (hex only).
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&pool).await.unwrap();
-    (tables, indexes)
+    (tables, indexes, triggers)
 }
 
 #[tokio::test]
 async fn sqlite_and_postgres_migrations_declare_the_same_schema() {
-    let (lite_tables, lite_indexes) = sqlite_schema().await;
-    let (pg_tables, pg_indexes) = postgres_schema().await;
+    let (lite_tables, lite_indexes, lite_triggers) = sqlite_schema().await;
+    let (pg_tables, pg_indexes, pg_triggers) = postgres_schema().await;
     assert!(lite_tables.contains_key("clusters") && lite_tables.len() > 10, "introspection found the tables: {lite_tables:?}");
     assert_eq!(lite_tables.keys().collect::<Vec<_>>(), pg_tables.keys().collect::<Vec<_>>(), "tables differ");
     for (t, cols) in &lite_tables {
@@ -88,4 +102,6 @@ async fn sqlite_and_postgres_migrations_declare_the_same_schema() {
     }
     assert!(lite_indexes.contains_key("clusters_org_name"), "introspection found the indexes: {lite_indexes:?}");
     assert_eq!(lite_indexes, pg_indexes, "named indexes differ (SQLite left, PostgreSQL right)");
+    assert_eq!(lite_triggers.get("cluster_counts_insert").map(String::as_str), Some("clusters"), "introspection found the triggers: {lite_triggers:?}");
+    assert_eq!(lite_triggers, pg_triggers, "triggers differ (SQLite left, PostgreSQL right)");
 }

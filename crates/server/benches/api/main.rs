@@ -21,7 +21,9 @@
 //!    100,000 (seeded through `dbcloud_store::seed::Seed`), and the ratios 100k/100; the same for
 //!    the dialects' lists (Couchbase first and last page of 100, CockroachDB first page and a
 //!    deep page reached through page tokens, and CrateDB's whole unpaged list, per cluster),
-//!    each surface's cost per cluster at 100k over that at 100 (target ≤ 1.5).
+//!    each surface's cost per cluster at 100k over that at 100 (target ≤ 1.5); and the native
+//!    project and cloud lists (`GET /v1/projects?limit=100`, `GET /v1/clouds?limit=100`, whose
+//!    items carry their cluster counts) at 100 and 100,000 clusters, median ratio (target ≤ 1.5).
 //!
 //! Before the backends, a CPU micro-benchmark (no HTTP) times the per-request credential
 //! checks: `signing::verify` over every endpoint candidate the server tries, building those
@@ -576,6 +578,7 @@ async fn measure<S: Store + Seed>(
     // 3: page times at SMALL clusters, then at LARGE.
     let (small_first, small_deep) = list_pages(backend, &client, base, token, SMALL, report).await?;
     let small_surfaces = surface_pages(backend, &client, base, token, SMALL, report).await?;
+    let small_catalogues = catalogue_pages(backend, &client, base, token, SMALL, report).await?;
 
     let mut seeded = SMALL;
     let seed_start = Instant::now();
@@ -600,6 +603,8 @@ async fn measure<S: Store + Seed>(
     let (large_first, large_deep) = list_pages(backend, &client, base, token, LARGE, report).await?;
     let large_surfaces = surface_pages(backend, &client, base, token, LARGE, report).await?;
     surface_ratios(backend, &small_surfaces, &large_surfaces, report);
+    let large_catalogues = catalogue_pages(backend, &client, base, token, LARGE, report).await?;
+    catalogue_ratios(backend, &small_catalogues, &large_catalogues, report);
     let secs = |d: Duration| d.as_secs_f64();
     report.add(backend, "list first page median, 100k/100", ratio(secs(large_first.median), secs(small_first.median)));
     report.add(backend, "list first page p95, 100k/100", ratio(secs(large_first.p95), secs(small_first.p95)));

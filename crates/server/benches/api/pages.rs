@@ -1,4 +1,5 @@
-//! Page cost: sequential fetches of one page of clusters at 100 and at 100,000 clusters.
+//! Page cost: sequential fetches of one page of clusters (and of the project and cloud lists)
+//! at 100 and at 100,000 clusters.
 
 use super::*;
 
@@ -189,5 +190,35 @@ pub(crate) fn surface_ratios(backend: &str, small: &SurfaceTimes, large: &Surfac
             format!("target <= 1.5x: {}", if r <= 1.5 { "met" } else { "NOT met" })
         };
         report.add(backend, format!("{what} per cluster, 100k/100"), format!("{r:.2}x ({verdict})"));
+    }
+}
+
+/// The native project and cloud lists (one page of up to 100) with the organization's `total`
+/// clusters: each item carries its live cluster count, which must come from the maintained
+/// counters, not from counting clusters. The first answer is checked to count them all.
+pub(crate) async fn catalogue_pages(backend: &str, client: &reqwest::Client, base: &str, token: &str, total: u32, report: &mut Report) -> Result<SurfaceTimes> {
+    let label = if total >= 1000 { format!("{}k", total / 1000) } else { total.to_string() };
+    let mut out: SurfaceTimes = Vec::new();
+    for (what, path) in [("native GET /v1/projects?limit=100", "/v1/projects"), ("native GET /v1/clouds?limit=100", "/v1/clouds")] {
+        let url = format!("{base}{path}?limit={PAGE_SIZE}");
+        let page = get_json(client, &url, token).await.with_context(|| format!("{what}: first call"))?;
+        let items = page.get("items").and_then(Value::as_array).ok_or_else(|| anyhow!("GET {url}: no `items` array"))?;
+        let counted: i64 = items.iter().filter_map(|x| x.get("cluster_count").and_then(Value::as_i64)).sum();
+        if counted != i64::from(total) {
+            bail!("GET {url}: the items count {counted} clusters, expected {total}");
+        }
+        let t = fetch_times(client, &url, token, "/items", items.len(), PAGE_FETCHES).await.with_context(|| what.to_string())?;
+        report.add(backend, format!("{what}, {label} clusters, median"), ms(t.median));
+        report.add(backend, format!("{what}, {label} clusters, p95"), ms(t.p95));
+        out.push((what.to_string(), t, items.len()));
+    }
+    Ok(out)
+}
+
+/// Each catalogue list's median at 100,000 clusters over that at 100 (target ≤ 1.5).
+pub(crate) fn catalogue_ratios(backend: &str, small: &SurfaceTimes, large: &SurfaceTimes, report: &mut Report) {
+    for ((what, s, _), (_, l, _)) in small.iter().zip(large) {
+        let r = l.median.as_secs_f64() / s.median.as_secs_f64().max(1e-12);
+        report.add(backend, format!("{what} median, 100k/100"), format!("{r:.2}x (target <= 1.5x: {})", if r <= 1.5 { "met" } else { "NOT met" }));
     }
 }

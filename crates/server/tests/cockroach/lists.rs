@@ -82,6 +82,21 @@ async fn page_tokens_walk_every_list_and_are_bound_to_it() {
     assert!(!r["pagination"]["next_page"].as_str().unwrap().is_empty());
 }
 
+/// The names of a child list walked one per page through its page tokens.
+async fn walk_names(t: &TestServer, list: &str, field: &str) -> Vec<String> {
+    let sep = if list.ends_with('?') { "" } else { "&" };
+    let (mut names, mut token) = (vec![], String::new());
+    for _ in 0..10 {
+        let page = t.get(&format!("{list}{sep}pagination.limit=1&pagination.page={token}")).await;
+        names.extend(page[field].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap().to_string()));
+        token = page["pagination"]["next_page"].as_str().unwrap().to_string();
+        if token.is_empty() {
+            break;
+        }
+    }
+    names
+}
+
 #[tokio::test]
 async fn sql_users_databases_and_the_allow_list() {
     let t = TestServer::start().await;
@@ -98,6 +113,7 @@ async fn sql_users_databases_and_the_allow_list() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "a password is required: {b}");
     t.post(&format!("{base}/sql-users"), json!({"name": "alice", "password": "a-long-password-2"})).await;
     assert_eq!(t.get(&format!("{base}/sql-users")).await["users"], json!([{"name": "alice"}, {"name": "maxroach"}]), "by name");
+    assert_eq!(walk_names(&t, &format!("{base}/sql-users?pagination.sort_order=DESC"), "users").await, ["maxroach", "alice"], "one per page, by token");
     let (s, _, b) = t.call(Method::PUT, &format!("{base}/sql-users/maxroach/password"), Some(json!({"password": "another-password-3"}))).await;
     assert_eq!((s, b), (StatusCode::OK, json!({"name": "maxroach"})));
     let (s, _, _) = t.call(Method::PUT, &format!("{base}/sql-users/nobody/password"), Some(json!({"password": "another-password-3"}))).await;
@@ -120,6 +136,7 @@ async fn sql_users_databases_and_the_allow_list() {
     assert_eq!(s, StatusCode::CONFLICT, "renaming onto an existing name");
     let names: Vec<Value> = t.get(&format!("{base}/databases")).await["databases"].as_array().unwrap().iter().map(|d| d["name"].clone()).collect();
     assert_eq!(names, vec![json!("bank"), json!("movr3")]);
+    assert_eq!(walk_names(&t, &format!("{base}/databases?"), "databases").await, ["bank", "movr3"], "one per page, by token");
     let (s, _, d) = t.call(Method::DELETE, &format!("{base}/databases/bank"), None).await;
     assert_eq!((s, d["name"].as_str()), (StatusCode::OK, Some("bank")));
     assert_eq!(t.get(&format!("/v1/clusters/{id}")).await["bucket_count"], 1);

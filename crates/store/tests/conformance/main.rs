@@ -13,10 +13,12 @@ use uuid::Uuid;
 
 mod basics;
 mod changes;
+mod counts;
 mod local;
 
 use basics::*;
 use changes::*;
+use counts::*;
 use local::*;
 
 fn pg_url() -> String {
@@ -153,4 +155,7 @@ conformance!(
     delete_supersedes_the_running_operation,
     rate_reservations_never_pass_the_limit,
     local_ports_cas_desired_state_and_supervision,
+    project_and_cloud_counts_follow_clusters,
+    numbered_pages_of_projects_and_clouds,
+    children_pages_by_name,
 );

@@ -44,9 +44,9 @@ pub async fn list_sql_users(
     CQuery(q): CQuery<ListQuery>,
 ) -> CResult<Json<SqlUserList>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
-    let users = s.app.db_users().list_all(&caller, c.id).await?;
     let paging = Paging::new(&q, &format!("sql-users/{}", c.id), "", s.app.master_key())?;
-    let (users, next) = paging.apply(users, |u| u.name.clone(), |u| Some(u.created_at));
+    let (users, more) = s.app.db_users().page_by_name(&caller, c.id, &paging.by_name()).await?;
+    let next = users.last().filter(|_| more).map(|u| u.name.clone());
     let users = users.into_iter().map(|u| SqlUserOut { name: u.name }).collect();
     Ok(Json(SqlUserList { users, pagination: paging.render(next, version) }))
 }
@@ -136,9 +136,9 @@ pub async fn list_databases(
     CQuery(q): CQuery<ListQuery>,
 ) -> CResult<Json<DatabaseList>> {
     let c = live(&s, &caller, &id, Permission::ClusterRead).await?;
-    let dbs = s.app.buckets().list_all(&caller, c.id).await?;
     let paging = Paging::new(&q, &format!("databases/{}", c.id), "", s.app.master_key())?;
-    let (dbs, next) = paging.apply(dbs, |b| b.name.clone(), |b| Some(b.created_at));
+    let (dbs, more) = s.app.buckets().page_by_name(&caller, c.id, &paging.by_name()).await?;
+    let next = dbs.last().filter(|_| more).map(|b| b.name.clone());
     Ok(Json(DatabaseList { databases: dbs.iter().map(database).collect(), pagination: paging.render(next, version) }))
 }
 

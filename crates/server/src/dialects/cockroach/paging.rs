@@ -9,6 +9,7 @@
 use super::{CResult, field};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use dbcloud_app::model::NamePage;
 use dbcloud_core::crypto::MasterKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -154,8 +155,14 @@ impl Paging {
         Ok(p)
     }
 
-    /// Sorts, filters and pages an in-memory list by `key` (small collections: SQL users,
-    /// databases, allow list, API keys, service accounts).
+    /// The page as the service reads it from the store, for lists keyed by name (SQL users,
+    /// databases): the same items and order as [`Paging::apply`] with the name as key.
+    pub fn by_name(&self) -> NamePage {
+        NamePage { after: self.after.clone(), descending: self.desc, as_of: self.as_of, limit: self.limit as u32 }
+    }
+
+    /// Sorts, filters and pages an in-memory list by `key` (small collections: the allow
+    /// list, API keys, service accounts).
     pub fn apply<T>(&self, mut items: Vec<T>, key: impl Fn(&T) -> String, created: impl Fn(&T) -> Option<OffsetDateTime>) -> (Vec<T>, Option<String>) {
         items.retain(|i| created(i).is_none_or(|c| c <= self.as_of));
         items.sort_by_key(|i| key(i));

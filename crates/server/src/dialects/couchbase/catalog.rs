@@ -1,5 +1,6 @@
-//! Clouds, projects and organization users: the organization's catalogues. These lists are
-//! short (they do not grow with the clusters); they are read through the service and paged here.
+//! Clouds, projects and organization users: the organization's catalogues. Clouds and
+//! projects are read one page at a time (with the total) through the service; organization
+//! users are read through the service and paged here.
 
 use super::paging::{PageParams, Row, cut, envelope, paging};
 use super::wire::{CloudDetail, CloudSummary, Envelope, OrgUser, ProjectOut};
@@ -22,9 +23,8 @@ pub async fn list_clouds(
     CbQuery(q): CbQuery<PageParams>,
 ) -> CbResult<Json<Envelope<CloudSummary>>> {
     let p = paging(&q)?;
-    let clouds = s.app.clouds().list_all(&caller).await?;
-    let rows = clouds.iter().map(|c| Row { name: c.name.clone(), created: c.created_at, id: c.id.to_string(), value: CloudSummary::from(c) }).collect();
-    let (total, data) = cut(&p, rows);
+    let (total, clouds) = s.app.clouds().page(&caller, p.numbered()).await?;
+    let data = clouds.iter().map(CloudSummary::from).collect();
     Ok(Json(envelope(&s, &headers, &uri, &p, total, data)))
 }
 
@@ -55,9 +55,8 @@ pub async fn list_projects(
     CbQuery(q): CbQuery<PageParams>,
 ) -> CbResult<Json<Envelope<ProjectOut>>> {
     let p = paging(&q)?;
-    let projects = s.app.projects().list_all(&caller).await?;
-    let rows = projects.iter().map(|x| Row { name: x.name.clone(), created: x.created_at, id: x.id.to_string(), value: ProjectOut::from(x) }).collect();
-    let (total, data) = cut(&p, rows);
+    let (total, projects) = s.app.projects().page(&caller, p.numbered()).await?;
+    let data = projects.iter().map(ProjectOut::from).collect();
     Ok(Json(envelope(&s, &headers, &uri, &p, total, data)))
 }
 

@@ -1,10 +1,11 @@
 //! Page-number paging (spec §2.4): the query parameters, and the `{cursor, data}` envelope
-//! with absolute hrefs. Cluster lists page in the store (skip + count); the short catalogue
-//! lists (clouds, projects, organization users) are sorted and cut here.
+//! with absolute hrefs. Cluster, project and cloud lists page in the store (skip + count);
+//! the organization users list is sorted and cut here.
 
 use super::wire::{Cursor, Envelope, Hrefs, Pages};
 use crate::state::AppState;
 use axum::http::{HeaderMap, Uri, header};
+use dbcloud_app::model::{ListOrder, NumberedPage};
 use dbcloud_core::Error;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -57,6 +58,16 @@ impl Paging {
     /// How many items precede the page.
     pub fn skip(&self) -> u64 {
         ((self.page - 1) as u64).saturating_mul(self.per_page as u64)
+    }
+
+    /// The page as the service reads it from the store (projects, clouds); the same order as [`cut`].
+    pub fn numbered(&self) -> NumberedPage {
+        let order = match self.field {
+            SortField::Name => ListOrder::Name,
+            SortField::CreatedAt => ListOrder::CreatedAt,
+            SortField::Id => ListOrder::Id,
+        };
+        NumberedPage { order, descending: self.desc, skip: self.skip(), limit: self.per_page as u32, only: None }
     }
 }
 
