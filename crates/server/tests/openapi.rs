@@ -236,3 +236,180 @@ async fn integer_fields_take_integral_numbers() {
     let (s, b) = t.post("/v1/clusters", json!({"name": "toobig", "provider": "aws", "region": "us-east-1", "node_count": 4_294_967_296_i64})).await;
     assert_eq!((s, b["details"][0]["field"].clone()), (StatusCode::BAD_REQUEST, json!("node_count")), "{b}");
 }
+
+/// The vendor dialects: path prefix and the component of the dialect's own error body.
+const DIALECTS: &[(&str, &str)] = &[("/v2/", "CouchbaseErrorBody"), ("/api/v2/", "CrateDbErrorBody"), ("/api/v1/", "CockroachErrorBody")];
+
+/// Success answers of the dialects that carry no body besides 202 and 204 (`METHOD path status`).
+const BODILESS: &[&str] = &["post /v2/clusters 201", "post /v2/clusters/{id}/users 201"];
+
+/// Whether a schema names its fields: an object with properties (or explicitly none, the
+/// answer `{}`), an array of such, or a composition of such (a `null` variant aside),
+/// through `$ref`s.
+fn typed(doc: &Value, s: &Value) -> bool {
+    if let Some(r) = s["$ref"].as_str() {
+        return doc.pointer(r.trim_start_matches('#')).is_some_and(|t| typed(doc, t));
+    }
+    if s["properties"].as_object().is_some_and(|p| !p.is_empty()) || (s["type"] == "object" && s["additionalProperties"] == false) {
+        return true;
+    }
+    if s["type"] == "array" {
+        return typed(doc, &s["items"]);
+    }
+    ["allOf", "oneOf", "anyOf"].iter().any(|k| s[k].as_array().is_some_and(|v| !v.is_empty() && v.iter().all(|x| x["type"] == "null" || typed(doc, x))))
+}
+
+/// Every `$ref` reachable from `v` that names nothing in the document.
+fn dangling(doc: &Value, v: &Value, seen: &mut BTreeSet<String>, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get("$ref")
+                && seen.insert(r.clone())
+            {
+                match doc.pointer(r.trim_start_matches('#')) {
+                    Some(target) => dangling(doc, target, seen, out),
+                    None => out.push(r.clone()),
+                }
+            }
+            o.values().for_each(|x| dangling(doc, x, seen, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| dangling(doc, x, seen, out)),
+        _ => {}
+    }
+}
+
+/// Every vendor-dialect operation documents typed request and response bodies, and its
+/// errors in the dialect's own error shape.
+#[tokio::test]
+async fn every_dialect_operation_documents_typed_bodies() {
+    let t = TestServer::start().await;
+    let doc = document(&t).await;
+    let (mut problems, mut operations) = (vec![], 0);
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some((_, error)) = DIALECTS.iter().find(|(p, _)| path.starts_with(p)) else { continue };
+        for (method, op) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            operations += 1;
+            if op.get("requestBody").is_some() {
+                match op.pointer("/requestBody/content/application~1json/schema") {
+                    Some(s) if typed(&doc, s) => {}
+                    s => problems.push(format!("{at}: the request body is not a typed schema: {s:?}")),
+                }
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                let schema = r.pointer("/content/application~1json/schema");
+                if status.starts_with('2') {
+                    let bodiless = ["202", "204"].contains(&status.as_str()) || BODILESS.contains(&format!("{at} {status}").as_str());
+                    match schema {
+                        None if bodiless => {}
+                        Some(s) if !bodiless && typed(&doc, s) => {}
+                        s => problems.push(format!("{at} {status}: the answer's schema is not typed (or a bodiless answer has one): {s:?}")),
+                    }
+                } else if schema.and_then(|s| s["$ref"].as_str()) != Some(&format!("#/components/schemas/{error}")) {
+                    problems.push(format!("{at} {status}: not the dialect's error body {error}: {schema:?}"));
+                }
+            }
+            let mut missing = vec![];
+            dangling(&doc, op, &mut BTreeSet::new(), &mut missing);
+            problems.extend(missing.into_iter().map(|r| format!("{at}: {r} names no component")));
+        }
+    }
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(operations >= 100, "{operations}");
+    for (_, error) in DIALECTS {
+        assert!(typed(&doc, &doc["components"]["schemas"][error]), "{error}");
+    }
+}
+
+/// Real answers of the dialects (creates, gets, lists and an error) fit the schemas the
+/// server's own document gives them: required fields present, types, enums, no field the
+/// document lacks.
+#[tokio::test]
+async fn dialect_answers_fit_their_documented_schemas() {
+    let t = TestServer::start().await;
+    let checker = common::vendor_doc::VendorDoc::json(&document(&t).await.to_string());
+    let mut errs = vec![];
+    let mut check = |method: Method, path: &str, (status, body): (StatusCode, Value), want: StatusCode| {
+        assert_eq!(status, want, "{method} {path}: {body}");
+        checker.check_answer(method.as_str(), path, status.as_u16(), &body, &mut errs);
+        body
+    };
+    let missing = uuid::Uuid::now_v7();
+
+    // CrateDB Cloud v2 (HTTP Basic), first: a deploy into an existing project of an
+    // organization that has a cloud is refused today (see the report of this change).
+    let cr = |m: Method, p: String, b: Option<Value>| {
+        let t = &t;
+        async move {
+            let mut rb = t.http.request(m, format!("{}{p}", t.url)).basic_auth(&t.access_key, Some(&t.secret));
+            if let Some(b) = b {
+                rb = rb.json(&b);
+            }
+            let (s, _, v) = decode(rb.send().await.unwrap()).await;
+            (s, v)
+        }
+    };
+    let p = check(Method::POST, "/api/v2/projects/", cr(Method::POST, "/api/v2/projects/".into(), Some(json!({"name": "oa-cr"}))).await, StatusCode::CREATED);
+    let deploy = json!({"cluster": {"name": "oa-cr", "crate_version": "5.9.2", "product_name": "cr4", "product_tier": "default", "username": "admin",
+        "password": "a-password-of-24-chars-xx"}, "subscription_id": "free_tier", "project_id": p["id"]});
+    let path = format!("/api/v2/organizations/{}/clusters/", t.org);
+    let c = check(Method::POST, &path, cr(Method::POST, path.clone(), Some(deploy)).await, StatusCode::CREATED);
+    let id = c["id"].as_str().unwrap().to_string();
+    t.wait_state(&id, "CREATED", std::time::Duration::from_secs(30)).await;
+    for path in [
+        format!("/api/v2/clusters/{id}/"),
+        "/api/v2/clusters/".into(),
+        format!("/api/v2/clusters/{id}/operations/"),
+        format!("/api/v2/projects/{}/", p["id"].as_str().unwrap()),
+        "/api/v2/organizations/".into(),
+        "/api/v2/users/me/".into(),
+        "/api/v2/products/".into(),
+        "/api/v2/regions/".into(),
+    ] {
+        check(Method::GET, &path, cr(Method::GET, path.clone(), None).await, StatusCode::OK);
+    }
+    let path = format!("/api/v2/clusters/{missing}/");
+    check(Method::GET, &path, cr(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
+
+    // Couchbase Cloud v2 (bearer).
+    let cb = |m: Method, p: String, b: Option<Value>| {
+        let t = &t;
+        async move {
+            let (s, _, v) = t.call(m, &p, b).await;
+            (s, v)
+        }
+    };
+    let (s, cloud) = t.post("/v1/clouds", json!({"name": "oa-west", "provider": "aws", "region": "us-west-2"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{cloud}");
+    let cloud = cloud["id"].as_str().unwrap().to_string();
+    let project = check(Method::POST, "/v2/projects", cb(Method::POST, "/v2/projects".into(), Some(json!({"name": "oa-cb"}))).await, StatusCode::CREATED);
+    let project = project["id"].as_str().unwrap().to_string();
+    let body = json!({"name": "oa-cb", "cloudId": cloud, "projectId": project});
+    let r = t.http.post(format!("{}/v2/clusters", t.url)).bearer_auth(&t.token).json(&body).send().await.unwrap();
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, _, v) = decode(r).await;
+    check(Method::POST, "/v2/clusters", (s, v), StatusCode::CREATED);
+    for path in
+        [location.clone(), format!("{location}/status"), format!("{location}/health"), "/v2/clusters".into(), "/v2/projects".into(), "/v2/clouds".into()]
+    {
+        check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::OK);
+    }
+    let cluster = location.trim_start_matches("/v2/clusters/").to_string();
+    t.wait_state(&cluster, "CREATED", std::time::Duration::from_secs(30)).await;
+    for path in [location.clone(), format!("{location}/health"), format!("/v2/clouds/{cloud}")] {
+        check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::OK);
+    }
+    let path = format!("/v2/clusters/{missing}");
+    check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
+
+    // CockroachDB Cloud v1 (bearer).
+    let body = json!({"name": "oa-crdb", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}});
+    let c = check(Method::POST, "/api/v1/clusters", cb(Method::POST, "/api/v1/clusters".into(), Some(body)).await, StatusCode::OK);
+    let id = c["id"].as_str().unwrap().to_string();
+    for path in [format!("/api/v1/clusters/{id}"), "/api/v1/clusters".into(), format!("/api/v1/clusters/{id}/nodes"), "/api/v1/organization".into()] {
+        check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::OK);
+    }
+    let path = format!("/api/v1/clusters/{missing}");
+    check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
+    assert!(errs.is_empty(), "answers that do not fit the server's own document:\n{}", errs.join("\n"));
+}
