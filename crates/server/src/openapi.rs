@@ -10,6 +10,7 @@
 //! in each dialect's own error body (`CouchbaseErrorBody`, `CockroachErrorBody`,
 //! `CrateDbErrorBody`); tests/openapi.rs checks real answers against them.
 
+pub mod dialects;
 pub mod links;
 pub mod responses;
 pub mod rules;
@@ -133,5 +134,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     shapes::Shapes.modify(doc);
     responses::CommonResponses.modify(doc);
     links::Links.modify(doc);
+    dialects::DialectSchemas.modify(doc);
     router
 }

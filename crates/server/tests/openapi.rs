@@ -297,6 +297,9 @@ async fn every_dialect_operation_documents_typed_bodies() {
                 }
             }
             for (status, r) in op["responses"].as_object().unwrap() {
+                if r["description"].as_str().unwrap_or_default().is_empty() {
+                    problems.push(format!("{at} {status}: no description"));
+                }
                 let schema = r.pointer("/content/application~1json/schema");
                 if status.starts_with('2') {
                     let bodiless = ["202", "204"].contains(&status.as_str()) || BODILESS.contains(&format!("{at} {status}").as_str());
