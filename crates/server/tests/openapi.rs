@@ -416,3 +416,121 @@ async fn dialect_answers_fit_their_documented_schemas() {
     check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
     assert!(errs.is_empty(), "answers that do not fit the server's own document:\n{}", errs.join("\n"));
 }
+
+/// How a dialect request authenticates: the owner's bearer token, or the key as HTTP Basic.
+#[derive(Clone, Copy)]
+enum Auth {
+    Bearer,
+    Basic,
+}
+
+async fn answer(t: &TestServer, auth: Auth, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut rb = t.http.request(method, format!("{}{path}", t.url));
+    rb = match auth {
+        Auth::Bearer => rb.bearer_auth(&t.token),
+        Auth::Basic => rb.basic_auth(&t.access_key, Some(&t.secret)),
+    };
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let (s, _, v) = decode(rb.send().await.unwrap()).await;
+    (s, v)
+}
+
+/// The sub-resources of each dialect (buckets, users, allow lists, keys, roles, the audit
+/// logs, the legacy CockroachDB paths) answer what the document says, changes included.
+#[tokio::test]
+async fn dialect_resource_answers_fit_their_documented_schemas() {
+    let t = TestServer::start().await;
+    let checker = common::vendor_doc::VendorDoc::json(&document(&t).await.to_string());
+    let (mut errs, mut checked) = (vec![], 0);
+    let org = t.org.clone();
+    let (s, c) = t.post("/v1/clusters", json!({"name": "oa-res", "provider": "aws", "region": "us-east-1", "node_count": 3})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{c}");
+    let id = c["cluster"]["id"].as_str().unwrap().to_string();
+    t.wait_state(&id, "CREATED", std::time::Duration::from_secs(30)).await;
+    let (s, _, sa) = t.call(Method::POST, "/api/v1/service-accounts", Some(json!({"name": "oa-sa", "description": "d", "roles": []}))).await;
+    assert_eq!(s, StatusCode::OK, "{sa}");
+    let steps: Vec<(Auth, Method, String, Option<Value>, u16)> = vec![
+        // Couchbase Cloud v2.
+        (Auth::Bearer, Method::POST, format!("/v2/clusters/{id}/buckets"), Some(json!({"name": "oa-bucket", "memoryQuota": 128})), 201),
+        (Auth::Bearer, Method::GET, format!("/v2/clusters/{id}/buckets"), None, 200),
+        (Auth::Bearer, Method::PUT, format!("/v2/clusters/{id}/buckets"), Some(json!([{"name": "oa-bucket", "memoryQuota": 256}])), 201),
+        (Auth::Bearer, Method::POST, format!("/v2/clusters/{id}/allowlist"), Some(json!({"cidrBlock": "10.0.0.0/8", "ruleType": "permanent"})), 202),
+        (
+            Auth::Bearer,
+            Method::POST,
+            format!("/v2/clusters/{id}/allowlist"),
+            Some(json!({"cidrBlock": "192.168.1.0/24", "ruleType": "temporary", "duration": "1h0m0s"})),
+            202,
+        ),
+        (Auth::Bearer, Method::GET, format!("/v2/clusters/{id}/allowlist"), None, 200),
+        (
+            Auth::Bearer,
+            Method::POST,
+            format!("/v2/clusters/{id}/users"),
+            Some(json!({"username": "oa", "password": "correct-horse-battery", "allBucketsAccess": "data_reader"})),
+            201,
+        ),
+        (Auth::Bearer, Method::GET, format!("/v2/clusters/{id}/users"), None, 200),
+        (Auth::Bearer, Method::GET, format!("/v2/clusters/{id}/certificate"), None, 200),
+        (Auth::Bearer, Method::GET, "/v2/users".into(), None, 200),
+        (Auth::Bearer, Method::POST, format!("/v2/clusters/{id}/buckets"), Some(json!({"name": "oa-bucket", "memoryQuota": 128})), 422),
+        // CockroachDB Cloud v1.
+        (Auth::Bearer, Method::POST, format!("/api/v1/clusters/{id}/sql-users"), Some(json!({"name": "oa_user", "password": "long-enough-pw-1"})), 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/clusters/{id}/sql-users"), None, 200),
+        (Auth::Bearer, Method::POST, format!("/api/v1/clusters/{id}/databases"), Some(json!({"name": "oa_db"})), 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/clusters/{id}/databases"), None, 200),
+        (
+            Auth::Bearer,
+            Method::POST,
+            format!("/api/v1/clusters/{id}/networking/allowlist"),
+            Some(json!({"cidr_ip": "172.16.0.0", "cidr_mask": 12, "sql": true})),
+            200,
+        ),
+        (Auth::Bearer, Method::GET, format!("/api/v1/clusters/{id}/networking/allowlist"), None, 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/clusters/{id}/connection-string?sql_user=oa_user"), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/clusters/available-regions?provider=GCP".into(), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/service-accounts".into(), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/api-keys".into(), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/roles".into(), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/auditlogevents".into(), None, 200),
+        (Auth::Bearer, Method::POST, format!("/api/v1/clusters/{id}/databases"), Some(json!({"name": "bad name!"})), 400),
+        (
+            Auth::Bearer,
+            Method::POST,
+            format!("/api/v1/orgs/{org}/clusters"),
+            Some(json!({"name": "oa-legacy", "provider": "GCP", "serverless": {"regions": ["us-central1"], "spendLimit": 25}})),
+            200,
+        ),
+        (Auth::Bearer, Method::GET, format!("/api/v1/orgs/{org}/clusters"), None, 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/orgs/{org}/clusters/{id}"), None, 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/orgs/{org}/clusters/available-regions?provider=GCP"), None, 200),
+        // CrateDB Cloud v2.
+        (Auth::Basic, Method::GET, "/api/v2/users/".into(), None, 200),
+        (Auth::Basic, Method::GET, format!("/api/v2/organizations/{org}/users/"), None, 200),
+        (Auth::Basic, Method::GET, format!("/api/v2/organizations/{org}/auditlogs/"), None, 200),
+        (Auth::Basic, Method::GET, "/api/v2/subscriptions/".into(), None, 200),
+        (Auth::Basic, Method::GET, "/api/v2/roles/".into(), None, 200),
+        (Auth::Basic, Method::POST, "/api/v2/users/me/api-keys/".into(), None, 200),
+        (Auth::Basic, Method::GET, "/api/v2/users/me/api-keys/".into(), None, 200),
+        (Auth::Basic, Method::PUT, format!("/api/v2/clusters/{id}/deletion-protection/"), Some(json!({"deletion_protected": true})), 200),
+        (Auth::Basic, Method::PUT, format!("/api/v2/clusters/{id}/ip-restrictions/"), Some(json!({"ip_whitelist": [{"cidr": "10.1.0.0/16"}]})), 200),
+        (Auth::Basic, Method::PUT, format!("/api/v2/organizations/{org}/"), Some(json!({"notifications_enabled": true, "email": "ops@example.com"})), 200),
+        (Auth::Basic, Method::PUT, format!("/api/v2/clusters/{id}/scale/"), Some(json!({"product_unit": "many"})), 400),
+    ];
+    for (auth, method, path, body, want) in steps {
+        let (s, v) = answer(&t, auth, method.clone(), &path, body).await;
+        assert_eq!(s.as_u16(), want, "{method} {path}: {v}");
+        checker.check_answer(method.as_str(), &path, s.as_u16(), &v, &mut errs);
+        checked += 1;
+    }
+    assert!(errs.is_empty(), "answers that do not fit the server's own document:\n{}", errs.join("\n"));
+    assert_eq!(checked, 39);
+    // The check has teeth: a missing required field, a value outside an enum, an unknown field.
+    let mut e = vec![];
+    checker.check_answer("GET", &format!("/api/v1/orgs/{org}/clusters/{id}"), 200, &json!({"regions": []}), &mut e);
+    checker.check_answer("GET", &format!("/v2/clusters/{id}/status"), 200, &json!({"status": "sleeping"}), &mut e);
+    checker.check_answer("GET", "/api/v2/roles/", 200, &json!([{"id": "x", "name": "y", "extra": 1}]), &mut e);
+    assert_eq!(e.len(), 3, "{e:?}");
+}
