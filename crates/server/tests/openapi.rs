@@ -338,6 +338,8 @@ async fn dialect_answers_fit_their_documented_schemas() {
         body
     };
     let missing = uuid::Uuid::now_v7();
+    // The creates' bodies fit the documented request schemas too.
+    let mut request_errs = vec![];
 
     // CrateDB Cloud v2 (HTTP Basic), first: a deploy into an existing project of an
     // organization that has a cloud is refused today (see the report of this change).
@@ -356,6 +358,7 @@ async fn dialect_answers_fit_their_documented_schemas() {
     let deploy = json!({"cluster": {"name": "oa-cr", "crate_version": "5.9.2", "product_name": "cr4", "product_tier": "default", "username": "admin",
         "password": "a-password-of-24-chars-xx"}, "subscription_id": "free_tier", "project_id": p["id"]});
     let path = format!("/api/v2/organizations/{}/clusters/", t.org);
+    checker.check_request("POST", &path, &deploy, &mut request_errs);
     let c = check(Method::POST, &path, cr(Method::POST, path.clone(), Some(deploy)).await, StatusCode::CREATED);
     let id = c["id"].as_str().unwrap().to_string();
     t.wait_state(&id, "CREATED", std::time::Duration::from_secs(30)).await;
@@ -387,7 +390,8 @@ async fn dialect_answers_fit_their_documented_schemas() {
     let cloud = cloud["id"].as_str().unwrap().to_string();
     let project = check(Method::POST, "/v2/projects", cb(Method::POST, "/v2/projects".into(), Some(json!({"name": "oa-cb"}))).await, StatusCode::CREATED);
     let project = project["id"].as_str().unwrap().to_string();
-    let body = json!({"name": "oa-cb", "cloudId": cloud, "projectId": project});
+    let body = json!({"name": "oa-cb", "cloudId": cloud, "projectId": project, "servers": [{"size": 3, "services": ["data", "index"], "aws": {"instanceSize": "m5.xlarge", "ebsSizeGib": 50}}]});
+    checker.check_request("POST", "/v2/clusters", &body, &mut request_errs);
     let r = t.http.post(format!("{}/v2/clusters", t.url)).bearer_auth(&t.token).json(&body).send().await.unwrap();
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let (s, _, v) = decode(r).await;
@@ -406,7 +410,9 @@ async fn dialect_answers_fit_their_documented_schemas() {
     check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
 
     // CockroachDB Cloud v1 (bearer).
-    let body = json!({"name": "oa-crdb", "provider": "GCP", "spec": {"serverless": {"regions": ["us-central1"]}}});
+    let spec = json!({"serverless": {"regions": ["us-central1"], "usage_limits": {"request_unit_limit": "50000000", "storage_mib_limit": 10240}}, "labels": {"team": "oa"}});
+    let body = json!({"name": "oa-crdb", "provider": "GCP", "spec": spec});
+    checker.check_request("POST", "/api/v1/clusters", &body, &mut request_errs);
     let c = check(Method::POST, "/api/v1/clusters", cb(Method::POST, "/api/v1/clusters".into(), Some(body)).await, StatusCode::OK);
     let id = c["id"].as_str().unwrap().to_string();
     for path in [format!("/api/v1/clusters/{id}"), "/api/v1/clusters".into(), format!("/api/v1/clusters/{id}/nodes"), "/api/v1/organization".into()] {
@@ -414,7 +420,8 @@ async fn dialect_answers_fit_their_documented_schemas() {
     }
     let path = format!("/api/v1/clusters/{missing}");
     check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
-    assert!(errs.is_empty(), "answers that do not fit the server's own document:\n{}", errs.join("\n"));
+    errs.extend(request_errs);
+    assert!(errs.is_empty(), "answers or requests that do not fit the server's own document:\n{}", errs.join("\n"));
 }
 
 /// How a dialect request authenticates: the owner's bearer token, or the key as HTTP Basic.
@@ -520,6 +527,10 @@ async fn dialect_resource_answers_fit_their_documented_schemas() {
         (Auth::Basic, Method::PUT, format!("/api/v2/clusters/{id}/scale/"), Some(json!({"product_unit": "many"})), 400),
     ];
     for (auth, method, path, body, want) in steps {
+        // A body the server takes fits the documented request schema too.
+        if let Some(b) = body.as_ref().filter(|_| want < 300) {
+            checker.check_request(method.as_str(), &path, b, &mut errs);
+        }
         let (s, v) = answer(&t, auth, method.clone(), &path, body).await;
         assert_eq!(s.as_u16(), want, "{method} {path}: {v}");
         checker.check_answer(method.as_str(), &path, s.as_u16(), &v, &mut errs);
@@ -527,10 +538,12 @@ async fn dialect_resource_answers_fit_their_documented_schemas() {
     }
     assert!(errs.is_empty(), "answers that do not fit the server's own document:\n{}", errs.join("\n"));
     assert_eq!(checked, 39);
-    // The check has teeth: a missing required field, a value outside an enum, an unknown field.
+    // The check has teeth: a missing required field, a value outside an enum, an unknown
+    // field, a request field of the wrong type.
     let mut e = vec![];
     checker.check_answer("GET", &format!("/api/v1/orgs/{org}/clusters/{id}"), 200, &json!({"regions": []}), &mut e);
     checker.check_answer("GET", &format!("/v2/clusters/{id}/status"), 200, &json!({"status": "sleeping"}), &mut e);
     checker.check_answer("GET", "/api/v2/roles/", 200, &json!([{"id": "x", "name": "y", "extra": 1}]), &mut e);
-    assert_eq!(e.len(), 3, "{e:?}");
+    checker.check_request("POST", "/v2/clusters", &json!({"name": 5}), &mut e);
+    assert_eq!(e.len(), 4, "{e:?}");
 }

@@ -144,6 +144,19 @@ impl VendorDoc {
         r.get("content").and_then(|c| c.get("application/json")).and_then(|c| c.get("schema"))
     }
 
+    /// Checks the JSON request body `v` of `method path` against the document's request
+    /// schema; each misfit is pushed onto `errs`.
+    pub fn check_request(&self, method: &str, path: &str, v: &Value, errs: &mut Vec<String>) {
+        let Some(template) = self.template(method, path) else {
+            return errs.push(format!("{method} {path}: not an operation of the document"));
+        };
+        let op = &self.doc["paths"][&template][method.to_lowercase()];
+        match op.pointer("/requestBody/content/application~1json/schema") {
+            Some(schema) => self.check(schema, v, &format!("{method} {template} (request)"), "", errs),
+            None => errs.push(format!("{method} {template}: the document gives this request no JSON body")),
+        }
+    }
+
     /// Whether `status` is a documented answer of `method template`.
     pub fn documents_status(&self, method: &str, template: &str, status: u16) -> bool {
         let r = &self.doc["paths"][template][method.to_lowercase()]["responses"];
