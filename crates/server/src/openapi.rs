@@ -5,8 +5,12 @@
 //! schemas, [`shapes`] the rules across the fields of a body, [`responses`] adds the
 //! responses every operation can give (errors, rate-limit and request-id headers), [`links`]
 //! the links from a create to the operations on what it created. The vendor-dialect paths in the same document (`/v2`, `/api/v1`,
-//! `/api/v2`) are listed with their statuses but not yet with typed schemas.
+//! `/api/v2`) carry the typed request and answer schemas of their handlers (the dialects' wire
+//! structs; `dialects/cockroach/docs.rs` for the answers built as JSON trees) and their errors
+//! in each dialect's own error body (`CouchbaseErrorBody`, `CockroachErrorBody`,
+//! `CrateDbErrorBody`); tests/openapi.rs checks real answers against them.
 
+pub mod dialects;
 pub mod links;
 pub mod responses;
 pub mod rules;
@@ -130,5 +134,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     shapes::Shapes.modify(doc);
     responses::CommonResponses.modify(doc);
     links::Links.modify(doc);
+    dialects::DialectSchemas.modify(doc);
     router
 }

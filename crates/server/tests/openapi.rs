@@ -236,3 +236,313 @@ async fn integer_fields_take_integral_numbers() {
     let (s, b) = t.post("/v1/clusters", json!({"name": "toobig", "provider": "aws", "region": "us-east-1", "node_count": 4_294_967_296_i64})).await;
     assert_eq!((s, b["details"][0]["field"].clone()), (StatusCode::BAD_REQUEST, json!("node_count")), "{b}");
 }
+
+/// The vendor dialects: path prefix and the component of the dialect's own error body.
+const DIALECTS: &[(&str, &str)] = &[("/v2/", "CouchbaseErrorBody"), ("/api/v2/", "CrateDbErrorBody"), ("/api/v1/", "CockroachErrorBody")];
+
+/// Success answers of the dialects that carry no body besides 202 and 204 (`METHOD path status`).
+const BODILESS: &[&str] = &["post /v2/clusters 201", "post /v2/clusters/{id}/users 201"];
+
+/// Whether a schema names its fields: an object with properties (or explicitly none, the
+/// answer `{}`), an array of such, or a composition of such (a `null` variant aside),
+/// through `$ref`s.
+fn typed(doc: &Value, s: &Value) -> bool {
+    if let Some(r) = s["$ref"].as_str() {
+        return doc.pointer(r.trim_start_matches('#')).is_some_and(|t| typed(doc, t));
+    }
+    if s["properties"].as_object().is_some_and(|p| !p.is_empty()) || (s["type"] == "object" && s["additionalProperties"] == false) {
+        return true;
+    }
+    if s["type"] == "array" {
+        return typed(doc, &s["items"]);
+    }
+    ["allOf", "oneOf", "anyOf"].iter().any(|k| s[k].as_array().is_some_and(|v| !v.is_empty() && v.iter().all(|x| x["type"] == "null" || typed(doc, x))))
+}
+
+/// Every `$ref` reachable from `v` that names nothing in the document.
+fn dangling(doc: &Value, v: &Value, seen: &mut BTreeSet<String>, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get("$ref")
+                && seen.insert(r.clone())
+            {
+                match doc.pointer(r.trim_start_matches('#')) {
+                    Some(target) => dangling(doc, target, seen, out),
+                    None => out.push(r.clone()),
+                }
+            }
+            o.values().for_each(|x| dangling(doc, x, seen, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| dangling(doc, x, seen, out)),
+        _ => {}
+    }
+}
+
+/// Every vendor-dialect operation documents typed request and response bodies, and its
+/// errors in the dialect's own error shape.
+#[tokio::test]
+async fn every_dialect_operation_documents_typed_bodies() {
+    let t = TestServer::start().await;
+    let doc = document(&t).await;
+    let (mut problems, mut operations) = (vec![], 0);
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some((_, error)) = DIALECTS.iter().find(|(p, _)| path.starts_with(p)) else { continue };
+        for (method, op) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            operations += 1;
+            if op.get("requestBody").is_some() {
+                match op.pointer("/requestBody/content/application~1json/schema") {
+                    Some(s) if typed(&doc, s) => {}
+                    s => problems.push(format!("{at}: the request body is not a typed schema: {s:?}")),
+                }
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if r["description"].as_str().unwrap_or_default().is_empty() {
+                    problems.push(format!("{at} {status}: no description"));
+                }
+                let schema = r.pointer("/content/application~1json/schema");
+                if status.starts_with('2') {
+                    let bodiless = ["202", "204"].contains(&status.as_str()) || BODILESS.contains(&format!("{at} {status}").as_str());
+                    match schema {
+                        None if bodiless => {}
+                        Some(s) if !bodiless && typed(&doc, s) => {}
+                        s => problems.push(format!("{at} {status}: the answer's schema is not typed (or a bodiless answer has one): {s:?}")),
+                    }
+                } else if schema.and_then(|s| s["$ref"].as_str()) != Some(&format!("#/components/schemas/{error}")) {
+                    problems.push(format!("{at} {status}: not the dialect's error body {error}: {schema:?}"));
+                }
+            }
+            let mut missing = vec![];
+            dangling(&doc, op, &mut BTreeSet::new(), &mut missing);
+            problems.extend(missing.into_iter().map(|r| format!("{at}: {r} names no component")));
+        }
+    }
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(operations >= 100, "{operations}");
+    for (_, error) in DIALECTS {
+        assert!(typed(&doc, &doc["components"]["schemas"][error]), "{error}");
+    }
+}
+
+/// Real answers of the dialects (creates, gets, lists and an error) fit the schemas the
+/// server's own document gives them: required fields present, types, enums, no field the
+/// document lacks.
+#[tokio::test]
+async fn dialect_answers_fit_their_documented_schemas() {
+    let t = TestServer::start().await;
+    let checker = common::vendor_doc::VendorDoc::json(&document(&t).await.to_string());
+    let mut errs = vec![];
+    let mut check = |method: Method, path: &str, (status, body): (StatusCode, Value), want: StatusCode| {
+        assert_eq!(status, want, "{method} {path}: {body}");
+        checker.check_answer(method.as_str(), path, status.as_u16(), &body, &mut errs);
+        body
+    };
+    let missing = uuid::Uuid::now_v7();
+    // The creates' bodies fit the documented request schemas too.
+    let mut request_errs = vec![];
+
+    // CrateDB Cloud v2 (HTTP Basic).
+    let cr = |m: Method, p: String, b: Option<Value>| {
+        let t = &t;
+        async move {
+            let mut rb = t.http.request(m, format!("{}{p}", t.url)).basic_auth(&t.access_key, Some(&t.secret));
+            if let Some(b) = b {
+                rb = rb.json(&b);
+            }
+            let (s, _, v) = decode(rb.send().await.unwrap()).await;
+            (s, v)
+        }
+    };
+    let p = check(Method::POST, "/api/v2/projects/", cr(Method::POST, "/api/v2/projects/".into(), Some(json!({"name": "oa-cr"}))).await, StatusCode::CREATED);
+    let deploy = json!({"cluster": {"name": "oa-cr", "crate_version": "5.9.2", "product_name": "cr4", "product_tier": "default", "username": "admin",
+        "password": "a-password-of-24-chars-xx"}, "subscription_id": "free_tier", "project_id": p["id"]});
+    let path = format!("/api/v2/organizations/{}/clusters/", t.org);
+    checker.check_request("POST", &path, &deploy, &mut request_errs);
+    let c = check(Method::POST, &path, cr(Method::POST, path.clone(), Some(deploy)).await, StatusCode::CREATED);
+    let id = c["id"].as_str().unwrap().to_string();
+    t.wait_state(&id, "CREATED", std::time::Duration::from_secs(30)).await;
+    for path in [
+        format!("/api/v2/clusters/{id}/"),
+        "/api/v2/clusters/".into(),
+        format!("/api/v2/clusters/{id}/operations/"),
+        format!("/api/v2/projects/{}/", p["id"].as_str().unwrap()),
+        "/api/v2/organizations/".into(),
+        "/api/v2/users/me/".into(),
+        "/api/v2/products/".into(),
+        "/api/v2/regions/".into(),
+    ] {
+        check(Method::GET, &path, cr(Method::GET, path.clone(), None).await, StatusCode::OK);
+    }
+    let path = format!("/api/v2/clusters/{missing}/");
+    check(Method::GET, &path, cr(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
+
+    // Couchbase Cloud v2 (bearer).
+    let cb = |m: Method, p: String, b: Option<Value>| {
+        let t = &t;
+        async move {
+            let (s, _, v) = t.call(m, &p, b).await;
+            (s, v)
+        }
+    };
+    let (s, cloud) = t.post("/v1/clouds", json!({"name": "oa-west", "provider": "aws", "region": "us-west-2"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{cloud}");
+    let cloud = cloud["id"].as_str().unwrap().to_string();
+    let project = check(Method::POST, "/v2/projects", cb(Method::POST, "/v2/projects".into(), Some(json!({"name": "oa-cb"}))).await, StatusCode::CREATED);
+    let project = project["id"].as_str().unwrap().to_string();
+    let body = json!({"name": "oa-cb", "cloudId": cloud, "projectId": project, "servers": [{"size": 3, "services": ["data", "index"], "aws": {"instanceSize": "m5.xlarge", "ebsSizeGib": 50}}]});
+    checker.check_request("POST", "/v2/clusters", &body, &mut request_errs);
+    let r = t.http.post(format!("{}/v2/clusters", t.url)).bearer_auth(&t.token).json(&body).send().await.unwrap();
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, _, v) = decode(r).await;
+    check(Method::POST, "/v2/clusters", (s, v), StatusCode::CREATED);
+    for path in
+        [location.clone(), format!("{location}/status"), format!("{location}/health"), "/v2/clusters".into(), "/v2/projects".into(), "/v2/clouds".into()]
+    {
+        check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::OK);
+    }
+    let cluster = location.trim_start_matches("/v2/clusters/").to_string();
+    t.wait_state(&cluster, "CREATED", std::time::Duration::from_secs(30)).await;
+    for path in [location.clone(), format!("{location}/health"), format!("/v2/clouds/{cloud}")] {
+        check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::OK);
+    }
+    let path = format!("/v2/clusters/{missing}");
+    check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
+
+    // CockroachDB Cloud v1 (bearer).
+    let spec = json!({"serverless": {"regions": ["us-central1"], "usage_limits": {"request_unit_limit": "50000000", "storage_mib_limit": 10240}}, "labels": {"team": "oa"}});
+    let body = json!({"name": "oa-crdb", "provider": "GCP", "spec": spec});
+    checker.check_request("POST", "/api/v1/clusters", &body, &mut request_errs);
+    let c = check(Method::POST, "/api/v1/clusters", cb(Method::POST, "/api/v1/clusters".into(), Some(body)).await, StatusCode::OK);
+    let id = c["id"].as_str().unwrap().to_string();
+    for path in [format!("/api/v1/clusters/{id}"), "/api/v1/clusters".into(), format!("/api/v1/clusters/{id}/nodes"), "/api/v1/organization".into()] {
+        check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::OK);
+    }
+    let path = format!("/api/v1/clusters/{missing}");
+    check(Method::GET, &path, cb(Method::GET, path.clone(), None).await, StatusCode::NOT_FOUND);
+    errs.extend(request_errs);
+    assert!(errs.is_empty(), "answers or requests that do not fit the server's own document:\n{}", errs.join("\n"));
+}
+
+/// How a dialect request authenticates: the owner's bearer token, or the key as HTTP Basic.
+#[derive(Clone, Copy)]
+enum Auth {
+    Bearer,
+    Basic,
+}
+
+async fn answer(t: &TestServer, auth: Auth, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut rb = t.http.request(method, format!("{}{path}", t.url));
+    rb = match auth {
+        Auth::Bearer => rb.bearer_auth(&t.token),
+        Auth::Basic => rb.basic_auth(&t.access_key, Some(&t.secret)),
+    };
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let (s, _, v) = decode(rb.send().await.unwrap()).await;
+    (s, v)
+}
+
+/// The sub-resources of each dialect (buckets, users, allow lists, keys, roles, the audit
+/// logs, the legacy CockroachDB paths) answer what the document says, changes included.
+#[tokio::test]
+async fn dialect_resource_answers_fit_their_documented_schemas() {
+    let t = TestServer::start().await;
+    let checker = common::vendor_doc::VendorDoc::json(&document(&t).await.to_string());
+    let (mut errs, mut checked) = (vec![], 0);
+    let org = t.org.clone();
+    let (s, c) = t.post("/v1/clusters", json!({"name": "oa-res", "provider": "aws", "region": "us-east-1", "node_count": 3})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{c}");
+    let id = c["cluster"]["id"].as_str().unwrap().to_string();
+    t.wait_state(&id, "CREATED", std::time::Duration::from_secs(30)).await;
+    let (s, _, sa) = t.call(Method::POST, "/api/v1/service-accounts", Some(json!({"name": "oa-sa", "description": "d", "roles": []}))).await;
+    assert_eq!(s, StatusCode::OK, "{sa}");
+    let steps: Vec<(Auth, Method, String, Option<Value>, u16)> = vec![
+        // Couchbase Cloud v2.
+        (Auth::Bearer, Method::POST, format!("/v2/clusters/{id}/buckets"), Some(json!({"name": "oa-bucket", "memoryQuota": 128})), 201),
+        (Auth::Bearer, Method::GET, format!("/v2/clusters/{id}/buckets"), None, 200),
+        (Auth::Bearer, Method::PUT, format!("/v2/clusters/{id}/buckets"), Some(json!([{"name": "oa-bucket", "memoryQuota": 256}])), 201),
+        (Auth::Bearer, Method::POST, format!("/v2/clusters/{id}/allowlist"), Some(json!({"cidrBlock": "10.0.0.0/8", "ruleType": "permanent"})), 202),
+        (
+            Auth::Bearer,
+            Method::POST,
+            format!("/v2/clusters/{id}/allowlist"),
+            Some(json!({"cidrBlock": "192.168.1.0/24", "ruleType": "temporary", "duration": "1h0m0s"})),
+            202,
+        ),
+        (Auth::Bearer, Method::GET, format!("/v2/clusters/{id}/allowlist"), None, 200),
+        (
+            Auth::Bearer,
+            Method::POST,
+            format!("/v2/clusters/{id}/users"),
+            Some(json!({"username": "oa", "password": "correct-horse-battery", "allBucketsAccess": "data_reader"})),
+            201,
+        ),
+        (Auth::Bearer, Method::GET, format!("/v2/clusters/{id}/users"), None, 200),
+        (Auth::Bearer, Method::GET, format!("/v2/clusters/{id}/certificate"), None, 200),
+        (Auth::Bearer, Method::GET, "/v2/users".into(), None, 200),
+        (Auth::Bearer, Method::POST, format!("/v2/clusters/{id}/buckets"), Some(json!({"name": "oa-bucket", "memoryQuota": 128})), 422),
+        // CockroachDB Cloud v1.
+        (Auth::Bearer, Method::POST, format!("/api/v1/clusters/{id}/sql-users"), Some(json!({"name": "oa_user", "password": "long-enough-pw-1"})), 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/clusters/{id}/sql-users"), None, 200),
+        (Auth::Bearer, Method::POST, format!("/api/v1/clusters/{id}/databases"), Some(json!({"name": "oa_db"})), 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/clusters/{id}/databases"), None, 200),
+        (
+            Auth::Bearer,
+            Method::POST,
+            format!("/api/v1/clusters/{id}/networking/allowlist"),
+            Some(json!({"cidr_ip": "172.16.0.0", "cidr_mask": 12, "sql": true})),
+            200,
+        ),
+        (Auth::Bearer, Method::GET, format!("/api/v1/clusters/{id}/networking/allowlist"), None, 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/clusters/{id}/connection-string?sql_user=oa_user"), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/clusters/available-regions?provider=GCP".into(), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/service-accounts".into(), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/api-keys".into(), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/roles".into(), None, 200),
+        (Auth::Bearer, Method::GET, "/api/v1/auditlogevents".into(), None, 200),
+        (Auth::Bearer, Method::POST, format!("/api/v1/clusters/{id}/databases"), Some(json!({"name": "bad name!"})), 400),
+        (
+            Auth::Bearer,
+            Method::POST,
+            format!("/api/v1/orgs/{org}/clusters"),
+            Some(json!({"name": "oa-legacy", "provider": "GCP", "serverless": {"regions": ["us-central1"], "spendLimit": 25}})),
+            200,
+        ),
+        (Auth::Bearer, Method::GET, format!("/api/v1/orgs/{org}/clusters"), None, 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/orgs/{org}/clusters/{id}"), None, 200),
+        (Auth::Bearer, Method::GET, format!("/api/v1/orgs/{org}/clusters/available-regions?provider=GCP"), None, 200),
+        // CrateDB Cloud v2.
+        (Auth::Basic, Method::GET, "/api/v2/users/".into(), None, 200),
+        (Auth::Basic, Method::GET, format!("/api/v2/organizations/{org}/users/"), None, 200),
+        (Auth::Basic, Method::GET, format!("/api/v2/organizations/{org}/auditlogs/"), None, 200),
+        (Auth::Basic, Method::GET, "/api/v2/subscriptions/".into(), None, 200),
+        (Auth::Basic, Method::GET, "/api/v2/roles/".into(), None, 200),
+        (Auth::Basic, Method::POST, "/api/v2/users/me/api-keys/".into(), None, 200),
+        (Auth::Basic, Method::GET, "/api/v2/users/me/api-keys/".into(), None, 200),
+        (Auth::Basic, Method::PUT, format!("/api/v2/clusters/{id}/deletion-protection/"), Some(json!({"deletion_protected": true})), 200),
+        (Auth::Basic, Method::PUT, format!("/api/v2/clusters/{id}/ip-restrictions/"), Some(json!({"ip_whitelist": [{"cidr": "10.1.0.0/16"}]})), 200),
+        (Auth::Basic, Method::PUT, format!("/api/v2/organizations/{org}/"), Some(json!({"notifications_enabled": true, "email": "ops@example.com"})), 200),
+        (Auth::Basic, Method::PUT, format!("/api/v2/clusters/{id}/scale/"), Some(json!({"product_unit": "many"})), 400),
+    ];
+    for (auth, method, path, body, want) in steps {
+        // A body the server takes fits the documented request schema too.
+        if let Some(b) = body.as_ref().filter(|_| want < 300) {
+            checker.check_request(method.as_str(), &path, b, &mut errs);
+        }
+        let (s, v) = answer(&t, auth, method.clone(), &path, body).await;
+        assert_eq!(s.as_u16(), want, "{method} {path}: {v}");
+        checker.check_answer(method.as_str(), &path, s.as_u16(), &v, &mut errs);
+        checked += 1;
+    }
+    assert!(errs.is_empty(), "answers that do not fit the server's own document:\n{}", errs.join("\n"));
+    assert_eq!(checked, 39);
+    // The check has teeth: a missing required field, a value outside an enum, an unknown
+    // field, a request field of the wrong type.
+    let mut e = vec![];
+    checker.check_answer("GET", &format!("/api/v1/orgs/{org}/clusters/{id}"), 200, &json!({"regions": []}), &mut e);
+    checker.check_answer("GET", &format!("/v2/clusters/{id}/status"), 200, &json!({"status": "sleeping"}), &mut e);
+    checker.check_answer("GET", "/api/v2/roles/", 200, &json!([{"id": "x", "name": "y", "extra": 1}]), &mut e);
+    checker.check_request("POST", "/v2/clusters", &json!({"name": 5}), &mut e);
+    assert_eq!(e.len(), 4, "{e:?}");
+}

@@ -23,6 +23,8 @@ use std::collections::{BTreeSet, HashMap};
 /// A vendor's OpenAPI document and the dialect's documented allowances.
 pub struct VendorDoc {
     doc: Value,
+    /// An OpenAPI 3.1 document, where a schema without a type (any value) admits null too.
+    v31: bool,
     /// `Schema.property` names that may be null although the document does not say
     /// `nullable` (each a documented dialect decision).
     pub null_ok: BTreeSet<String>,
@@ -53,6 +55,7 @@ impl VendorDoc {
 
     fn new(doc: Value) -> Self {
         VendorDoc {
+            v31: doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
             doc,
             null_ok: BTreeSet::new(),
             extra_ok: BTreeSet::new(),
@@ -141,6 +144,19 @@ impl VendorDoc {
         r.get("content").and_then(|c| c.get("application/json")).and_then(|c| c.get("schema"))
     }
 
+    /// Checks the JSON request body `v` of `method path` against the document's request
+    /// schema; each misfit is pushed onto `errs`.
+    pub fn check_request(&self, method: &str, path: &str, v: &Value, errs: &mut Vec<String>) {
+        let Some(template) = self.template(method, path) else {
+            return errs.push(format!("{method} {path}: not an operation of the document"));
+        };
+        let op = &self.doc["paths"][&template][method.to_lowercase()];
+        match op.pointer("/requestBody/content/application~1json/schema") {
+            Some(schema) => self.check(schema, v, &format!("{method} {template} (request)"), "", errs),
+            None => errs.push(format!("{method} {template}: the document gives this request no JSON body")),
+        }
+    }
+
     /// Whether `status` is a documented answer of `method template`.
     pub fn documents_status(&self, method: &str, template: &str, status: u16) -> bool {
         let r = &self.doc["paths"][template][method.to_lowercase()]["responses"];
@@ -174,10 +190,30 @@ impl VendorDoc {
         (s, name)
     }
 
-    /// Whether `schema` (after `$ref`/`allOf`) accepts null.
+    /// Whether `schema` (after `$ref`/`allOf`) accepts null: OpenAPI 3.0's `nullable`, or 3.1's
+    /// `type: [..., "null"]` and `oneOf`/`anyOf` with a null variant.
     fn nullable(&self, schema: &Value) -> bool {
         let (s, _) = self.resolve(schema, String::new());
-        s.get("nullable") == Some(&Value::Bool(true)) || s.get("allOf").and_then(Value::as_array).is_some_and(|all| all.iter().any(|x| self.nullable(x)))
+        let any = |key: &str| s.get(key).and_then(Value::as_array).is_some_and(|all| all.iter().any(|x| self.nullable(x)));
+        let null_type = match s.get("type") {
+            Some(Value::String(t)) => t == "null",
+            Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+            _ => false,
+        };
+        let any_value = self.v31 && ["type", "$ref", "allOf", "oneOf", "anyOf", "enum", "const"].iter().all(|k| s.get(k).is_none());
+        s.get("nullable") == Some(&Value::Bool(true)) || null_type || any_value || any("allOf") || any("oneOf") || any("anyOf")
+    }
+
+    /// The type of a schema: 3.0's single `type`, or the one non-null type of a 3.1 list.
+    fn type_of(s: &Value) -> Option<&str> {
+        match s.get("type")? {
+            Value::String(t) => Some(t),
+            Value::Array(ts) => match ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>()[..] {
+                [one] => Some(one),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     fn flag(s: &Value, key: &str) -> bool {
@@ -236,7 +272,7 @@ impl VendorDoc {
         {
             errs.push(format!("{at}: {v} not in enum {}", Value::Array(e.clone())));
         }
-        let ty = s.get("type").and_then(Value::as_str);
+        let ty = Self::type_of(s);
         let object_like = s.get("properties").is_some() || s.get("additionalProperties").is_some();
         match ty {
             Some("object") | None if object_like => self.check_object(s, v, at, &name, errs),
@@ -259,6 +295,7 @@ impl VendorDoc {
             Some("integer") if !(v.is_i64() || v.is_u64()) => errs.push(format!("{at}: {v} is not an integer")),
             Some("number") if !v.is_number() => errs.push(format!("{at}: {v} is not a number")),
             Some("boolean") if !v.is_boolean() => errs.push(format!("{at}: {v} is not a boolean")),
+            Some("null") => errs.push(format!("{at}: {v} is not null")),
             _ => {}
         }
         if let Some(n) = v.as_f64()

@@ -1,11 +1,12 @@
 //! CrateDB Cloud API v2 dialect (`/api/v2/`): seed 002's curl and the real `croud` CLI.
 //! Split in modules: `croud` (the real CLI), `changes` (§6 and input rules), `roles` (every
-//! role × route), `lists` (the unpaged cluster list).
+//! role × route), `lists` (the unpaged cluster list), `deploy` (into an existing project).
 
 mod changes;
 #[path = "../common/mod.rs"]
 mod common;
 mod croud;
+mod deploy;
 mod lists;
 mod roles;
 

@@ -1,13 +1,14 @@
 //! The audit log in the vendor's shape: entries from a point in time, ascending or
 //! descending, with the vendor's action names.
 
+use super::docs::CockroachErrorBody;
 use super::{CCaller, CQuery, CResult, field, rfc3339};
 use crate::auth::Caller;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use dbcloud_app::model::{AuditEvent, AuditFilter, PageReq};
-use dbcloud_types::{ErrorBody, Page};
+use dbcloud_types::Page;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -84,7 +85,7 @@ fn at_ms(ms: i128) -> OffsetDateTime {
 /// Audit log entries from a point in time, ascending (default) or descending; a page holds
 /// every entry sharing its last timestamp.
 #[utoipa::path(get, path = "/api/v1/auditlogevents", tag = "cockroachdb cloud", security(("bearer" = [])), params(AuditQuery),
-    responses((status = 200, description = "ListAuditLogsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = super::docs::AuditLogPage, description = "ListAuditLogsResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQuery(q): CQuery<AuditQuery>) -> CResult<Json<Value>> {
     let desc = match q.sort_order.as_deref() {
         None | Some("ASC") => false,

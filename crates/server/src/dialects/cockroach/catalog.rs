@@ -2,6 +2,7 @@
 //! shapes.
 
 use super::clusters::cluster_id;
+use super::docs::CockroachErrorBody;
 use super::paging::{ListQuery, Paging};
 use super::shape::regions_of;
 use super::{CCaller, CQuery, CResult, field, rfc3339};
@@ -9,13 +10,14 @@ use crate::state::AppState;
 use crate::version::CcVersion;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use dbcloud_types::{ErrorBody, Plan, Provider};
+use dbcloud_types::{Plan, Provider};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// The region catalogue in the vendor's shape.
 #[utoipa::path(get, path = "/api/v1/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "ListAvailableRegionsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = RegionList, description = "ListAvailableRegionsResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody)))]
 pub async fn available_regions(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -43,7 +45,7 @@ pub fn parse_provider(p: Option<&str>) -> CResult<Option<Provider>> {
 
 /// The caller's organization in the vendor's shape.
 #[utoipa::path(get, path = "/api/v1/organization", tag = "cockroachdb cloud", security(("bearer" = [])),
-    responses((status = 200, description = "Organization"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = OrganizationOut, description = "Organization"), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn organization(State(s): State<AppState>, CCaller(caller): CCaller) -> CResult<Json<OrganizationOut>> {
     let o = s.app.org().get(&caller).await?;
     let label: String = o.name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
@@ -53,7 +55,7 @@ pub async fn organization(State(s): State<AppState>, CCaller(caller): CCaller) -
 /// The nodes of a cluster (none for BASIC and STANDARD plans).
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/nodes", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = uuid::Uuid, Path), ListQuery),
-    responses((status = 200, description = "ListClusterNodesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = NodeList, description = "ListClusterNodesResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn nodes(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -88,7 +90,7 @@ pub async fn nodes(
 }
 
 /// `Organization`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrganizationOut {
     id: uuid::Uuid,
     name: String,
@@ -98,7 +100,7 @@ pub struct OrganizationOut {
 }
 
 /// `CloudProviderRegion`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RegionOut {
     name: String,
     location: String,
@@ -108,14 +110,15 @@ pub struct RegionOut {
 }
 
 /// `ListAvailableRegionsResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RegionList {
     regions: Vec<RegionOut>,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }
 
 /// `Node`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NodeOut {
     name: String,
     region_name: String,
@@ -123,8 +126,9 @@ pub struct NodeOut {
 }
 
 /// `ListClusterNodesResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NodeList {
     nodes: Vec<NodeOut>,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }

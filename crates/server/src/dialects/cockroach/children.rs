@@ -4,6 +4,7 @@
 
 use super::clusters::cluster_id;
 use super::create::flags;
+use super::docs::CockroachErrorBody;
 use super::paging::{ListQuery, Paging};
 use super::{CCaller, CJson, CQuery, CResult, field};
 use crate::auth::Caller;
@@ -15,9 +16,10 @@ use dbcloud_app::Permission;
 use dbcloud_app::db_users::NewUser;
 use dbcloud_app::model::{NewAllowlistEntry, NewBucket};
 use dbcloud_core::validate;
-use dbcloud_types::{Access, AllowlistEntry, Bucket, Cluster, ClusterState, DatabaseUser, ErrorBody};
+use dbcloud_types::{Access, AllowlistEntry, Bucket, Cluster, ClusterState, DatabaseUser};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// A cluster whose sub-resources may be read or changed: 404 once deleted (the service
 /// checks the permission of each change).
@@ -35,7 +37,7 @@ async fn sql_user(s: &AppState, caller: &Caller, c: &Cluster, name: &str) -> CRe
 /// List SQL users by name.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/sql-users", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ListQuery),
-    responses((status = 200, description = "ListSQLUsersResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SqlUserList, description = "ListSQLUsersResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn list_sql_users(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -52,7 +54,7 @@ pub async fn list_sql_users(
 }
 
 /// `POST …/sql-users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSqlUser {
     /// User name.
@@ -62,9 +64,9 @@ pub struct CreateSqlUser {
 }
 
 /// Create a SQL user (read-write access to the whole cluster).
-#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/sql-users", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/sql-users", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = CreateSqlUser,
     params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "SQLUser"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = SqlUserOut, description = "SQLUser"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 409, body = CockroachErrorBody)))]
 pub async fn create_sql_user(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -81,7 +83,7 @@ pub async fn create_sql_user(
 /// Delete a SQL user; answers it.
 #[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}/sql-users/{name}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ("name" = String, Path)),
-    responses((status = 200, description = "SQLUser"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SqlUserOut, description = "SQLUser"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn delete_sql_user(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>) -> CResult<Json<SqlUserOut>> {
     let c = live(&s, &caller, &id, Permission::DbuserManage).await?;
     let u = sql_user(&s, &caller, &c, &name).await?;
@@ -90,7 +92,7 @@ pub async fn delete_sql_user(State(s): State<AppState>, CCaller(caller): CCaller
 }
 
 /// `PUT …/sql-users/{name}/password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqlPassword {
     /// The new password.
@@ -98,9 +100,9 @@ pub struct SqlPassword {
 }
 
 /// Change a SQL user's password.
-#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/sql-users/{name}/password", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/sql-users/{name}/password", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = SqlPassword,
     params(("cluster_id" = String, Path), ("name" = String, Path)),
-    responses((status = 200, description = "SQLUser"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SqlUserOut, description = "SQLUser"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn sql_user_password(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -127,7 +129,7 @@ async fn database_named(s: &AppState, caller: &Caller, c: &Cluster, name: &str) 
 /// List databases by name.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ListQuery),
-    responses((status = 200, description = "ApiListDatabasesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DatabaseList, description = "ApiListDatabasesResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn list_databases(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -143,7 +145,7 @@ pub async fn list_databases(
 }
 
 /// `POST …/databases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDatabase {
     /// Database name.
@@ -151,9 +153,9 @@ pub struct CreateDatabase {
 }
 
 /// Create a database.
-#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = CreateDatabase,
     params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = DatabaseOut, description = "Database"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 409, body = CockroachErrorBody)))]
 pub async fn create_database(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -167,7 +169,7 @@ pub async fn create_database(
 }
 
 /// `PATCH …/databases/{name}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameDatabase {
     /// The new name.
@@ -176,7 +178,7 @@ pub struct RenameDatabase {
 }
 
 /// `PATCH …/databases` (name in the body).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameDatabaseBody {
     /// The current name.
@@ -195,9 +197,9 @@ async fn rename(s: &AppState, caller: &Caller, id: &str, name: &str, new_name: &
 }
 
 /// Rename a database.
-#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/databases/{name}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/databases/{name}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = RenameDatabase,
     params(("cluster_id" = String, Path), ("name" = String, Path)),
-    responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = DatabaseOut, description = "Database"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 409, body = CockroachErrorBody)))]
 pub async fn rename_database(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -208,9 +210,9 @@ pub async fn rename_database(
 }
 
 /// Rename a database named in the body.
-#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/databases", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = RenameDatabaseBody,
     params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = DatabaseOut, description = "Database"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 409, body = CockroachErrorBody)))]
 pub async fn rename_database_body(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -223,7 +225,7 @@ pub async fn rename_database_body(
 /// Delete a database; answers it.
 #[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}/databases/{name}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ("name" = String, Path)),
-    responses((status = 200, description = "Database"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DatabaseOut, description = "Database"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn delete_database(State(s): State<AppState>, CCaller(caller): CCaller, Path((id, name)): Path<(String, String)>) -> CResult<Json<DatabaseOut>> {
     let c = live(&s, &caller, &id, Permission::ClusterUpdate).await?;
     let b = database_named(&s, &caller, &c, &name).await?;
@@ -265,7 +267,7 @@ async fn entry_at(s: &AppState, caller: &Caller, c: &Cluster, cidr: &str) -> CRe
 /// List the allow list, by address then mask.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/networking/allowlist", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ListQuery),
-    responses((status = 200, description = "ListAllowlistEntriesResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = EntryList, description = "ListAllowlistEntriesResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn list_allowlist(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -287,7 +289,7 @@ pub async fn list_allowlist(
 }
 
 /// `POST …/networking/allowlist` (AllowlistEntry).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEntry {
     /// IPv4 address.
@@ -307,9 +309,9 @@ pub struct NewEntry {
 }
 
 /// Add an allow-list entry (409 when the address and mask are already there).
-#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/networking/allowlist", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/api/v1/clusters/{cluster_id}/networking/allowlist", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = NewEntry,
     params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = EntryOut, description = "AllowlistEntry"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 409, body = CockroachErrorBody)))]
 pub async fn add_allowlist(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -329,7 +331,7 @@ async fn create_entry(s: &AppState, caller: &Caller, c: &Cluster, cidr: String, 
 }
 
 /// `PUT`/`PATCH …/networking/allowlist/{ip}/{mask}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryUpdate {
     /// Allow the DB Console.
@@ -360,9 +362,9 @@ fn same_key(req: &EntryUpdate, cidr: &str) -> CResult<()> {
 }
 
 /// Create an entry at this address (409 when it exists).
-#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = EntryUpdate,
     params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
-    responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = EntryOut, description = "AllowlistEntry"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 409, body = CockroachErrorBody)))]
 pub async fn put_allowlist(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -376,9 +378,9 @@ pub async fn put_allowlist(
 }
 
 /// Change an entry's `ui`, `sql` or `name` (404 when missing).
-#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = EntryUpdate,
     params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
-    responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = EntryOut, description = "AllowlistEntry"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn patch_allowlist(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -402,7 +404,7 @@ pub async fn patch_allowlist(
 /// Remove an entry; answers it (404 when missing).
 #[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}/networking/allowlist/{cidr_ip}/{cidr_mask}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = String, Path), ("cidr_ip" = String, Path), ("cidr_mask" = i32, Path)),
-    responses((status = 200, description = "AllowlistEntry"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = EntryOut, description = "AllowlistEntry"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn delete_allowlist(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -416,34 +418,36 @@ pub async fn delete_allowlist(
 }
 
 /// `SQLUser`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SqlUserOut {
     name: String,
 }
 
 /// `ListSQLUsersResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SqlUserList {
     users: Vec<SqlUserOut>,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }
 
 /// `Database`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DatabaseOut {
     name: String,
     table_count: &'static str,
 }
 
 /// `ApiListDatabasesResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DatabaseList {
     databases: Vec<DatabaseOut>,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }
 
 /// `AllowlistEntry`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EntryOut {
     cidr_ip: String,
     cidr_mask: i32,
@@ -454,9 +458,10 @@ pub struct EntryOut {
 }
 
 /// `ListAllowlistEntriesResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EntryList {
     allowlist: Vec<EntryOut>,
     propagating: bool,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }

@@ -1,6 +1,7 @@
 //! Clusters in the vendor's shape: list (store pages behind sealed tokens), get, delete and
 //! the spend-limit PUT. Create is in `create.rs`, PATCH in `update.rs`.
 
+use super::docs::CockroachErrorBody;
 use super::paging::{ClusterCursor, ListQuery, Paging};
 use super::shape::{ClusterOut, busy, render_one, shape};
 use super::wire::SpendLimitBody;
@@ -14,10 +15,11 @@ use axum::{Extension, Json};
 use dbcloud_app::Permission;
 use dbcloud_app::clusters::ClusterChanges;
 use dbcloud_app::model::{ClusterFilter, PageReq};
-use dbcloud_types::{Cluster, ClusterChange, ClusterState, ErrorBody, Plan};
+use dbcloud_types::{Cluster, ClusterChange, ClusterState, Plan};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Parses a cluster id of a path (400 naming `cluster_id` when malformed).
@@ -38,8 +40,8 @@ pub async fn live(s: &AppState, caller: &Caller, id: Uuid, p: Permission) -> CRe
 /// Get a cluster (also when deleted).
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ClusterOut, description = "Cluster"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody),
+        (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn get_cluster(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -55,8 +57,8 @@ pub async fn get_cluster(
 /// create or scale that is still running is superseded (it ends cancelled).
 #[utoipa::path(delete, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "the deleted Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = ClusterOut, description = "the deleted Cluster"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody),
+        (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
 pub async fn delete_cluster(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -88,10 +90,10 @@ pub async fn set_spend_limit(s: &AppState, caller: &Caller, id: Uuid, cents: i64
 }
 
 /// Legacy: set the spend limit of a serverless cluster (US cents), under any `Cc-Version`.
-#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = SpendLimitBody,
     params(("cluster_id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "{}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = super::docs::CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody),
+        (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
 pub async fn spend_limit(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -106,7 +108,7 @@ pub async fn spend_limit(
 /// List clusters (exactly those the caller may read) by name (or creation time), with page
 /// tokens; each page is one store page, whatever the organization's size.
 #[utoipa::path(get, path = "/api/v1/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "ListClustersResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = ListOut, description = "ListClustersResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn list_clusters(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -130,9 +132,10 @@ pub async fn list_clusters(
 }
 
 /// `ListClustersResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ListOut<'a> {
     clusters: Vec<ClusterOut<'a>>,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }
 

@@ -2,14 +2,15 @@
 //! cluster's SQL endpoint (for `local` clusters, the real primary), with its parts.
 
 use super::clusters::cluster_id;
+use super::docs::CockroachErrorBody;
 use super::{CCaller, CQuery, CResult, field};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use dbcloud_core::Error;
-use dbcloud_types::ErrorBody;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 
 /// Query of the connection-string route.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -24,7 +25,7 @@ pub struct ConnectionQuery {
 }
 
 /// `GetConnectionStringResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionString {
     /// The full URI, parameters inline.
     pub connection_string: String,
@@ -33,7 +34,7 @@ pub struct ConnectionString {
 }
 
 /// `ConnectionStringParameters` (the vendor spells them in PascalCase).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConnectionParams {
     /// Database.
@@ -54,8 +55,8 @@ fn encode(s: &str) -> String {
 /// A generic connection string for a cluster.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster_id}/connection-string", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("cluster_id" = uuid::Uuid, Path), ConnectionQuery),
-    responses((status = 200, description = "GetConnectionStringResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ConnectionString, description = "GetConnectionStringResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody),
+        (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn connection_string(
     State(s): State<AppState>,
     CCaller(caller): CCaller,

@@ -1,6 +1,7 @@
 //! Creating a cluster from the vendor's request: the vendor's fields are checked and turned
 //! into a core create with the vendor attributes kept beside it; the service creates it.
 
+use super::docs::CockroachErrorBody;
 use super::shape::{plan_for, render_one};
 use super::wire::{CreateBody, I64, UsageLimits};
 use super::{CCaller, CJson, CResult, field};
@@ -14,7 +15,7 @@ use axum::{Extension, Json};
 use dbcloud_app::Created;
 use dbcloud_app::clusters::NewCluster;
 use dbcloud_app::model::NewAllowlistEntry;
-use dbcloud_types::{ClusterChange, CreateCluster, ErrorBody, Plan, Provider};
+use dbcloud_types::{ClusterChange, CreateCluster, Plan, Provider};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -78,10 +79,10 @@ pub(super) fn enum_field(v: &mut dbcloud_core::error::Violations, f: &str, val: 
 }
 
 /// Create a cluster: answers it at once with `state: CREATING`; poll `GET` until `CREATED`.
-#[utoipa::path(post, path = "/api/v1/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/api/v1/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = CreateBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create")),
-    responses((status = 200, description = "Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = super::shape::ClusterOut, description = "Cluster"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody),
+        (status = 403, body = CockroachErrorBody), (status = 409, body = CockroachErrorBody)))]
 pub async fn create_cluster(
     State(s): State<AppState>,
     CCaller(caller): CCaller,

@@ -2,6 +2,7 @@
 //! accounts in the vendor's shapes. The service makes every change with its no-escalation
 //! checks.
 
+use super::docs::CockroachErrorBody;
 use super::paging::{ListQuery, Paging};
 use super::roles::{BuiltInRole, BuiltInRoleOut, grants_of_roles};
 use super::{CCaller, CJson, CQuery, CResult, field, rfc3339};
@@ -13,13 +14,14 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use dbcloud_app::identity::keys::NewKey;
 use dbcloud_app::model::{ApiKeyRecord, KeyOwner};
-use dbcloud_types::{ErrorBody, ServiceAccount, UpdateServiceAccount};
+use dbcloud_types::{ServiceAccount, UpdateServiceAccount};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// `ApiKey`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct KeyOut {
     id: String,
     name: String,
@@ -52,15 +54,16 @@ pub(super) fn uuid(name: &str, v: &str) -> CResult<Uuid> {
 }
 
 /// `ListApiKeysResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct KeyList {
     api_keys: Vec<KeyOut>,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }
 
 /// List the organization's API keys (optionally one service account's), by creation time.
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "ListApiKeysResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = KeyList, description = "ListApiKeysResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn list_api_keys(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -78,7 +81,7 @@ pub async fn list_api_keys(
 }
 
 /// `POST /api/v1/api-keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     /// Name.
@@ -89,15 +92,15 @@ pub struct CreateKey {
 }
 
 /// `CreateApiKeyResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedKey {
     api_key: KeyOut,
     secret: String,
 }
 
 /// Create an API key for a service account; the secret key is in this answer only.
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "CreateApiKeyResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = CreateKey,
+    responses((status = 200, body = CreatedKey, description = "CreateApiKeyResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn create_api_key(State(s): State<AppState>, CCaller(caller): CCaller, CJson(req): CJson<CreateKey>) -> CResult<Json<CreatedKey>> {
     let sa = uuid("service_account_id", &req.service_account_id)?;
     let new = NewKey { name: req.name, service_account_id: Some(sa), ..Default::default() };
@@ -107,13 +110,13 @@ pub async fn create_api_key(State(s): State<AppState>, CCaller(caller): CCaller,
 
 /// Get an API key.
 #[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "ApiKey"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = KeyOut, description = "ApiKey"), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn get_api_key(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>) -> CResult<Json<KeyOut>> {
     Ok(Json(key(&service_account_key(&s, &caller, &id).await?)))
 }
 
 /// `PATCH /api/v1/api-keys/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameKey {
     /// New name.
@@ -121,8 +124,8 @@ pub struct RenameKey {
 }
 
 /// Rename an API key.
-#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "ApiKey"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)), request_body = RenameKey,
+    responses((status = 200, body = KeyOut, description = "ApiKey"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn update_api_key(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -136,7 +139,7 @@ pub async fn update_api_key(
 
 /// Delete (revoke) an API key at once, on every replica; answers it.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "ApiKey"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = KeyOut, description = "ApiKey"), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn delete_api_key(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>) -> CResult<Json<KeyOut>> {
     service_account_key(&s, &caller, &id).await?;
     let k = s.app.api_keys().revoke(&caller, &id).await?;
@@ -144,7 +147,7 @@ pub async fn delete_api_key(State(s): State<AppState>, CCaller(caller): CCaller,
 }
 
 /// `ServiceAccount`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountOut {
     id: Uuid,
     name: String,
@@ -168,15 +171,16 @@ fn account(sa: &ServiceAccount) -> AccountOut {
 }
 
 /// `ListServiceAccountsResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountList {
     service_accounts: Vec<AccountOut>,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }
 
 /// List service accounts by name.
 #[utoipa::path(get, path = "/api/v1/service-accounts", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "ListServiceAccountsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AccountList, description = "ListServiceAccountsResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn list_service_accounts(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -190,7 +194,7 @@ pub async fn list_service_accounts(
 }
 
 /// `POST /api/v1/service-accounts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// Name.
@@ -204,8 +208,8 @@ pub struct CreateAccount {
 }
 
 /// Create a service account with roles (never more than the caller holds).
-#[utoipa::path(post, path = "/api/v1/service-accounts", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "ServiceAccount"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/service-accounts", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = CreateAccount,
+    responses((status = 200, body = AccountOut, description = "ServiceAccount"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn create_service_account(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -219,15 +223,15 @@ pub async fn create_service_account(
 
 /// Get a service account.
 #[utoipa::path(get, path = "/api/v1/service-accounts/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "ServiceAccount"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AccountOut, description = "ServiceAccount"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn get_service_account(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>) -> CResult<Json<AccountOut>> {
     let sa = s.app.service_accounts().get(&caller, uuid("id", &id)?).await?;
     Ok(Json(account(&sa)))
 }
 
 /// Rename or re-describe a service account.
-#[utoipa::path(patch, path = "/api/v1/service-accounts/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "ServiceAccount"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/service-accounts/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateServiceAccount,
+    responses((status = 200, body = AccountOut, description = "ServiceAccount"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn update_service_account(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -240,7 +244,7 @@ pub async fn update_service_account(
 
 /// Delete a service account with its keys and grants; answers it.
 #[utoipa::path(delete, path = "/api/v1/service-accounts/{id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "ServiceAccount"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AccountOut, description = "ServiceAccount"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn delete_service_account(State(s): State<AppState>, CCaller(caller): CCaller, Path(id): Path<String>) -> CResult<Json<AccountOut>> {
     let id = uuid("id", &id)?;
     let sa = s.app.service_accounts().get(&caller, id).await?;

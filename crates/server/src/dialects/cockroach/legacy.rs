@@ -4,6 +4,7 @@
 
 use super::catalog::parse_provider;
 use super::clusters::{self, cluster_id};
+use super::docs::CockroachErrorBody;
 use super::paging::{ListQuery, Paging};
 use super::shape::{regions_of, render};
 use super::wire::{CreateBody, CreateSpecBody, I64, ServerlessSpec};
@@ -13,10 +14,11 @@ use crate::idem::IdemKey;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use dbcloud_types::{Cluster, ClusterState, ErrorBody, Plan};
+use dbcloud_types::{Cluster, ClusterState, Plan};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The organization of the path must be the caller's (else 403).
@@ -55,7 +57,7 @@ async fn cloud(s: &AppState, caller: &Caller, c: &Cluster) -> (String, String) {
 }
 
 /// `serverless` of a legacy create.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegacyServerless {
     /// Regions (default: the provider's first serverless region).
@@ -67,7 +69,7 @@ pub struct LegacyServerless {
 }
 
 /// Legacy create body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegacyCreate {
     /// Name.
@@ -87,9 +89,9 @@ fn dollars_to_cents(field_name: &str, d: Option<I64>) -> CResult<Option<I64>> {
 }
 
 /// Create a serverless cluster (legacy path; `spendLimit` in US dollars).
-#[utoipa::path(post, path = "/api/v1/orgs/{organizationId}/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/api/v1/orgs/{organizationId}/clusters", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = LegacyCreate,
     params(("organizationId" = String, Path)),
-    responses((status = 200, description = "{\"cluster\": LegacyCluster}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = super::docs::LegacyClusterAnswer, description = "{\"cluster\": LegacyCluster}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 409, body = CockroachErrorBody)))]
 pub async fn create_cluster(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -113,7 +115,7 @@ pub async fn create_cluster(
 /// List the organization's clusters (legacy path).
 #[utoipa::path(get, path = "/api/v1/orgs/{organizationId}/clusters", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("organizationId" = String, Path), ListQuery),
-    responses((status = 200, description = "{\"clusters\": [LegacyCluster]}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = super::docs::LegacyClusterList, description = "{\"clusters\": [LegacyCluster]}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, Path(org): Path<String>, CQuery(q): CQuery<ListQuery>) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let paging = Paging::new(&q, "orgs/clusters", "", s.app.master_key())?;
@@ -137,7 +139,7 @@ pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, 
 /// Get a cluster with its regions and nodes (legacy path).
 #[utoipa::path(get, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("organizationId" = String, Path), ("clusterId" = String, Path)),
-    responses((status = 200, description = "{\"cluster\": LegacyCluster, \"regions\": [...]}"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = super::docs::LegacyClusterDetail, description = "{\"cluster\": LegacyCluster, \"regions\": [...]}"), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn get_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let id = cluster_id(&id)?;
@@ -161,7 +163,7 @@ pub async fn get_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Pa
 }
 
 /// Legacy spend-limit body (whole US dollars).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegacySpendLimit {
     /// US dollars per month.
@@ -170,9 +172,9 @@ pub struct LegacySpendLimit {
 }
 
 /// Set a serverless cluster's spend limit in whole US dollars (legacy path); answers `{}`.
-#[utoipa::path(put, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(put, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = LegacySpendLimit,
     params(("organizationId" = String, Path), ("clusterId" = String, Path)),
-    responses((status = 200, description = "{}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = super::docs::CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
 pub async fn spend_limit(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -189,7 +191,7 @@ pub async fn spend_limit(
 /// Delete a cluster (legacy path); answers `{}`.
 #[utoipa::path(delete, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("organizationId" = String, Path), ("clusterId" = String, Path)),
-    responses((status = 200, description = "{}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = super::docs::CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
 pub async fn delete_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let id = cluster_id(&id)?;
@@ -200,7 +202,7 @@ pub async fn delete_cluster(State(s): State<AppState>, CCaller(caller): CCaller,
 /// Region names of a provider (legacy path): `{"regions": ["us-central1", …]}`.
 #[utoipa::path(get, path = "/api/v1/orgs/{organizationId}/clusters/available-regions", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("organizationId" = String, Path), ("provider" = Option<String>, Query)),
-    responses((status = 200, description = "{\"regions\": [string]}"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = super::docs::RegionNames, description = "{\"regions\": [string]}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn available_regions(
     State(s): State<AppState>,
     CCaller(caller): CCaller,

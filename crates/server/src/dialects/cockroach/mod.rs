@@ -10,6 +10,7 @@ mod children;
 mod clusters;
 mod connection;
 mod create;
+mod docs;
 mod keys;
 mod legacy;
 mod paging;

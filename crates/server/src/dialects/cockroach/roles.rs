@@ -1,6 +1,7 @@
 //! Role grants in the vendor's shape (`BuiltInRole`): list, get, replace, add and remove a
 //! principal's roles. The service checks every grant (nobody grants more than they hold).
 
+use super::docs::CockroachErrorBody;
 use super::paging::{ListQuery, Paging};
 use super::{CCaller, CJson, CQuery, CResult};
 use crate::auth::Caller;
@@ -13,14 +14,15 @@ use dbcloud_app::identity::grants::{grants_of, parse_role};
 use dbcloud_app::model::PrincipalRef;
 use dbcloud_core::error::Violations;
 use dbcloud_core::perms::Grant;
-use dbcloud_types::{ErrorBody, RoleGrant};
+use dbcloud_types::RoleGrant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A role at a resource, as the vendor names it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuiltInRole {
     /// Role name, e.g. `CLUSTER_ADMIN` or legacy `ADMIN`.
@@ -30,7 +32,7 @@ pub struct BuiltInRole {
 }
 
 /// `BuiltInRole.resource`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resource {
     /// `ORGANIZATION`, `FOLDER` or `CLUSTER`.
@@ -41,13 +43,13 @@ pub struct Resource {
 }
 
 /// `BuiltInRole` as answered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BuiltInRoleOut {
     name: String,
     resource: ResourceOut,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct ResourceOut {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -112,14 +114,15 @@ pub fn grants_of_roles(roles: &[BuiltInRole]) -> CResult<Vec<Grant>> {
 }
 
 /// `ListRoleGrantsResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct GrantList {
     grants: Vec<UserRoles>,
     user_group_grants: Vec<Value>,
+    #[schema(value_type = super::docs::CockroachPagination)]
     pagination: Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UserRoles {
     user_id: String,
     roles: Vec<BuiltInRoleOut>,
@@ -127,7 +130,7 @@ struct UserRoles {
 
 /// List every principal's roles.
 #[utoipa::path(get, path = "/api/v1/roles", tag = "cockroachdb cloud", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "ListRoleGrantsResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = GrantList, description = "ListRoleGrantsResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
 pub async fn list_role_grants(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -145,7 +148,7 @@ pub async fn list_role_grants(
 }
 
 /// `GetAllRolesForUserResponse`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RolesOut {
     roles: Vec<BuiltInRoleOut>,
     group_roles: Vec<Value>,
@@ -162,14 +165,14 @@ async fn roles_of(s: &AppState, caller: &Caller, p: &PrincipalRef) -> CResult<Js
 
 /// A principal's roles.
 #[utoipa::path(get, path = "/api/v1/roles/{user_id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("user_id" = String, Path)),
-    responses((status = 200, description = "GetAllRolesForUserResponse"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RolesOut, description = "GetAllRolesForUserResponse"), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn get_roles(State(s): State<AppState>, CCaller(caller): CCaller, Path(user_id): Path<String>) -> CResult<Json<RolesOut>> {
     let p = s.app.grants().principal_by_id(&caller, &user_id).await?;
     roles_of(&s, &caller, &p).await
 }
 
 /// `PUT /api/v1/roles/{user_id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRoles {
     /// The whole new set of roles.
@@ -177,8 +180,8 @@ pub struct SetRoles {
 }
 
 /// Replace a principal's roles with the given set (every change checked before any is made).
-#[utoipa::path(put, path = "/api/v1/roles/{user_id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("user_id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "GetAllRolesForUserResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/roles/{user_id}", tag = "cockroachdb cloud", security(("bearer" = [])), params(("user_id" = String, Path)), request_body = SetRoles,
+    responses((status = 200, body = RolesOut, description = "GetAllRolesForUserResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn set_roles(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -203,7 +206,7 @@ fn path_grant(kind: &str, id: &str, name: &str) -> CResult<Grant> {
 /// Grant one role at one resource.
 #[utoipa::path(post, path = "/api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("user_id" = String, Path), ("resource_type" = String, Path), ("resource_id" = String, Path), ("role_name" = String, Path)),
-    responses((status = 200, description = "GetAllRolesForUserResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RolesOut, description = "GetAllRolesForUserResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn add_role(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -220,7 +223,7 @@ pub async fn add_role(
 /// Remove one role at one resource.
 #[utoipa::path(delete, path = "/api/v1/roles/{user_id}/{resource_type}/{resource_id}/{role_name}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("user_id" = String, Path), ("resource_type" = String, Path), ("resource_id" = String, Path), ("role_name" = String, Path)),
-    responses((status = 200, description = "GetAllRolesForUserResponse"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RolesOut, description = "GetAllRolesForUserResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody)))]
 pub async fn remove_role(
     State(s): State<AppState>,
     CCaller(caller): CCaller,

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use dbcloud_types::{Cluster, ClusterState, Code, OperationKind, Plan};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The vendor attributes kept with a cluster (`attributes.crdb`).
@@ -89,7 +90,8 @@ impl Serialize for Attr<'_> {
 }
 
 /// A region of a cluster (Region).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ClusterRegion)]
 struct RegionOut<'a> {
     name: &'a str,
     sql_dns: String,
@@ -101,23 +103,25 @@ struct RegionOut<'a> {
     s3_vpc_endpoint_id: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = CockroachUsageLimits)]
 struct Limits {
     provisioned_virtual_cpus: String,
     request_unit_limit: String,
     storage_mib_limit: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ServerlessOut<'a> {
     routing_id: String,
+    #[schema(value_type = String)]
     upgrade_type: Attr<'a>,
     usage_limits: Limits,
     #[serde(skip_serializing_if = "Option::is_none")]
     spend_limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DedicatedOut<'a> {
     machine_type: &'a str,
     num_virtual_cpus: i64,
@@ -126,7 +130,7 @@ struct DedicatedOut<'a> {
     disk_iops: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum ConfigOut<'a> {
     Serverless(ServerlessOut<'a>),
@@ -134,7 +138,7 @@ enum ConfigOut<'a> {
 }
 
 /// A cluster in the vendor's shape (Cluster), serialized without an intermediate tree.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ClusterOut<'a> {
     id: Uuid,
     name: &'a str,
@@ -149,14 +153,19 @@ pub struct ClusterOut<'a> {
     config: ConfigOut<'a>,
     regions: Vec<RegionOut<'a>>,
     sql_dns: String,
+    #[schema(value_type = String)]
     cidr_range: Attr<'a>,
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     labels: Attr<'a>,
     is_customer_cloud_account: bool,
+    #[schema(value_type = String)]
     delete_protection: Attr<'a>,
+    #[schema(value_type = String)]
     network_visibility: Attr<'a>,
     egress_traffic_policy: &'static str,
     parent_id: String,
     account_id: &'static str,
+    #[schema(value_type = Value)]
     customer_cloud_account: Attr<'a>,
     created_at: String,
     updated_at: String,

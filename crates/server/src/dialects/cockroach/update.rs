@@ -3,6 +3,7 @@
 
 use super::clusters::{cluster_id, live};
 use super::create::{check_limits, enum_field, parse_plan};
+use super::docs::CockroachErrorBody;
 use super::shape::{busy, crdb, regions_of, render_one, vendor_plan};
 use super::wire::{I64, UpdateBody};
 use super::{CCaller, CJson, CResult, field};
@@ -12,15 +13,15 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use dbcloud_app::Permission;
 use dbcloud_app::clusters::ClusterChanges;
-use dbcloud_types::{ErrorBody, Plan};
+use dbcloud_types::Plan;
 use serde_json::{Map, Value, json};
 
 /// Change a cluster (UpdateClusterSpecification). Node and region changes run a scale
 /// operation (the cluster shows `LOCKED` / `CRDB_SCALE_RUNNING`); the rest applies at once.
-#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(patch, path = "/api/v1/clusters/{cluster_id}", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = UpdateBody,
     params(("cluster_id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "Cluster"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = super::shape::ClusterOut, description = "Cluster"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody),
+        (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
 pub async fn update_cluster(
     State(s): State<AppState>,
     CCaller(caller): CCaller,

@@ -4,10 +4,24 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// A 64-bit integer sent as a JSON string or number.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct I64(pub i64);
+
+impl utoipa::PartialSchema for I64 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+        let number =
+            ObjectBuilder::new().schema_type(Type::Integer).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)));
+        let text = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^\s*[+-]?[0-9]+\s*$"));
+        let one_of = OneOfBuilder::new().item(number).item(text).description(Some("An integer, as a JSON number or string."));
+        utoipa::openapi::RefOr::T(Schema::OneOf(one_of.build()))
+    }
+}
+
+impl ToSchema for I64 {}
 
 impl<'de> Deserialize<'de> for I64 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -20,7 +34,7 @@ impl<'de> Deserialize<'de> for I64 {
 }
 
 /// Usage limits of BASIC / STANDARD clusters.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageLimits {
     /// STANDARD: provisioned vCPUs.
@@ -35,7 +49,7 @@ pub struct UsageLimits {
 }
 
 /// `spec.serverless` of a create or update.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerlessSpec {
     /// Regions, the first being where the cluster's cloud is.
@@ -58,7 +72,7 @@ pub struct ServerlessSpec {
 }
 
 /// Machine of a dedicated cluster.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MachineSpec {
     /// Instance type.
@@ -70,7 +84,7 @@ pub struct MachineSpec {
 }
 
 /// Hardware of a dedicated cluster.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hardware {
     /// Machine.
@@ -85,7 +99,7 @@ pub struct Hardware {
 }
 
 /// `spec.dedicated` of a create or update.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DedicatedSpec {
     /// Nodes per region.
@@ -111,7 +125,7 @@ pub struct DedicatedSpec {
 }
 
 /// `spec` of a create.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSpecBody {
     /// Serverless (BASIC / STANDARD).
@@ -134,7 +148,7 @@ pub struct CreateSpecBody {
 }
 
 /// `POST /api/v1/clusters`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// Name: 6–20 of `a-z0-9-`.
@@ -148,7 +162,7 @@ pub struct CreateBody {
 }
 
 /// `PATCH /api/v1/clusters/{id}` (UpdateClusterSpecification).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
     /// Serverless changes.
@@ -174,7 +188,7 @@ pub struct UpdateBody {
 }
 
 /// Body of the legacy spend-limit PUT.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpendLimitBody {
     /// US cents per month.

@@ -15,6 +15,7 @@ use dbcloud_core::error::Violations;
 use dbcloud_core::{Error, cluster, validate};
 use serde::Deserialize;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 /// The longest Go duration (`2562047h47m16.854775807s`): longer ones are refused (they
 /// are not Go durations, and would overflow the expiry time).
@@ -49,7 +50,7 @@ pub fn parse_go_duration(s: &str) -> Option<f64> {
 }
 
 /// An allow-list entry to add.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2AllowlistAdd {
     /// CIDR or address.
@@ -64,7 +65,7 @@ pub struct V2AllowlistAdd {
 }
 
 /// An allow-list entry to remove.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2AllowlistDelete {
     /// CIDR or address.
@@ -99,16 +100,16 @@ fn check_allowlist_entry(v: &mut Violations, prefix: &str, req: &V2AllowlistAdd)
 
 /// List the allow list (`cluster.read` on the cluster); a bare array.
 #[utoipa::path(get, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "[AllowlistEntry]"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = Vec<AllowlistOut>, description = "The allow list."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn list_allowlist(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<Vec<AllowlistOut>>> {
     let id = path_id(&id, "cluster")?;
     Ok(Json(s.app.allowlist().list_all(&caller, id).await?.iter().map(AllowlistOut::from).collect()))
 }
 
 /// Add an allow-list entry (`allowlist.manage` on the cluster); 202.
-#[utoipa::path(post, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 202), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid")))]
+#[utoipa::path(post, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = V2AllowlistAdd,
+    responses((status = 202), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn add_allowlist(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,
@@ -125,9 +126,9 @@ pub async fn add_allowlist(
 
 /// Replace the whole allow list (`allowlist.manage` on the cluster); 202. The service swaps
 /// the list in one transaction before answering: a bad or repeated entry changes nothing.
-#[utoipa::path(put, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 202), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid")))]
+#[utoipa::path(put, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Vec<V2AllowlistAdd>,
+    responses((status = 202), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn replace_allowlist(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, body: bytes::Bytes) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     s.app.clusters().authorized(&caller, id, Permission::AllowlistManage).await?;
@@ -148,9 +149,9 @@ pub async fn replace_allowlist(State(s): State<AppState>, CbCaller(caller): CbCa
 }
 
 /// Remove an allow-list entry by network (`allowlist.manage` on the cluster); 204.
-#[utoipa::path(delete, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 204), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
+#[utoipa::path(delete, path = "/v2/clusters/{id}/allowlist", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = V2AllowlistDelete,
+    responses((status = 204), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn delete_allowlist(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,

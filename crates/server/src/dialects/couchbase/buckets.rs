@@ -16,10 +16,11 @@ use dbcloud_core::Error;
 use dbcloud_core::error::Violations;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// BucketSpec.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2BucketSpec {
     /// Name.
@@ -33,14 +34,14 @@ pub struct V2BucketSpec {
 }
 
 /// A bucket named in a body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct V2BucketName {
     /// Name.
     pub name: String,
 }
 
 /// Bucket quota change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2BucketQuota {
     /// Memory quota (MiB, ≥ 100).
@@ -49,7 +50,7 @@ pub struct V2BucketQuota {
 
 /// List buckets (`cluster.read` on the cluster); a bare array.
 #[utoipa::path(get, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "[Bucket]"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = Vec<BucketOut>, description = "The cluster's buckets."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn list_buckets(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<Vec<BucketOut>>> {
     let id = path_id(&id, "cluster")?;
     Ok(Json(s.app.buckets().list_all(&caller, id).await?.iter().map(BucketOut::from).collect()))
@@ -57,9 +58,9 @@ pub async fn list_buckets(State(s): State<AppState>, CbCaller(caller): CbCaller,
 
 /// Create a bucket (`cluster.update` on the cluster; the cluster must be ready); 201
 /// BucketSpec with defaults and `Location`.
-#[utoipa::path(post, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 201, description = "BucketSpec", headers(("Location" = String))), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid")))]
+#[utoipa::path(post, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = V2BucketSpec,
+    responses((status = 201, body = BucketSpecOut, description = "The bucket as stored.", headers(("Location" = String, description = "The bucket's URL."))), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn create_bucket(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,
@@ -100,9 +101,9 @@ async fn remove_bucket(s: &AppState, caller: &Caller, id: Uuid, name: &str) -> C
 }
 
 /// Delete a bucket by name in the body (`cluster.update` on the cluster); 202 with `Location`.
-#[utoipa::path(delete, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 202, headers(("Location" = String))), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
+#[utoipa::path(delete, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = V2BucketName,
+    responses((status = 202, headers(("Location" = String))), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn delete_bucket_by_name(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,
@@ -115,8 +116,8 @@ pub async fn delete_bucket_by_name(
 
 /// Delete a bucket by id (`cluster.update` on the cluster); 202.
 #[utoipa::path(delete, path = "/v2/clusters/{id}/buckets/{bucketId}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("bucketId" = String, Path)),
-    responses((status = 202), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "EntityStateInvalid")))]
+    responses((status = 202), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn delete_bucket(State(s): State<AppState>, CbCaller(caller): CbCaller, Path((id, bucket_id)): Path<(String, String)>) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let name = bucket_name(&bucket_id).ok_or_else(|| CbError::not_found(format!("bucket {bucket_id}")))?;
@@ -150,9 +151,9 @@ fn check_bucket_change(v: &mut Violations, prefix: &str, b: &V2BucketSpec) -> Op
 /// Update `memoryQuota` and `replicas` of every listed bucket (`cluster.update` on the
 /// cluster; the cluster must be ready); 201 with the buckets as stored. All or nothing: an
 /// unknown name (404) or a bad spec (422) changes no bucket.
-#[utoipa::path(put, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 201, description = "[BucketSpec]"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
+#[utoipa::path(put, path = "/v2/clusters/{id}/buckets", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Vec<V2BucketSpec>,
+    responses((status = 201, body = Vec<BucketSpecOut>, description = "The buckets as stored."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn update_buckets(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>, body: bytes::Bytes) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     let c = s.app.clusters().authorized(&caller, id, Permission::ClusterUpdate).await?;
@@ -177,9 +178,9 @@ pub async fn update_buckets(State(s): State<AppState>, CbCaller(caller): CbCalle
 }
 
 /// Change one bucket's memory quota (`cluster.update` on the cluster; ready cluster); 202.
-#[utoipa::path(put, path = "/v2/clusters/{id}/buckets/{bucketId}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("bucketId" = String, Path)), request_body = Object,
-    responses((status = 202), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
+#[utoipa::path(put, path = "/v2/clusters/{id}/buckets/{bucketId}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("bucketId" = String, Path)), request_body = V2BucketQuota,
+    responses((status = 202), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn update_bucket(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,

@@ -11,10 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 /// List clouds (`cloud.read`).
 #[utoipa::path(get, path = "/v2/clouds", tag = "couchbase cloud v2", security(("bearer" = [])), params(PageParams),
-    responses((status = 200, description = "Envelope of CloudSummary"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
+    responses((status = 200, body = Envelope<CloudSummary>, description = "A page of clouds."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError", body = super::wire::ErrorBody)))]
 pub async fn list_clouds(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,
@@ -30,7 +31,7 @@ pub async fn list_clouds(
 
 /// Get a cloud (`cloud.read`).
 #[utoipa::path(get, path = "/v2/clouds/{cloudId}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("cloudId" = String, Path)),
-    responses((status = 200, description = "Cloud"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = CloudDetail, description = "The cloud."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn get_cloud(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<CloudDetail>> {
     let id = path_id(&id, "cloud")?;
     let c = s.app.clouds().get(&caller, id).await?;
@@ -38,7 +39,7 @@ pub async fn get_cloud(State(s): State<AppState>, CbCaller(caller): CbCaller, Pa
 }
 
 /// Create a project.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct V2CreateProject {
     /// Name.
     pub name: String,
@@ -46,7 +47,7 @@ pub struct V2CreateProject {
 
 /// List projects (`project.read`; only the projects the caller can read).
 #[utoipa::path(get, path = "/v2/projects", tag = "couchbase cloud v2", security(("bearer" = [])), params(PageParams),
-    responses((status = 200, description = "Envelope of Project"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
+    responses((status = 200, body = Envelope<ProjectOut>, description = "A page of projects."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError", body = super::wire::ErrorBody)))]
 pub async fn list_projects(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,
@@ -61,8 +62,8 @@ pub async fn list_projects(
 }
 
 /// Create a project (`project.create` at organization scope); 201 Project.
-#[utoipa::path(post, path = "/v2/projects", tag = "couchbase cloud v2", security(("bearer" = [])), request_body = Object,
-    responses((status = 201, description = "Project"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError / EntityAlreadyExists")))]
+#[utoipa::path(post, path = "/v2/projects", tag = "couchbase cloud v2", security(("bearer" = [])), request_body = V2CreateProject,
+    responses((status = 201, body = ProjectOut, description = "The project."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityAlreadyExists", body = super::wire::ErrorBody)))]
 pub async fn create_project(State(s): State<AppState>, CbCaller(caller): CbCaller, key: CbIdemKey, CbJson(req): CbJson<V2CreateProject>) -> CbResult<Response> {
     // The body is checked before the permission (spec §2.3's order).
     dbcloud_core::validate::display_name(&req.name).map_err(|e| dbcloud_core::Error::field("name", e))?;
@@ -73,7 +74,7 @@ pub async fn create_project(State(s): State<AppState>, CbCaller(caller): CbCalle
 
 /// Get a project (`project.read` on it).
 #[utoipa::path(get, path = "/v2/projects/{projectId}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("projectId" = String, Path)),
-    responses((status = 200, description = "Project"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = ProjectOut, description = "The project."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn get_project(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<ProjectOut>> {
     let id = path_id(&id, "project")?;
     Ok(Json(ProjectOut::from(&s.app.projects().get(&caller, id).await?)))
@@ -81,7 +82,7 @@ pub async fn get_project(State(s): State<AppState>, CbCaller(caller): CbCaller, 
 
 /// Delete a project without live clusters (`project.delete` on it); 204.
 #[utoipa::path(delete, path = "/v2/projects/{projectId}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("projectId" = String, Path)),
-    responses((status = 204), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound"), (status = 422, description = "EntityStateInvalid")))]
+    responses((status = 204), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn delete_project(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Response> {
     let id = path_id(&id, "project")?;
     s.app.projects().delete(&caller, id).await?;
@@ -90,7 +91,7 @@ pub async fn delete_project(State(s): State<AppState>, CbCaller(caller): CbCalle
 
 /// List organization users (`org.read` at organization scope); service accounts are not listed.
 #[utoipa::path(get, path = "/v2/users", tag = "couchbase cloud v2", security(("bearer" = [])), params(PageParams),
-    responses((status = 200, description = "Envelope of OrgUser"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
+    responses((status = 200, body = Envelope<OrgUser>, description = "A page of the organization's users."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError", body = super::wire::ErrorBody)))]
 pub async fn list_org_users(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,

@@ -17,6 +17,7 @@ use dbcloud_types::{Cluster, ClusterState, CreateCluster, Operation, Plan};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Cluster list filters and paging.
@@ -51,7 +52,7 @@ fn query_uuid(v: &mut Violations, value: Option<&str>, field: &str) -> Option<Uu
 /// clusters are not listed. One store page and one maintained count per call, whatever the
 /// organization's size.
 #[utoipa::path(get, path = "/v2/clusters", tag = "couchbase cloud v2", security(("bearer" = [])), params(ClusterParams),
-    responses((status = 200, description = "Envelope of ClusterSummary"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
+    responses((status = 200, body = Envelope<ClusterSummary>, description = "A page of clusters."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError", body = super::wire::ErrorBody)))]
 pub async fn list_clusters(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,
@@ -77,7 +78,7 @@ pub async fn list_clusters(
 }
 
 /// A server group of a v2 create.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2Server {
     /// Node count of the group (1–27).
@@ -92,7 +93,7 @@ pub struct V2Server {
 }
 
 /// Instance settings of a server group.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2Instance {
     /// Instance size.
@@ -104,7 +105,7 @@ pub struct V2Instance {
 }
 
 /// CreateCluster of the v2 API.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2CreateCluster {
     /// Name.
@@ -196,9 +197,9 @@ pub fn core_create(req: &V2CreateCluster) -> Result<(CreateCluster, Uuid, Uuid),
 /// Create a cluster (`cluster.create` on the project); **201 Created** with `Location:
 /// /v2/clusters/<id>` and no body (the vendor document's create has no body; clients read
 /// the id from `Location`). A replay with the same `Idempotency-Key` answers the same.
-#[utoipa::path(post, path = "/v2/clusters", tag = "couchbase cloud v2", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v2/clusters", tag = "couchbase cloud v2", security(("bearer" = [])), request_body = V2CreateCluster,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe create")),
-    responses((status = 201, headers(("Location" = String))), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 422, description = "RequestValidationError")))]
+    responses((status = 201, description = "Created; no body.", headers(("Location" = String, description = "The cluster's URL."))), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError", body = super::wire::ErrorBody)))]
 pub async fn create_cluster(State(s): State<AppState>, CbCaller(caller): CbCaller, key: CbIdemKey, CbJson(req): CbJson<V2CreateCluster>) -> CbResult<Response> {
     let (spec, cloud, project) = core_create(&req)?;
     cluster::check_create(&spec)?;
@@ -225,7 +226,7 @@ async fn last_op(s: &AppState, caller: &Caller, c: &Cluster) -> CbResult<Option<
 
 /// Get a cluster (`cluster.read` on it).
 #[utoipa::path(get, path = "/v2/clusters/{id}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "Cluster"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = ClusterDetail, description = "The cluster."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn get_cluster(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<ClusterDetail>> {
     let id = path_id(&id, "cluster")?;
     let c = s.app.clusters().get(&caller, id).await?;
@@ -236,8 +237,8 @@ pub async fn get_cluster(State(s): State<AppState>, CbCaller(caller): CbCaller, 
 /// Delete a cluster (`cluster.delete` on it); 202 with `Location`. A running create or
 /// scale is superseded (it ends cancelled).
 #[utoipa::path(delete, path = "/v2/clusters/{id}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 202, headers(("Location" = String))), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "EntityStateInvalid")))]
+    responses((status = 202, description = "Deletion started; no body.", headers(("Location" = String, description = "The cluster's URL."))), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn delete_cluster(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     s.app.clusters().delete(&caller, id).await?;
@@ -246,7 +247,7 @@ pub async fn delete_cluster(State(s): State<AppState>, CbCaller(caller): CbCalle
 
 /// Cluster status (`cluster.read` on it).
 #[utoipa::path(get, path = "/v2/clusters/{id}/status", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "`{status}`"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = ClusterStatus, description = "The cluster's v2 status."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn cluster_status(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<ClusterStatus>> {
     let id = path_id(&id, "cluster")?;
     let c = s.app.clusters().get(&caller, id).await?;
@@ -256,7 +257,7 @@ pub async fn cluster_status(State(s): State<AppState>, CbCaller(caller): CbCalle
 
 /// Cluster health (`cluster.read` on it); stats only while `ready`.
 #[utoipa::path(get, path = "/v2/clusters/{id}/health", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "ClusterHealth"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = ClusterHealth, description = "The cluster's health."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn cluster_health(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<ClusterHealth>> {
     let id = path_id(&id, "cluster")?;
     let c = s.app.clusters().get(&caller, id).await?;
@@ -270,7 +271,7 @@ pub async fn cluster_health(State(s): State<AppState>, CbCaller(caller): CbCalle
 /// issues it; the simulated one derives a self-signed Ed25519 CA from the cluster, the same
 /// on every call and replica (`dbcloud_provision::ca`). 404 once the cluster is deleted.
 #[utoipa::path(get, path = "/v2/clusters/{id}/certificate", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "{certificate}"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = Certificate, description = "The cluster's CA certificate."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn get_certificate(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<Certificate>> {
     let id = path_id(&id, "cluster")?;
     let c = s.app.clusters().get(&caller, id).await?;

@@ -164,7 +164,7 @@ fn replayed(mut r: Response, replayed: bool) -> Response {
 // ---------------------------------------------------------------------------------------
 
 /// Service status; needs no credentials.
-#[utoipa::path(get, path = "/v2/status", tag = "couchbase cloud v2", responses((status = 200, description = "`{\"status\":\"OK\"}`")))]
+#[utoipa::path(get, path = "/v2/status", tag = "couchbase cloud v2", responses((status = 200, body = wire::ServiceStatus, description = "`{\"status\":\"OK\"}`")))]
 pub async fn get_status() -> Json<wire::ServiceStatus> {
     Json(wire::ServiceStatus { status: "OK" })
 }

@@ -14,10 +14,11 @@ use dbcloud_core::error::Violations;
 use dbcloud_core::{Error, cluster, secret};
 use dbcloud_types::Access;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A bucket grant.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2BucketRole {
     /// Bucket name (`*`: all buckets).
@@ -27,7 +28,7 @@ pub struct V2BucketRole {
 }
 
 /// CreateDatabaseUser.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2CreateDbUser {
     /// User name.
@@ -43,7 +44,7 @@ pub struct V2CreateDbUser {
 }
 
 /// UpdateDatabaseUser: every field optional.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V2UpdateDbUser {
     /// Must equal the path's user name when given.
@@ -103,16 +104,16 @@ fn check_user_id(v: &mut Violations, user_id: Option<&str>) {
 
 /// List database users (`cluster.read` on the cluster); a bare array.
 #[utoipa::path(get, path = "/v2/clusters/{id}/users", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "[DatabaseUser]"), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 200, body = Vec<DbUserOut>, description = "The cluster's database users."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn list_db_users(State(s): State<AppState>, CbCaller(caller): CbCaller, Path(id): Path<String>) -> CbResult<Json<Vec<DbUserOut>>> {
     let id = path_id(&id, "cluster")?;
     Ok(Json(s.app.db_users().list_all(&caller, id).await?.iter().map(DbUserOut::from).collect()))
 }
 
 /// Create a database user (`dbuser.manage` on the cluster); 201, no body.
-#[utoipa::path(post, path = "/v2/clusters/{id}/users", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 201), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid")))]
+#[utoipa::path(post, path = "/v2/clusters/{id}/users", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path)), request_body = V2CreateDbUser,
+    responses((status = 201, description = "Created; no body."), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityAlreadyExists / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn create_db_user(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,
@@ -140,7 +141,7 @@ pub async fn create_db_user(
 
 /// Delete a database user by name (`dbuser.manage` on the cluster); 204.
 #[utoipa::path(delete, path = "/v2/clusters/{id}/users/{username}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("username" = String, Path)),
-    responses((status = 204), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"), (status = 404, description = "EntityNotFound")))]
+    responses((status = 204), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody), (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody)))]
 pub async fn delete_db_user(State(s): State<AppState>, CbCaller(caller): CbCaller, Path((id, username)): Path<(String, String)>) -> CbResult<Response> {
     let id = path_id(&id, "cluster")?;
     s.app.clusters().authorized(&caller, id, Permission::DbuserManage).await?;
@@ -151,9 +152,9 @@ pub async fn delete_db_user(State(s): State<AppState>, CbCaller(caller): CbCalle
 
 /// Update a database user (`dbuser.manage` on the cluster); 204. The core changes only the
 /// password of an existing user: a grant given here must equal the user's current one.
-#[utoipa::path(put, path = "/v2/clusters/{id}/users/{username}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("username" = String, Path)), request_body = Object,
-    responses((status = 204), (status = 401, description = "Unauthorized"), (status = 403, description = "AccessForbidden"),
-        (status = 404, description = "EntityNotFound"), (status = 422, description = "RequestValidationError / EntityStateInvalid")))]
+#[utoipa::path(put, path = "/v2/clusters/{id}/users/{username}", tag = "couchbase cloud v2", security(("bearer" = [])), params(("id" = String, Path), ("username" = String, Path)), request_body = V2UpdateDbUser,
+    responses((status = 204), (status = 401, description = "Unauthorized", body = super::wire::ErrorBody), (status = 403, description = "AccessForbidden", body = super::wire::ErrorBody),
+        (status = 404, description = "EntityNotFound", body = super::wire::ErrorBody), (status = 422, description = "RequestValidationError / EntityStateInvalid", body = super::wire::ErrorBody)))]
 pub async fn update_db_user(
     State(s): State<AppState>,
     CbCaller(caller): CbCaller,

@@ -8,6 +8,7 @@ use dbcloud_types::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 /// Services of every cluster (the core keeps no per-cluster service list).
 pub const SERVICES: [&str; 3] = ["data", "index", "query"];
@@ -22,8 +23,9 @@ fn simple(id: uuid::Uuid) -> String {
 }
 
 /// `{"message","errorType"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CouchbaseErrorBody)]
 pub struct ErrorBody {
     /// What went wrong.
     pub message: String,
@@ -32,14 +34,14 @@ pub struct ErrorBody {
 }
 
 /// `GET /v2/status`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ServiceStatus {
     /// Always `OK`.
     pub status: &'static str,
 }
 
 /// The page-number envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Envelope<T> {
     /// Paging state.
     pub cursor: Cursor,
@@ -48,7 +50,7 @@ pub struct Envelope<T> {
 }
 
 /// Paging state of an envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Cursor {
     /// Page numbers.
     pub pages: Pages,
@@ -57,7 +59,7 @@ pub struct Cursor {
 }
 
 /// Page numbers of an envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pages {
     /// This page.
@@ -77,7 +79,7 @@ pub struct Pages {
 }
 
 /// Page URLs of an envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Hrefs {
     /// First page.
     pub first: String,
@@ -92,7 +94,7 @@ pub struct Hrefs {
 }
 
 /// `{name, components}` of a cloud or cluster.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Version {
     /// Version name.
     pub name: String,
@@ -101,7 +103,7 @@ pub struct Version {
 }
 
 /// CloudSummary.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudSummary {
     id: uuid::Uuid,
@@ -137,7 +139,7 @@ impl From<&Cloud> for CloudSummary {
 }
 
 /// `providerSettings` of a cloud: AWS's or Azure's variant of the document.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,7 +155,7 @@ pub struct ProviderSettings {
 }
 
 /// Cloud (detail).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudDetail {
     id: uuid::Uuid,
@@ -195,7 +197,7 @@ impl From<&Cloud> for CloudDetail {
 }
 
 /// Project.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectOut {
     id: uuid::Uuid,
@@ -211,7 +213,7 @@ impl From<&Project> for ProjectOut {
 }
 
 /// OrgUser.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrgUser {
     id: uuid::Uuid,
     name: String,
@@ -254,7 +256,7 @@ pub fn health(c: &Cluster) -> &'static str {
 }
 
 /// ClusterSummary.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterSummary {
     id: uuid::Uuid,
@@ -285,7 +287,7 @@ impl From<&Cluster> for ClusterSummary {
 }
 
 /// Cluster (detail).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterDetail {
     id: uuid::Uuid,
@@ -329,14 +331,14 @@ pub fn cluster_detail(c: &Cluster, op: Option<&Operation>) -> ClusterDetail {
 }
 
 /// `{status}` of a cluster.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ClusterStatus {
     /// v2 status.
     pub status: &'static str,
 }
 
 /// ClusterHealth.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterHealth {
     /// v2 status.
@@ -352,7 +354,7 @@ pub struct ClusterHealth {
 }
 
 /// Bucket statistics of a ready cluster.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BucketStats {
     status: &'static str,
@@ -362,7 +364,7 @@ pub struct BucketStats {
 }
 
 /// Node statistics of a ready cluster.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeStats {
     status: &'static str,
@@ -373,7 +375,7 @@ pub struct NodeStats {
 }
 
 /// One node's services.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceStats {
     node_name: String,
@@ -403,7 +405,7 @@ pub fn cluster_health(c: &Cluster, st: &'static str, buckets: &[Bucket]) -> Clus
 }
 
 /// `{certificate}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Certificate {
     /// PEM.
     pub certificate: String,
@@ -428,7 +430,7 @@ pub fn bucket_name(id: &str) -> Option<String> {
 }
 
 /// Bucket (list item).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BucketOut {
     id: String,
@@ -453,7 +455,7 @@ impl From<&Bucket> for BucketOut {
 }
 
 /// BucketSpec as stored (answers of create and bulk update).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BucketSpecOut {
     name: String,
@@ -482,7 +484,7 @@ pub fn go_duration(secs: i64) -> String {
 }
 
 /// AllowlistEntry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AllowlistOut {
     cidr_block: String,
@@ -513,14 +515,14 @@ impl From<&AllowlistEntry> for AllowlistOut {
 }
 
 /// DatabaseUser (list item).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DbUserOut {
     username: String,
     access: Vec<BucketRoleOut>,
 }
 
 /// BucketRole.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BucketRoleOut {
     bucket_name: String,

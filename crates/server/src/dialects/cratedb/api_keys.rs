@@ -35,7 +35,7 @@ fn key_doc(k: &ApiKeyRecord, uid: Uuid) -> wire::ApiKey {
 
 /// The caller's own API keys (never a secret).
 #[utoipa::path(get, path = "/api/v2/users/me/api-keys/", tag = "cratedb cloud v2", security(("basic" = [])),
-    responses((status = 200, description = "[ApiKey]"), (status = 401, description = "Authentication required")))]
+    responses((status = 200, body = Vec<wire::ApiKey>, description = "The caller's API keys."), (status = 401, description = "Authentication required", body = super::ErrorDoc)))]
 pub async fn list_api_keys(State(s): State<AppState>, CrCaller(caller): CrCaller) -> CrResult<Json<Vec<wire::ApiKey>>> {
     let keys = s.app.api_keys().own(&caller).await?;
     let uid = owner_uid(&caller);
@@ -46,7 +46,7 @@ pub async fn list_api_keys(State(s): State<AppState>, CrCaller(caller): CrCaller
 /// caller's grants: a user's or service account's key inherits its owner's, a key with
 /// roles of its own passes on a copy of them.
 #[utoipa::path(post, path = "/api/v2/users/me/api-keys/", tag = "cratedb cloud v2", security(("basic" = [])),
-    responses((status = 200, description = "ApiKey with secret"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied")))]
+    responses((status = 200, body = wire::ApiKey, description = "The new key, with its secret."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc)))]
 pub async fn create_api_key(State(s): State<AppState>, CrCaller(caller): CrCaller) -> CrResult<Json<wire::ApiKey>> {
     let created = s.app.api_keys().create_own(&caller, "croud", "created through the CrateDB Cloud v2 API").await?;
     let mut v = key_doc(&created.key, owner_uid(&caller));
@@ -57,7 +57,7 @@ pub async fn create_api_key(State(s): State<AppState>, CrCaller(caller): CrCalle
 
 /// One of the caller's keys (never its secret).
 #[utoipa::path(get, path = "/api/v2/users/me/api-keys/{key}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("key" = String, Path)),
-    responses((status = 200, description = "ApiKey"), (status = 401, description = "Authentication required"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = wire::ApiKey, description = "The key."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn get_api_key(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(key): Path<String>) -> CrResult<Json<wire::ApiKey>> {
     let keys = s.app.api_keys().own(&caller).await?;
     let k = keys.iter().find(|k| k.access_key == key).ok_or_else(not_found)?;
@@ -66,7 +66,7 @@ pub async fn get_api_key(State(s): State<AppState>, CrCaller(caller): CrCaller, 
 
 /// Delete (revoke) one of the caller's keys (204); it stops working at once, on every replica.
 #[utoipa::path(delete, path = "/api/v2/users/me/api-keys/{key}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("key" = String, Path)),
-    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 204, description = "Deleted; no content."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn delete_api_key(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(key): Path<String>) -> CrResult<StatusCode> {
     s.app.api_keys().revoke_own(&caller, &key).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -77,8 +77,8 @@ fn nonempty(x: &Option<String>) -> Option<String> {
 /// The organization's audit log, newest first, at most 100 entries per page; `last` pages
 /// on (entries strictly older than it), and an empty list ends croud's loop.
 #[utoipa::path(get, path = "/api/v2/organizations/{org_id}/auditlogs/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path), AuditLogQuery),
-    responses((status = 200, description = "[AuditLogEntry]"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = Vec<AuditEntry>, description = "The audit log."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn list_audit_logs(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,

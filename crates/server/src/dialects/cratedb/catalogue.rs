@@ -28,7 +28,7 @@ pub(super) fn unit_nodes(unit: i64) -> Option<i32> {
 
 /// The role catalogue.
 #[utoipa::path(get, path = "/api/v2/roles/", tag = "cratedb cloud v2", security(("basic" = [])),
-    responses((status = 200, description = "[Role]"), (status = 401, description = "Authentication required")))]
+    responses((status = 200, body = Vec<RoleInfo>, description = "The roles."), (status = 401, description = "Authentication required", body = super::ErrorDoc)))]
 pub async fn list_roles(CrCaller(_caller): CrCaller) -> CrResult<Json<Vec<RoleInfo>>> {
     Ok(Json(vec![
         RoleInfo { id: "org_admin", name: "Organization Admin" },
@@ -40,7 +40,7 @@ pub async fn list_roles(CrCaller(_caller): CrCaller) -> CrResult<Json<Vec<RoleIn
 
 /// The shared regions.
 #[utoipa::path(get, path = "/api/v2/regions/", tag = "cratedb cloud v2", security(("basic" = [])),
-    responses((status = 200, description = "[Region]"), (status = 401, description = "Authentication required")))]
+    responses((status = 200, body = Vec<Region>, description = "The regions."), (status = 401, description = "Authentication required", body = super::ErrorDoc)))]
 pub async fn list_regions(CrCaller(_caller): CrCaller) -> CrResult<Json<Vec<Region>>> {
     // The catalogue is readable by every authenticated principal.
     let now = dbcloud_core::now();
@@ -62,7 +62,7 @@ pub async fn list_regions(CrCaller(_caller): CrCaller) -> CrResult<Json<Vec<Regi
 
 /// Regions available to one organization (the shared catalogue).
 #[utoipa::path(get, path = "/api/v2/organizations/{org_id}/regions/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)),
-    responses((status = 200, description = "[Region]"), (status = 401, description = "Authentication required"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = Vec<Region>, description = "The organization's regions."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn list_org_regions(caller: CrCaller, Path(org): Path<String>) -> CrResult<Json<Vec<Region>>> {
     own_org(&caller.0, &org)?;
     list_regions(caller).await
@@ -108,7 +108,7 @@ fn product() -> Product {
 
 /// The product catalogue.
 #[utoipa::path(get, path = "/api/v2/products/", tag = "cratedb cloud v2", security(("basic" = [])), params(ProductQuery),
-    responses((status = 200, description = "[Product]"), (status = 401, description = "Authentication required")))]
+    responses((status = 200, body = Vec<Product>, description = "The products."), (status = 401, description = "Authentication required", body = super::ErrorDoc)))]
 pub async fn list_products(CrCaller(_caller): CrCaller, CrQuery(q): CrQuery<ProductQuery>) -> CrResult<Json<Vec<Product>>> {
     let keep = q.kind.as_deref().is_none_or(|k| k == "cluster")
         && q.tier.as_deref().is_none_or(|t| t == PRODUCT_TIER)

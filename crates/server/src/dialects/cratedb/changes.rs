@@ -16,6 +16,7 @@ use dbcloud_types::{AllowlistEntry, Operation};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 
 fn operation_doc(o: &Operation) -> wire::Operation {
     wire::Operation {
@@ -45,7 +46,7 @@ pub struct OperationsQuery {
 /// A cluster's operations, newest first. Waits up to about 5 s while the newest match is
 /// still running, so croud's 10-second poll rarely has to repeat.
 #[utoipa::path(get, path = "/api/v2/clusters/{cluster_id}/operations/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path), OperationsQuery),
-    responses((status = 200, description = "{operations: [Operation]}"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = wire::Operations, description = "The cluster's operations."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn list_operations(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -75,16 +76,16 @@ pub async fn list_operations(
 }
 
 /// Scale body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ScaleBody {
     /// A `value` of the product's scaling table.
     pub product_unit: Option<i64>,
 }
 
 /// Scale a cluster to a product unit (200 + cluster); a SCALE operation runs afterwards.
-#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/scale/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/scale/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)), request_body = ScaleBody,
+    responses((status = 200, body = wire::Cluster, description = "The cluster."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc), (status = 409, description = "Another operation runs", body = super::ErrorDoc)))]
 pub async fn scale_cluster(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -113,7 +114,7 @@ pub async fn scale_cluster(
 }
 
 /// Upgrade body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct UpgradeBody {
     /// Target version.
     pub crate_version: Option<String>,
@@ -121,9 +122,9 @@ pub struct UpgradeBody {
 
 /// Upgrade a cluster (200 + cluster); an UPGRADE operation runs afterwards and sets the
 /// version when it succeeds.
-#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/upgrade/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/upgrade/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)), request_body = UpgradeBody,
+    responses((status = 200, body = wire::Cluster, description = "The cluster."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc), (status = 409, description = "Another operation runs", body = super::ErrorDoc)))]
 pub async fn upgrade_cluster(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -139,7 +140,7 @@ pub async fn upgrade_cluster(
 }
 
 /// Suspend body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SuspendBody {
     /// `true` suspends, `false` resumes.
     pub suspended: Option<bool>,
@@ -147,9 +148,9 @@ pub struct SuspendBody {
 
 /// Suspend or resume a cluster (200 + cluster); `suspended` flips when the SUSPEND
 /// operation succeeds.
-#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/suspend/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs or nothing to do")))]
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/suspend/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)), request_body = SuspendBody,
+    responses((status = 200, body = wire::Cluster, description = "The cluster."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc), (status = 409, description = "Another operation runs or nothing to do", body = super::ErrorDoc)))]
 pub async fn suspend_cluster(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -166,7 +167,8 @@ pub async fn suspend_cluster(
 }
 
 /// One allowed network.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CrateDbIpEntryBody)]
 pub struct IpEntry {
     /// IPv4/IPv6 CIDR or a bare address.
     pub cidr: String,
@@ -175,7 +177,7 @@ pub struct IpEntry {
 }
 
 /// IP-restrictions body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct IpRestrictionsBody {
     /// The whole new allow list (empty: no restriction entries).
     pub ip_whitelist: Option<Vec<IpEntry>>,
@@ -199,9 +201,9 @@ fn entry_problem(field: &str, description: String) -> (String, String) {
 
 /// Replace a cluster's whole allow list (200 + cluster), atomically; an
 /// ALLOWED_CIDR_UPDATE operation applies it afterwards.
-#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/ip-restrictions/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Another operation runs")))]
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/ip-restrictions/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)), request_body = IpRestrictionsBody,
+    responses((status = 200, body = wire::Cluster, description = "The cluster."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc), (status = 409, description = "Another operation runs", body = super::ErrorDoc)))]
 pub async fn set_ip_restrictions(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -228,16 +230,16 @@ pub async fn set_ip_restrictions(
 }
 
 /// Deletion-protection body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DeletionProtectionBody {
     /// Whether deletes are refused.
     pub deletion_protected: Option<bool>,
 }
 
 /// Turn delete protection on or off (200 + cluster); honoured by the service's delete check.
-#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/deletion-protection/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+#[utoipa::path(put, path = "/api/v2/clusters/{cluster_id}/deletion-protection/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)), request_body = DeletionProtectionBody,
+    responses((status = 200, body = wire::Cluster, description = "The cluster."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn set_deletion_protection(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,

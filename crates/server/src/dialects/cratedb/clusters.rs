@@ -19,6 +19,7 @@ use dbcloud_types::{Cluster, ClusterState, CreateCluster, NodeStatus, OperationK
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Shortest cluster password croud may send.
@@ -136,7 +137,7 @@ pub struct ClusterListQuery {
 /// it is read from the service a page of 500 at a time, each page with one query for the
 /// clusters and a fixed number for their details.
 #[utoipa::path(get, path = "/api/v2/clusters/", tag = "cratedb cloud v2", security(("basic" = [])), params(ClusterListQuery),
-    responses((status = 200, description = "[Cluster]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied")))]
+    responses((status = 200, body = Vec<wire::Cluster>, description = "The clusters."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc)))]
 pub async fn list_clusters(State(s): State<AppState>, CrCaller(caller): CrCaller, CrQuery(q): CrQuery<ClusterListQuery>) -> CrResult<Response> {
     let org = caller.org();
     let mut filter = ClusterFilter::default();
@@ -159,7 +160,7 @@ pub async fn list_clusters(State(s): State<AppState>, CrCaller(caller): CrCaller
 
 /// Clusters of one organization.
 #[utoipa::path(get, path = "/api/v2/organizations/{org_id}/clusters/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path), ClusterListQuery),
-    responses((status = 200, description = "[Cluster]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = Vec<wire::Cluster>, description = "The organization's clusters."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn list_org_clusters(state: State<AppState>, caller: CrCaller, Path(org): Path<String>, q: CrQuery<ClusterListQuery>) -> CrResult<Response> {
     own_org(&caller.0, &org)?;
     list_clusters(state, caller, q).await
@@ -167,7 +168,7 @@ pub async fn list_org_clusters(state: State<AppState>, caller: CrCaller, Path(or
 
 /// A cluster.
 #[utoipa::path(get, path = "/api/v2/clusters/{cluster_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
-    responses((status = 200, description = "Cluster"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = wire::Cluster, description = "The cluster."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn get_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>) -> CrResult<Json<wire::Cluster>> {
     let c = live_cluster(&s, &caller, &id, dbcloud_app::Permission::ClusterRead).await?;
     Ok(Json(one_doc(&s, &caller, &c).await?))
@@ -176,8 +177,8 @@ pub async fn get_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, 
 /// Delete a cluster (204); the delete operation runs afterwards (a running create or
 /// scale is superseded).
 #[utoipa::path(delete, path = "/api/v2/clusters/{cluster_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("cluster_id" = String, Path)),
-    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"),
-        (status = 404, description = "Not found"), (status = 409, description = "Conflict")))]
+    responses((status = 204, description = "Deleted; no content."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc),
+        (status = 404, description = "Not found", body = super::ErrorDoc), (status = 409, description = "Conflict", body = super::ErrorDoc)))]
 pub async fn delete_cluster(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>) -> CrResult<StatusCode> {
     let c = live_cluster(&s, &caller, &id, dbcloud_app::Permission::ClusterDelete).await?;
     s.app.clusters().delete(&caller, c.id).await.map_err(busy)?;
@@ -185,7 +186,7 @@ pub async fn delete_cluster(State(s): State<AppState>, CrCaller(caller): CrCalle
 }
 
 /// Deploy body: `cluster` and `project_id` or `project`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DeployBody {
     /// The cluster.
     pub cluster: DeployCluster,
@@ -198,7 +199,7 @@ pub struct DeployBody {
 }
 
 /// The cluster part of a deploy.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DeployCluster {
     /// Name.
     pub name: String,
@@ -219,7 +220,7 @@ pub struct DeployCluster {
 }
 
 /// The new-project part of a deploy.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DeployProject {
     /// Name.
     pub name: String,
@@ -325,9 +326,9 @@ fn parse_deploy(org: Uuid, req: &DeployBody) -> CrResult<(CreateCluster, Target)
 }
 
 /// Deploy a cluster (201); croud then polls its CREATE operation.
-#[utoipa::path(post, path = "/api/v2/organizations/{org_id}/clusters/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)),
-    responses((status = 201, description = "Cluster"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Conflict")))]
+#[utoipa::path(post, path = "/api/v2/organizations/{org_id}/clusters/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)), request_body = DeployBody,
+    responses((status = 201, body = wire::Cluster, description = "The new cluster."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc), (status = 409, description = "Conflict", body = super::ErrorDoc)))]
 pub async fn deploy_cluster(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -343,7 +344,10 @@ pub async fn deploy_cluster(
         Target::Project(p) => {
             s.app.projects().get(&caller, p).await?;
             if let Some(cloud) = s.app.clusters().first_cloud(&caller).await? {
+                // The cloud decides provider and region.
                 spec.cloud_id = Some(cloud.id);
+                spec.provider = None;
+                spec.region = None;
             }
             s.app.clusters().create(&caller, NewCluster { spec, attributes, allowlist: vec![] }, None).await?.value
         }

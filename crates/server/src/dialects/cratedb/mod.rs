@@ -37,6 +37,7 @@ use dbcloud_core::Error;
 use dbcloud_core::error::Violations;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The one product dbcloud offers in this dialect.
@@ -66,12 +67,14 @@ impl From<Error> for CrError {
 pub type CrResult<T> = Result<T, CrError>;
 
 /// The vendor's error document.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = CrateDbErrorBody)]
 struct ErrorDoc {
     message: String,
     success: bool,
     /// Problems per request field (400 only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     errors: Option<BTreeMap<String, Vec<serde_json::Value>>>,
 }
 

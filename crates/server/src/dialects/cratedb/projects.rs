@@ -11,11 +11,12 @@ use axum::response::{IntoResponse, Response};
 use dbcloud_app::vendor::check_name_pattern;
 use dbcloud_core::Error;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Projects the caller may read.
 #[utoipa::path(get, path = "/api/v2/projects/", tag = "cratedb cloud v2", security(("basic" = [])),
-    responses((status = 200, description = "[Project]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied")))]
+    responses((status = 200, body = Vec<wire::Project>, description = "The projects."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc)))]
 pub async fn list_projects(State(s): State<AppState>, CrCaller(caller): CrCaller) -> CrResult<Json<Vec<wire::Project>>> {
     let items = s.app.projects().list_all(&caller).await?;
     Ok(Json(items.iter().map(wire::Project::from).collect()))
@@ -23,14 +24,14 @@ pub async fn list_projects(State(s): State<AppState>, CrCaller(caller): CrCaller
 
 /// Projects of one organization.
 #[utoipa::path(get, path = "/api/v2/organizations/{org_id}/projects/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)),
-    responses((status = 200, description = "[Project]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = Vec<wire::Project>, description = "The organization's projects."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn list_org_projects(state: State<AppState>, caller: CrCaller, Path(org): Path<String>) -> CrResult<Json<Vec<wire::Project>>> {
     own_org(&caller.0, &org)?;
     list_projects(state, caller).await
 }
 
 /// Create-project body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateProjectBody {
     /// Name.
     pub name: String,
@@ -39,9 +40,9 @@ pub struct CreateProjectBody {
 }
 
 /// Create a project (201).
-#[utoipa::path(post, path = "/api/v2/projects/", tag = "cratedb cloud v2", security(("basic" = [])),
-    responses((status = 201, description = "Project"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 409, description = "Conflict")))]
+#[utoipa::path(post, path = "/api/v2/projects/", tag = "cratedb cloud v2", security(("basic" = [])), request_body = CreateProjectBody,
+    responses((status = 201, body = wire::Project, description = "The new project."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 409, description = "Conflict", body = super::ErrorDoc)))]
 pub async fn create_project(State(s): State<AppState>, CrCaller(caller): CrCaller, CrJson(req): CrJson<CreateProjectBody>) -> CrResult<Response> {
     if req.organization_id.as_deref().is_some_and(|o| Uuid::parse_str(o).ok() != Some(caller.org())) {
         return Err(Error::field("organization_id", "unknown organization").into());
@@ -52,23 +53,23 @@ pub async fn create_project(State(s): State<AppState>, CrCaller(caller): CrCalle
 
 /// A project.
 #[utoipa::path(get, path = "/api/v2/projects/{project_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)),
-    responses((status = 200, description = "Project"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = wire::Project, description = "The project."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn get_project(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>) -> CrResult<Json<wire::Project>> {
     let p = s.app.projects().get(&caller, path_id(&id)?).await?;
     Ok(Json(wire::Project::from(&p)))
 }
 
 /// Project edit body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct EditProjectBody {
     /// New name.
     pub name: Option<String>,
 }
 
 /// Rename a project.
-#[utoipa::path(patch, path = "/api/v2/projects/{project_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)),
-    responses((status = 200, description = "Project"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found"), (status = 409, description = "Name taken")))]
+#[utoipa::path(patch, path = "/api/v2/projects/{project_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)), request_body = EditProjectBody,
+    responses((status = 200, body = wire::Project, description = "The project as edited."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc), (status = 409, description = "Name taken", body = super::ErrorDoc)))]
 pub async fn edit_project(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -81,8 +82,8 @@ pub async fn edit_project(
 
 /// Delete a project (204); 409 while it holds clusters.
 #[utoipa::path(delete, path = "/api/v2/projects/{project_id}/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)),
-    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"),
-        (status = 404, description = "Not found"), (status = 409, description = "The project holds clusters")))]
+    responses((status = 204, description = "Deleted; no content."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc),
+        (status = 404, description = "Not found", body = super::ErrorDoc), (status = 409, description = "The project holds clusters", body = super::ErrorDoc)))]
 pub async fn delete_project(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>) -> CrResult<StatusCode> {
     s.app.projects().delete(&caller, path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

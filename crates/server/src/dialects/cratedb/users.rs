@@ -16,6 +16,7 @@ use dbcloud_core::Error;
 use dbcloud_core::perms::Grant;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 fn org_role(role: Role) -> &'static str {
@@ -105,14 +106,14 @@ async fn me_doc(s: &AppState, caller: &Caller) -> CrResult<wire::User> {
 
 /// The current user (`croud me`).
 #[utoipa::path(get, path = "/api/v2/users/me/", tag = "cratedb cloud v2", security(("basic" = [])),
-    responses((status = 200, description = "User"), (status = 401, description = "Authentication required")))]
+    responses((status = 200, body = wire::User, description = "The caller."), (status = 401, description = "Authentication required", body = super::ErrorDoc)))]
 pub async fn get_me(State(s): State<AppState>, CrCaller(caller): CrCaller) -> CrResult<Json<wire::User>> {
     Ok(Json(me_doc(&s, &caller).await?))
 }
 
 /// Users of an organization with their roles.
 #[utoipa::path(get, path = "/api/v2/organizations/{org_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)),
-    responses((status = 200, description = "[User]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = Vec<wire::User>, description = "The organization's users."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn list_org_users(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(org): Path<String>) -> CrResult<Json<Vec<wire::User>>> {
     own_org(&caller, &org)?;
     let users = s.app.users().list_all(&caller).await?;
@@ -131,7 +132,7 @@ pub struct UsersQuery {
 
 /// Users of the organizations the caller administers (`croud users list`).
 #[utoipa::path(get, path = "/api/v2/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(UsersQuery),
-    responses((status = 200, description = "[User]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied")))]
+    responses((status = 200, body = Vec<wire::User>, description = "The users."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc)))]
 pub async fn list_users(State(s): State<AppState>, CrCaller(caller): CrCaller, CrQuery(q): CrQuery<UsersQuery>) -> CrResult<Json<Vec<wire::User>>> {
     let no_roles = q.no_roles.is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
     let users = s.app.users().list_managed(&caller).await?;
@@ -150,7 +151,7 @@ pub async fn list_users(State(s): State<AppState>, CrCaller(caller): CrCaller, C
 }
 
 /// `POST …/users/` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct MemberBody {
     /// The user's email or id.
     pub user: String,
@@ -165,7 +166,7 @@ fn member_answer(added: bool, body: Membership) -> Response {
 
 /// Users with a role in a project.
 #[utoipa::path(get, path = "/api/v2/projects/{project_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)),
-    responses((status = 200, description = "[User]"), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 200, body = Vec<wire::User>, description = "The project's users."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn list_project_users(State(s): State<AppState>, CrCaller(caller): CrCaller, Path(id): Path<String>) -> CrResult<Json<Vec<wire::User>>> {
     let id = path_id(&id)?;
     let users = s.app.users().of_project(&caller, id).await?;
@@ -184,9 +185,9 @@ pub async fn list_project_users(State(s): State<AppState>, CrCaller(caller): CrC
 }
 
 /// Give a user a role in a project (201 when added, 200 when its role changed or stayed).
-#[utoipa::path(post, path = "/api/v2/projects/{project_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)), request_body = Object,
-    responses((status = 201, description = "added"), (status = 200, description = "role altered"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+#[utoipa::path(post, path = "/api/v2/projects/{project_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("project_id" = String, Path)), request_body = MemberBody,
+    responses((status = 201, body = Membership, description = "Added."), (status = 200, body = Membership, description = "The role changed or stayed."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn add_project_user(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -206,7 +207,7 @@ pub async fn add_project_user(
 /// Remove a user's roles in a project (204).
 #[utoipa::path(delete, path = "/api/v2/projects/{project_id}/users/{user}/", tag = "cratedb cloud v2", security(("basic" = [])),
     params(("project_id" = String, Path), ("user" = String, Path, description = "email or id")),
-    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 204, description = "Removed; no content."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn remove_project_user(State(s): State<AppState>, CrCaller(caller): CrCaller, Path((id, user)): Path<(String, String)>) -> CrResult<StatusCode> {
     let id = path_id(&id)?;
     s.app.grants().remove_membership(&caller, &user, Scope::Project(id)).await?;
@@ -214,9 +215,9 @@ pub async fn remove_project_user(State(s): State<AppState>, CrCaller(caller): Cr
 }
 
 /// Give a user a role in the organization (201 when added, 200 when altered or unchanged).
-#[utoipa::path(post, path = "/api/v2/organizations/{org_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)), request_body = Object,
-    responses((status = 201, description = "added"), (status = 200, description = "role altered"), (status = 400, description = "Invalid"), (status = 401, description = "Authentication required"),
-        (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+#[utoipa::path(post, path = "/api/v2/organizations/{org_id}/users/", tag = "cratedb cloud v2", security(("basic" = [])), params(("org_id" = String, Path)), request_body = MemberBody,
+    responses((status = 201, body = Membership, description = "Added."), (status = 200, body = Membership, description = "The role changed or stayed."), (status = 400, description = "Invalid", body = super::ErrorDoc), (status = 401, description = "Authentication required", body = super::ErrorDoc),
+        (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn add_org_user(
     State(s): State<AppState>,
     CrCaller(caller): CrCaller,
@@ -236,7 +237,7 @@ pub async fn add_org_user(
 /// Remove a user's organization-wide roles (204).
 #[utoipa::path(delete, path = "/api/v2/organizations/{org_id}/users/{user}/", tag = "cratedb cloud v2", security(("basic" = [])),
     params(("org_id" = String, Path), ("user" = String, Path, description = "email or id")),
-    responses((status = 204), (status = 401, description = "Authentication required"), (status = 403, description = "Permission denied"), (status = 404, description = "Not found")))]
+    responses((status = 204, description = "Removed; no content."), (status = 401, description = "Authentication required", body = super::ErrorDoc), (status = 403, description = "Permission denied", body = super::ErrorDoc), (status = 404, description = "Not found", body = super::ErrorDoc)))]
 pub async fn remove_org_user(State(s): State<AppState>, CrCaller(caller): CrCaller, Path((org, user)): Path<(String, String)>) -> CrResult<StatusCode> {
     own_org(&caller, &org)?;
     s.app.grants().remove_membership(&caller, &user, Scope::Organization).await?;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A time in RFC 3339, UTC.
@@ -13,7 +14,8 @@ pub fn ts(t: OffsetDateTime) -> String {
 }
 
 /// Creation and change times.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbDc)]
 pub struct Dc {
     /// Created.
     pub created: String,
@@ -29,7 +31,8 @@ impl Dc {
 }
 
 /// A role in an organization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbOrgRole)]
 pub struct OrgRole {
     /// Organization.
     pub organization_id: Uuid,
@@ -38,7 +41,8 @@ pub struct OrgRole {
 }
 
 /// A role in a project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbProjectRole)]
 pub struct ProjectRole {
     /// Project.
     pub project_id: Uuid,
@@ -47,7 +51,8 @@ pub struct ProjectRole {
 }
 
 /// A user.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbUser)]
 pub struct User {
     /// Id.
     pub uid: Uuid,
@@ -78,15 +83,18 @@ pub struct User {
 }
 
 /// An organization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbOrganization)]
 pub struct Organization {
     /// Id.
     pub id: Uuid,
     /// Name.
     pub name: String,
     /// Plan type (1–6).
+    #[schema(value_type = i64, minimum = 1, maximum = 6)]
     pub plan_type: Value,
     /// Whether notifications are sent.
+    #[schema(value_type = bool)]
     pub notifications_enabled: Value,
     /// Number of projects.
     pub project_count: usize,
@@ -96,11 +104,13 @@ pub struct Organization {
     pub dc: Dc,
     /// Contact e-mail, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub email: Option<Value>,
 }
 
 /// A project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbProject)]
 pub struct Project {
     /// Id.
     pub id: Uuid,
@@ -130,7 +140,8 @@ impl From<&dbcloud_types::Project> for Project {
 }
 
 /// A region.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbRegion)]
 pub struct Region {
     /// `<provider>.<region>`.
     pub name: String,
@@ -151,7 +162,8 @@ pub struct Region {
 }
 
 /// A role of the catalogue.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbRoleInfo)]
 pub struct RoleInfo {
     /// Id (`org_admin`, …).
     pub id: &'static str,
@@ -160,7 +172,8 @@ pub struct RoleInfo {
 }
 
 /// One row of a product's scaling table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbScaling)]
 pub struct Scaling {
     /// Product unit.
     pub value: i64,
@@ -175,7 +188,8 @@ pub struct Scaling {
 }
 
 /// A product's node specification.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbSpecs)]
 pub struct Specs {
     /// Cores.
     pub cpu_cores: u32,
@@ -190,7 +204,8 @@ pub struct Specs {
 }
 
 /// A product.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbProduct)]
 pub struct Product {
     /// `cluster`.
     pub kind: &'static str,
@@ -217,7 +232,8 @@ pub struct Product {
 }
 
 /// A subscription (the organization's).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbSubscription)]
 pub struct Subscription {
     /// Id (the organization's).
     pub id: Uuid,
@@ -259,7 +275,8 @@ impl From<&dbcloud_types::Organization> for Subscription {
 }
 
 /// An API key (its secret only when just created).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbApiKey)]
 pub struct ApiKey {
     /// Access key id.
     pub key: String,
@@ -281,7 +298,8 @@ pub struct ApiKey {
 }
 
 /// An allowed network of a cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbIpEntry)]
 pub struct IpEntry {
     /// CIDR.
     pub cidr: String,
@@ -290,7 +308,8 @@ pub struct IpEntry {
 }
 
 /// Node hardware of a cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbHardwareSpecs)]
 pub struct HardwareSpecs {
     /// Cores per node.
     pub cpus_per_node: u32,
@@ -307,7 +326,8 @@ pub struct HardwareSpecs {
 }
 
 /// A cluster's health.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbHealth)]
 pub struct Health {
     /// `GREEN`, `YELLOW`, `RED`, `UNKNOWN` or `SUSPENDED`.
     pub status: &'static str,
@@ -319,7 +339,8 @@ pub struct Health {
 }
 
 /// A cluster's newest operation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbLastOperation)]
 pub struct LastOperation {
     /// Id.
     pub id: Uuid,
@@ -333,7 +354,8 @@ pub struct LastOperation {
 }
 
 /// A cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbCluster)]
 pub struct Cluster {
     /// Id.
     pub id: Uuid,
@@ -387,7 +409,8 @@ pub struct Cluster {
 }
 
 /// An operation's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbFeedback)]
 pub struct Feedback {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -395,7 +418,8 @@ pub struct Feedback {
 }
 
 /// An operation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbOperation)]
 pub struct Operation {
     /// Id.
     pub id: Uuid,
@@ -417,14 +441,16 @@ pub struct Operation {
 }
 
 /// A cluster's operations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbOperations)]
 pub struct Operations {
     /// Newest first.
     pub operations: Vec<Operation>,
 }
 
 /// The actor of an audit entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbActor)]
 pub struct Actor {
     /// User id (null: system or anonymous).
     pub id: Option<Uuid>,
@@ -439,7 +465,8 @@ pub struct Actor {
 }
 
 /// What an audit entry is about.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbAuditContext)]
 pub struct AuditContext {
     /// Target.
     pub target: String,
@@ -456,7 +483,8 @@ pub struct AuditContext {
 }
 
 /// An audit entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbAuditEntry)]
 pub struct AuditEntry {
     /// Id.
     pub id: Uuid,
@@ -471,7 +499,8 @@ pub struct AuditEntry {
 }
 
 /// The answer of a membership change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbMembership)]
 pub struct Membership {
     /// The user.
     pub user_id: Uuid,
@@ -488,7 +517,8 @@ pub struct Membership {
 }
 
 /// What a SCALE operation records (shown back as its `non_sensitive_data`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbScaleData)]
 pub struct ScaleData {
     /// Product unit before.
     pub current_product_unit: i32,
@@ -501,7 +531,8 @@ pub struct ScaleData {
 }
 
 /// What a SUSPEND operation records.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbSuspendData)]
 pub struct SuspendData {
     /// Suspended before.
     pub current_suspended: bool,
@@ -510,7 +541,8 @@ pub struct SuspendData {
 }
 
 /// What an ALLOWED_CIDR_UPDATE operation records.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrateDbIpRestrictionsData)]
 pub struct IpRestrictionsData {
     /// The allow list before.
     pub current_ip_whitelist: Vec<IpEntry>,

@@ -1,0 +1,218 @@
+//! Schemas, for the OpenAPI document only, of the CockroachDB answers the handlers build as
+//! JSON trees or with hand-written serializers: the error body, a list's `pagination`, the
+//! empty answer `{}`, the legacy cluster shapes (`/api/v1/orgs/…`) and the audit log. Each
+//! mirrors the code that renders it (named on each type); tests/openapi.rs checks real
+//! answers against them.
+#![allow(dead_code)]
+
+use dbcloud_types::FieldViolation;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The vendor's `Status` error body (`CrdbError`'s answer).
+#[derive(Serialize, ToSchema)]
+pub struct CockroachErrorBody {
+    /// gRPC status code (3 invalid argument, 5 not found, 7 permission denied, 16 unauthenticated …).
+    pub code: i32,
+    /// Human-readable message.
+    pub message: String,
+    /// Empty, or for validation errors one `google.rpc.BadRequest` naming each field.
+    pub details: Vec<CockroachBadRequest>,
+}
+
+/// `google.rpc.BadRequest`.
+#[derive(Serialize, ToSchema)]
+pub struct CockroachBadRequest {
+    /// `type.googleapis.com/google.rpc.BadRequest`.
+    #[serde(rename = "@type")]
+    pub type_url: String,
+    /// One entry per offending field.
+    pub field_violations: Vec<FieldViolation>,
+}
+
+/// `pagination` of a list (`Paging::render`): page tokens (`""`: no such page), or with
+/// `Cc-Version: 2022-03-31` the keyset form.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CockroachPagination {
+    /// Page tokens.
+    Tokens(PageTokens),
+    /// Keyset form of `Cc-Version: 2022-03-31`.
+    Keyset(KeysetPagination),
+}
+
+/// Page tokens of a list.
+#[derive(Serialize, ToSchema)]
+pub struct PageTokens {
+    /// Token of the next page; `""` on the last.
+    pub next_page: String,
+    /// Always `""`.
+    pub previous_page: String,
+}
+
+/// Keyset pagination of `Cc-Version: 2022-03-31`.
+#[derive(Serialize, ToSchema)]
+pub struct KeysetPagination {
+    /// Token of the next page; `""` on the last.
+    pub next: String,
+    /// Always `""`.
+    pub last: String,
+    /// Page size.
+    pub limit: u32,
+    /// The page's snapshot time (RFC 3339).
+    pub time: String,
+    /// `ASC` or `DESC`.
+    pub order: String,
+}
+
+/// The empty answer `{}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CockroachEmpty {}
+
+/// A cluster in the legacy camelCase shape (`legacy::legacy`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyCluster {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// `v<major>.<minor>.<patch>`.
+    pub cockroach_version: String,
+    /// `SERVERLESS` or `DEDICATED`.
+    pub plan: String,
+    /// `GCP`, `AWS` or `AZURE`.
+    pub cloud_provider: String,
+    /// `CREATING`, `CREATED`, `CREATION_FAILED`, `LOCKED` or `DELETED`.
+    pub state: String,
+    /// Who created it.
+    pub creator_id: String,
+    /// `NOT_SET` or the running operation.
+    pub long_running_operation_status: String,
+    /// Serverless settings (null for a dedicated cluster).
+    pub serverless: Option<LegacyServerlessOut>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// RFC 3339, once deleted.
+    pub deleted_at: Option<String>,
+}
+
+/// `serverless` of a legacy cluster.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyServerlessOut {
+    /// Region names.
+    pub regions: Vec<String>,
+    /// Whole US dollars per month.
+    pub spend_limit: i64,
+}
+
+/// `{"cluster"}`: the answer of a legacy create.
+#[derive(Serialize, ToSchema)]
+pub struct LegacyClusterAnswer {
+    /// The cluster.
+    pub cluster: LegacyCluster,
+}
+
+/// The legacy cluster list.
+#[derive(Serialize, ToSchema)]
+pub struct LegacyClusterList {
+    /// The page's clusters.
+    pub clusters: Vec<LegacyCluster>,
+    /// Only when there is a next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<CockroachPagination>,
+}
+
+/// A legacy cluster with its regions and nodes.
+#[derive(Serialize, ToSchema)]
+pub struct LegacyClusterDetail {
+    /// The cluster.
+    pub cluster: LegacyCluster,
+    /// Its regions.
+    pub regions: Vec<LegacyRegion>,
+}
+
+/// A region of a legacy cluster.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyRegion {
+    /// Region name.
+    pub name: String,
+    /// SQL host.
+    pub sql_dns: String,
+    /// DB Console host.
+    pub ui_dns: String,
+    /// Nodes (the first region's, for a dedicated cluster).
+    pub nodes: Vec<LegacyNode>,
+}
+
+/// A node of a legacy cluster.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyNode {
+    /// Node name.
+    pub name: String,
+    /// Its region.
+    pub region_name: String,
+    /// Node status.
+    pub status: String,
+}
+
+/// `{"regions": [name, …]}` of the legacy region list.
+#[derive(Serialize, ToSchema)]
+pub struct RegionNames {
+    /// Region names.
+    pub regions: Vec<String>,
+}
+
+/// `ListAuditLogsResponse` (`audit::audit_log`).
+#[derive(Serialize, ToSchema)]
+pub struct AuditLogPage {
+    /// The entries.
+    pub entries: Vec<AuditLogEntry>,
+    /// Where the next page starts (RFC 3339); null on the last page.
+    pub next_starting_from: Option<String>,
+}
+
+/// `AuditLogEntry` (`audit::entry`).
+#[derive(Serialize, ToSchema)]
+pub struct AuditLogEntry {
+    /// Event id.
+    pub id: Uuid,
+    /// RFC 3339.
+    pub created_at: String,
+    /// `AUDIT_LOG_ACTION_…`; null for actions the vendor has no name for.
+    pub action: Option<String>,
+    /// `AUDIT_LOG_SOURCE_CC_API` or `AUDIT_LOG_SOURCE_INTERNAL`.
+    pub source: String,
+    /// Always `""`.
+    pub user_email: String,
+    /// The acting key or component.
+    pub service_account_name: String,
+    /// The cluster acted on, or `""`.
+    pub cluster_id: String,
+    /// Always `""`.
+    pub cluster_name: String,
+    /// The native event as JSON text.
+    pub payload: String,
+    /// `""` on success, else the outcome.
+    pub error: String,
+    /// Request id.
+    pub trace_id: String,
+    /// Always `""`.
+    pub session_id: String,
+    /// Where the request came from.
+    pub metadata: AuditMetadata,
+}
+
+/// `metadata` of an audit entry.
+#[derive(Serialize, ToSchema)]
+pub struct AuditMetadata {
+    /// Client address.
+    pub ip_address: String,
+}
