@@ -18,14 +18,54 @@ pub fn sign(secret: &str, method: &str, endpoint: &str, timestamp: &str) -> Stri
     base64::engine::general_purpose::STANDARD.encode(raw_sign(secret, method, endpoint, timestamp))
 }
 
-fn raw_sign(secret: &str, method: &str, endpoint: &str, timestamp: &str) -> Vec<u8> {
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(method.to_ascii_uppercase().as_bytes());
-    mac.update(b"\n");
-    mac.update(endpoint.as_bytes());
-    mac.update(b"\n");
-    mac.update(timestamp.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+fn raw_sign(secret: &str, method: &str, endpoint: &str, timestamp: &str) -> [u8; 32] {
+    SigningKey::new(secret).raw_sign(method, endpoint, timestamp)
+}
+
+/// A secret made ready for signing: the HMAC keyed once (its inner and outer pads hashed),
+/// so each signature checked with it costs one pass over the message, not a key setup too.
+/// Its `Debug` shows nothing of the key.
+#[derive(Clone)]
+pub struct SigningKey(HmacSha256);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+impl SigningKey {
+    /// The key of `secret`.
+    pub fn new(secret: &str) -> Self {
+        SigningKey(HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length"))
+    }
+
+    fn raw_sign(&self, method: &str, endpoint: &str, timestamp: &str) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        if method.bytes().any(|b| b.is_ascii_lowercase()) {
+            mac.update(method.to_ascii_uppercase().as_bytes());
+        } else {
+            mac.update(method.as_bytes());
+        }
+        mac.update(b"\n");
+        mac.update(endpoint.as_bytes());
+        mac.update(b"\n");
+        mac.update(timestamp.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `signature` signs `method` + `endpoint` + `timestamp` (compared in constant time).
+    pub fn signs(&self, method: &str, endpoint: &str, timestamp: &str, signature: &[u8]) -> bool {
+        self.raw_sign(method, endpoint, timestamp).as_slice().ct_eq(signature).into()
+    }
+
+    /// Whether `signature` signs a request to `path_and_query` on `host`: the path as sent
+    /// first (what clients sign), then — only if that fails — the other [`candidates`].
+    /// Each comparison is constant-time; which form matched is not secret (the caller chose it).
+    pub fn verify_request(&self, method: &str, path_and_query: &str, host: Option<&str>, timestamp: &str, signature: &[u8]) -> bool {
+        self.signs(method, path_and_query, timestamp, signature)
+            || candidates(path_and_query, host).iter().skip(1).any(|e| self.signs(method, e, timestamp, signature))
+    }
 }
 
 /// Decodes a presented signature (standard alphabet; missing padding tolerated).
@@ -81,9 +121,10 @@ pub fn candidates(path_and_query: &str, host: Option<&str>) -> Vec<String> {
 /// Whether `signature` signs `method` + one of `endpoints` + `timestamp` with `secret`.
 /// Every candidate is computed and compared in constant time.
 pub fn verify(secret: &str, method: &str, endpoints: &[String], timestamp: &str, signature: &[u8]) -> bool {
+    let key = SigningKey::new(secret);
     let mut ok = subtle::Choice::from(0);
     for e in endpoints {
-        ok |= raw_sign(secret, method, e, timestamp).as_slice().ct_eq(signature);
+        ok |= key.raw_sign(method, e, timestamp).as_slice().ct_eq(signature);
     }
     ok.into()
 }
@@ -123,6 +164,23 @@ mod tests {
         let unpadded = sign("k", "GET", "/a", "1").trim_end_matches('=').to_string();
         assert!(decode_signature(&unpadded).is_some());
         assert!(decode_signature("short").is_none());
+    }
+
+    #[test]
+    fn a_signing_key_checks_the_path_then_every_other_form() {
+        let key = SigningKey::new("k");
+        let host = Some("api.example.com:8443");
+        for signed in ["/v2/x?a=1", "//v2/x?a=1", "https://api.example.com:8443//v2/x?a=1", ":8443//v2/x?a=1"] {
+            let sig = decode_signature(&sign("k", "GET", signed, "7")).unwrap();
+            assert!(key.verify_request("GET", "//v2/x?a=1", host, "7", &sig), "{signed}");
+            assert!(key.verify_request("get", "//v2/x?a=1", host, "7", &sig), "{signed}: the method's case does not matter");
+            assert!(!key.verify_request("GET", "//v2/x?a=1", host, "8", &sig), "{signed}: another timestamp");
+            assert!(!key.verify_request("POST", "//v2/x?a=1", host, "7", &sig), "{signed}: another method");
+            assert!(!SigningKey::new("k2").verify_request("GET", "//v2/x?a=1", host, "7", &sig), "{signed}: another key");
+        }
+        let sig = decode_signature(&sign("k", "GET", "/v2/y", "7")).unwrap();
+        assert!(!key.verify_request("GET", "/v2/x", host, "7", &sig), "another path");
+        assert_eq!(format!("{key:?}"), "SigningKey(..)");
     }
 
     #[test]

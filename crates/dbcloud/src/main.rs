@@ -31,6 +31,12 @@ enum Command {
     Client(dbcloud_cli::Command),
 }
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small
+/// buffers across threads, which glibc's malloc serves at about twice the cost (see
+/// docs/architecture.md, "Performance").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // Usage errors exit 1, as the README documents (clap's own default is 2, which the CLI
     // uses for API errors); --help and --version exit 0.

@@ -11,7 +11,8 @@
 //!
 //! Looked-up keys are kept for [`AuthConfig::cache_ttl`] (1 s) with what verifying them
 //! needs — the record with its grants, and the HMAC secret(s) opened from their sealed form
-//! once — so a request does not pay a store read or an AES-GCM open; identity changes here
+//! and keyed once — so a request does not pay a store read, an AES-GCM open or an HMAC key
+//! setup; identity changes here
 //! drop the cache at once, and other replicas' changes arrive through the store's notices.
 
 pub mod ratelimit;
@@ -138,12 +139,12 @@ pub struct Admitted {
     pub decision: Decision,
 }
 
-/// A cached key: the record and its opened HMAC secrets.
+/// A cached key: the record and its HMAC secrets, opened and keyed once.
 struct Verified {
     at: Instant,
     record: Arc<ApiKeyRecord>,
-    secret: Option<String>,
-    previous: Option<String>,
+    secret: Option<signing::SigningKey>,
+    previous: Option<signing::SigningKey>,
 }
 
 /// Authentication: key cache, last-use throttle and the rate limiter.
@@ -209,7 +210,8 @@ impl AuthService {
             return Ok(Some(v.clone()));
         }
         let Some(record) = self.store.find_api_key(access_key).await? else { return Ok(None) };
-        let open = |sealed: &Option<String>| sealed.as_deref().and_then(|s| self.cfg.master_key.open(&record.access_key, s));
+        let open =
+            |sealed: &Option<String>| sealed.as_deref().and_then(|s| self.cfg.master_key.open(&record.access_key, s)).map(|s| signing::SigningKey::new(&s));
         let v = Arc::new(Verified { at: Instant::now(), secret: open(&record.secret_enc), previous: open(&record.prev_secret_enc), record: Arc::new(record) });
         let mut cache = self.cache.write().expect("auth cache");
         if cache.len() > 10_000 {
@@ -262,11 +264,8 @@ impl AuthService {
                     return Err(fail("invalid or expired Couchbase-Timestamp", Some(k)));
                 }
                 let host = self.cfg.public_host.as_deref().or(facts.host);
-                let endpoints = signing::candidates(facts.target, host);
-                let mut ok = v.secret.as_deref().is_some_and(|s| signing::verify(s, facts.method, &endpoints, ts, signature));
-                if !ok && grace {
-                    ok = v.previous.as_deref().is_some_and(|s| signing::verify(s, facts.method, &endpoints, ts, signature));
-                }
+                let signs = |key: &Option<signing::SigningKey>| key.as_ref().is_some_and(|k| k.verify_request(facts.method, facts.target, host, ts, signature));
+                let ok = signs(&v.secret) || (grace && signs(&v.previous));
                 if !ok {
                     return Err(fail("wrong signature", Some(k)));
                 }

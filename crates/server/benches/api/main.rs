@@ -38,6 +38,7 @@
 //! time (`$BENCH_SECONDS`, default 3) and in request count. Every figure is printed as it is
 //! measured, and a table of all figures is printed at the end.
 //!
+//! `$BENCH_FORM` keeps only the credential forms whose label contains it (e.g. `HMAC`).
 //! `$BENCH_ONLY` (comma-separated) picks parts: backends `sqlite`, `postgres`; sections
 //! `micro` (CPU checks), `auth` (throughput of each credential form), `lists` (list
 //! throughput per surface), `pages` (page cost at 100 and 100,000 clusters). A group not
@@ -76,6 +77,10 @@ use uuid::Uuid;
 
 mod load;
 mod pages;
+
+/// The allocator of the `dbcloud` binary, so the figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use load::*;
 use pages::*;
@@ -510,6 +515,10 @@ async fn measure<S: Store + Seed>(
         let wrong = wrong_secret(&key.secret);
         let mut runs: Vec<(String, String, Cred)> = Vec::new();
         for form in Form::ALL {
+            // `$BENCH_FORM`: only the credential forms whose label contains it.
+            if std::env::var("BENCH_FORM").is_ok_and(|f| !form.label().contains(&f)) {
+                continue;
+            }
             let label = format!("GET /v1/clusters/{{id}} [{}]", form.label());
             expect_unauthenticated(&client, &cluster_url, &form.cred(&key.access_key, &wrong, &cluster_path)?)
                 .await
