@@ -32,8 +32,8 @@ enum Command {
 }
 
 /// mimalloc instead of the system allocator: a request allocates and frees many small
-/// buffers across threads, which glibc's malloc serves at about twice the cost (see
-/// docs/architecture.md, "Performance").
+/// buffers across threads; with glibc's malloc a request cost a third more CPU (see
+/// docs/architecture.md, "Performance of the request path").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -96,8 +96,8 @@ pub(crate) async fn cursor_after(client: &reqwest::Client, base: &str, token: &s
     }
 }
 
-/// First-page and mid-list-page times with the organization's current clusters. With
-/// fewer than 2 × `PAGE_SIZE` clusters the mid-list page is short (50 items with 100).
+/// First-page and mid-list-page times with the organization's current clusters (the
+/// mid-list page holds `DEEP_PAGE` items, what is left after the middle of 100 clusters).
 pub(crate) async fn list_pages(
     backend: &str,
     client: &reqwest::Client,
@@ -112,8 +112,8 @@ pub(crate) async fn list_pages(
     report.add(backend, format!("list first page, {label} clusters, p95"), ms(first.p95));
     let mid = total as usize / 2;
     let cursor = cursor_after(client, base, token, mid).await.context("walking to the middle of the list")?;
-    let items = PAGE_SIZE.min(total as usize - mid);
-    let deep = page_times(client, &format!("{base}/v1/clusters?limit={PAGE_SIZE}&cursor={cursor}"), token, items).await.context("deep page")?;
+    let items = DEEP_PAGE.min(total as usize - mid);
+    let deep = page_times(client, &format!("{base}/v1/clusters?limit={DEEP_PAGE}&cursor={cursor}"), token, items).await.context("deep page")?;
     report.add(backend, format!("list deep page (after {mid}; {items} items), {label} clusters, median"), ms(deep.median));
     report.add(backend, format!("list deep page (after {mid}; {items} items), {label} clusters, p95"), ms(deep.p95));
     Ok((first, deep))
@@ -154,12 +154,12 @@ pub(crate) async fn surface_pages(backend: &str, client: &reqwest::Client, base:
     let mut out: SurfaceTimes = Vec::new();
     let last_page = total / PAGE_SIZE;
     let mid = total / 2;
-    let crdb_deep = format!("{base}/api/v1/clusters?pagination.limit={PAGE_SIZE}&pagination.page={}", crdb_token_after(client, base, token, mid).await?);
+    let crdb_deep = format!("{base}/api/v1/clusters?pagination.limit={DEEP_PAGE}&pagination.page={}", crdb_token_after(client, base, token, mid).await?);
     let pages = [
         ("Couchbase /v2/clusters first page", format!("{base}/v2/clusters?perPage={PAGE_SIZE}&page=1"), "/data", PAGE_SIZE),
         ("Couchbase /v2/clusters last page", format!("{base}/v2/clusters?perPage={PAGE_SIZE}&page={last_page}"), "/data", PAGE_SIZE),
         ("CockroachDB /api/v1/clusters first page", format!("{base}/api/v1/clusters?pagination.limit={PAGE_SIZE}"), "/clusters", PAGE_SIZE),
-        ("CockroachDB /api/v1/clusters deep page", crdb_deep, "/clusters", PAGE_SIZE.min(total - mid)),
+        ("CockroachDB /api/v1/clusters deep page", crdb_deep, "/clusters", DEEP_PAGE.min(total - mid)),
     ];
     for (what, url, items, n) in pages {
         let t = fetch_times(client, &url, token, items, n, PAGE_FETCHES).await.with_context(|| what.to_string())?;

@@ -40,7 +40,7 @@ pub(crate) async fn project_and_cloud_counts_follow_clusters(h: &Harness) {
     h.finish_ops(first, ClusterState::Deleted).await;
     assert_eq!(counts(h, p.id, a.id).await, (2, 2));
     // Seeded clusters count.
-    h.store.seed_clusters(h.org, p.id, b.id, "seed", 5).await.unwrap();
+    h.seeder.seed_clusters(h.org, p.id, b.id, "seed", 5).await.unwrap();
     assert_eq!(counts(h, p.id, b.id).await, (7, 6));
     assert_eq!(counts(h, default.id, a.id).await, (1, 2));
     // A project whose clusters are all DELETED counts 0, can be deleted, and its deletion
