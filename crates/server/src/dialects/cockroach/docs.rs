@@ -1,6 +1,6 @@
 //! Schemas, for the OpenAPI document only, of the CockroachDB answers the handlers build as
-//! JSON trees or with hand-written serializers: the error body, a list's `pagination`, the
-//! empty answer `{}`, the legacy cluster shapes (`/api/v1/orgs/…`) and the audit log. Each
+//! JSON trees or with hand-written serializers: the error body, the legacy cluster shapes
+//! (`/api/v1/orgs/…`) and the audit log. Each
 //! mirrors the code that renders it (named on each type); tests/openapi.rs checks real
 //! answers against them.
 #![allow(dead_code)]
@@ -30,46 +30,6 @@ pub struct CockroachBadRequest {
     /// One entry per offending field.
     pub field_violations: Vec<FieldViolation>,
 }
-
-/// `pagination` of a list (`Paging::render`): page tokens (`""`: no such page), or with
-/// `Cc-Version: 2022-03-31` the keyset form.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum CockroachPagination {
-    /// Page tokens.
-    Tokens(PageTokens),
-    /// Keyset form of `Cc-Version: 2022-03-31`.
-    Keyset(KeysetPagination),
-}
-
-/// Page tokens of a list.
-#[derive(Serialize, ToSchema)]
-pub struct PageTokens {
-    /// Token of the next page; `""` on the last.
-    pub next_page: String,
-    /// Always `""`.
-    pub previous_page: String,
-}
-
-/// Keyset pagination of `Cc-Version: 2022-03-31`.
-#[derive(Serialize, ToSchema)]
-pub struct KeysetPagination {
-    /// Token of the next page; `""` on the last.
-    pub next: String,
-    /// Always `""`.
-    pub last: String,
-    /// Page size.
-    pub limit: u32,
-    /// The page's snapshot time (RFC 3339).
-    pub time: String,
-    /// `ASC` or `DESC`.
-    pub order: String,
-}
-
-/// The empty answer `{}`.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CockroachEmpty {}
 
 /// A cluster in the legacy camelCase shape (`legacy::legacy`).
 #[derive(Serialize, ToSchema)]
@@ -125,7 +85,7 @@ pub struct LegacyClusterList {
     pub clusters: Vec<LegacyCluster>,
     /// Only when there is a next page.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<CockroachPagination>,
+    pub pagination: Option<super::paging::CockroachPagination>,
 }
 
 /// A legacy cluster with its regions and nodes.

@@ -131,7 +131,7 @@ pub async fn list_clusters(State(s): State<AppState>, CCaller(caller): CCaller, 
         .collect();
     let mut out = json!({ "clusters": list });
     if next.is_some() {
-        out["pagination"] = paging.render(next, "2022-09-20");
+        out["pagination"] = serde_json::to_value(paging.render(next, "2022-09-20")).unwrap_or_default();
     }
     Ok(Json(out))
 }
@@ -174,7 +174,7 @@ pub struct LegacySpendLimit {
 /// Set a serverless cluster's spend limit in whole US dollars (legacy path); answers `{}`.
 #[utoipa::path(put, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = LegacySpendLimit,
     params(("organizationId" = String, Path), ("clusterId" = String, Path)),
-    responses((status = 200, body = super::docs::CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
+    responses((status = 200, body = super::wire::CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
 pub async fn spend_limit(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
@@ -191,7 +191,7 @@ pub async fn spend_limit(
 /// Delete a cluster (legacy path); answers `{}`.
 #[utoipa::path(delete, path = "/api/v1/orgs/{organizationId}/clusters/{clusterId}", tag = "cockroachdb cloud", security(("bearer" = [])),
     params(("organizationId" = String, Path), ("clusterId" = String, Path)),
-    responses((status = 200, body = super::docs::CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
+    responses((status = 200, body = super::wire::CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
 pub async fn delete_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Path((org, id)): Path<(String, String)>) -> CResult<Json<Value>> {
     own_org(&caller, &org).await?;
     let id = cluster_id(&id)?;
