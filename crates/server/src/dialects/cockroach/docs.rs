@@ -1,6 +1,5 @@
 //! Schemas, for the OpenAPI document only, of the CockroachDB answers the handlers build as
-//! JSON trees or with hand-written serializers: the error body, the legacy cluster shapes
-//! (`/api/v1/orgs/…`) and the audit log. Each
+//! JSON trees or with hand-written serializers: the error body and the audit log. Each
 //! mirrors the code that renders it (named on each type); tests/openapi.rs checks real
 //! answers against them.
 #![allow(dead_code)]
@@ -29,105 +28,6 @@ pub struct CockroachBadRequest {
     pub type_url: String,
     /// One entry per offending field.
     pub field_violations: Vec<FieldViolation>,
-}
-
-/// A cluster in the legacy camelCase shape (`legacy::legacy`).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LegacyCluster {
-    /// Id.
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// `v<major>.<minor>.<patch>`.
-    pub cockroach_version: String,
-    /// `SERVERLESS` or `DEDICATED`.
-    pub plan: String,
-    /// `GCP`, `AWS` or `AZURE`.
-    pub cloud_provider: String,
-    /// `CREATING`, `CREATED`, `CREATION_FAILED`, `LOCKED` or `DELETED`.
-    pub state: String,
-    /// Who created it.
-    pub creator_id: String,
-    /// `NOT_SET` or the running operation.
-    pub long_running_operation_status: String,
-    /// Serverless settings (null for a dedicated cluster).
-    pub serverless: Option<LegacyServerlessOut>,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub updated_at: String,
-    /// RFC 3339, once deleted.
-    pub deleted_at: Option<String>,
-}
-
-/// `serverless` of a legacy cluster.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LegacyServerlessOut {
-    /// Region names.
-    pub regions: Vec<String>,
-    /// Whole US dollars per month.
-    pub spend_limit: i64,
-}
-
-/// `{"cluster"}`: the answer of a legacy create.
-#[derive(Serialize, ToSchema)]
-pub struct LegacyClusterAnswer {
-    /// The cluster.
-    pub cluster: LegacyCluster,
-}
-
-/// The legacy cluster list.
-#[derive(Serialize, ToSchema)]
-pub struct LegacyClusterList {
-    /// The page's clusters.
-    pub clusters: Vec<LegacyCluster>,
-    /// Only when there is a next page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<super::paging::CockroachPagination>,
-}
-
-/// A legacy cluster with its regions and nodes.
-#[derive(Serialize, ToSchema)]
-pub struct LegacyClusterDetail {
-    /// The cluster.
-    pub cluster: LegacyCluster,
-    /// Its regions.
-    pub regions: Vec<LegacyRegion>,
-}
-
-/// A region of a legacy cluster.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LegacyRegion {
-    /// Region name.
-    pub name: String,
-    /// SQL host.
-    pub sql_dns: String,
-    /// DB Console host.
-    pub ui_dns: String,
-    /// Nodes (the first region's, for a dedicated cluster).
-    pub nodes: Vec<LegacyNode>,
-}
-
-/// A node of a legacy cluster.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LegacyNode {
-    /// Node name.
-    pub name: String,
-    /// Its region.
-    pub region_name: String,
-    /// Node status.
-    pub status: String,
-}
-
-/// `{"regions": [name, …]}` of the legacy region list.
-#[derive(Serialize, ToSchema)]
-pub struct RegionNames {
-    /// Region names.
-    pub regions: Vec<String>,
 }
 
 /// `ListAuditLogsResponse` (`audit::audit_log`).

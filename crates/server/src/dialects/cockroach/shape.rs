@@ -92,10 +92,10 @@ impl Serialize for Attr<'_> {
 /// A region of a cluster (Region).
 #[derive(Serialize, ToSchema)]
 #[schema(as = ClusterRegion)]
-struct RegionOut<'a> {
-    name: &'a str,
-    sql_dns: String,
-    ui_dns: String,
+pub(super) struct RegionOut<'a> {
+    pub(super) name: &'a str,
+    pub(super) sql_dns: String,
+    pub(super) ui_dns: String,
     internal_dns: String,
     private_endpoint_dns: &'static str,
     node_count: i64,
@@ -142,16 +142,16 @@ enum ConfigOut<'a> {
 pub struct ClusterOut<'a> {
     id: Uuid,
     name: &'a str,
-    cockroach_version: String,
+    pub(super) cockroach_version: String,
     upgrade_status: &'static str,
     plan: &'static str,
-    cloud_provider: String,
+    pub(super) cloud_provider: String,
     provider: String,
-    state: &'static str,
-    operation_status: &'static str,
+    pub(super) state: &'static str,
+    pub(super) operation_status: &'static str,
     creator_id: &'a str,
     config: ConfigOut<'a>,
-    regions: Vec<RegionOut<'a>>,
+    pub(super) regions: Vec<RegionOut<'a>>,
     sql_dns: String,
     #[schema(value_type = String)]
     cidr_range: Attr<'a>,
@@ -167,9 +167,9 @@ pub struct ClusterOut<'a> {
     account_id: &'static str,
     #[schema(value_type = Value)]
     customer_cloud_account: Attr<'a>,
-    created_at: String,
-    updated_at: String,
-    deleted_at: Option<String>,
+    pub(super) created_at: String,
+    pub(super) updated_at: String,
+    pub(super) deleted_at: Option<String>,
 }
 
 /// A core cluster in the vendor's shape, for serializing (lists) or as a tree ([`render`]).
