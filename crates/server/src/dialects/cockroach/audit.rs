@@ -1,7 +1,7 @@
 //! The audit log in the vendor's shape: entries from a point in time, ascending or
 //! descending, with the vendor's action names.
 
-use super::docs::CockroachErrorBody;
+use super::CockroachErrorBody;
 use super::{CCaller, CQuery, CResult, field, rfc3339};
 use crate::auth::Caller;
 use crate::state::AppState;

@@ -1,8 +1,8 @@
 //! The region catalogue, the caller's organization and a cluster's nodes in the vendor's
 //! shapes.
 
+use super::CockroachErrorBody;
 use super::clusters::cluster_id;
-use super::docs::CockroachErrorBody;
 use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::shape::regions_of;
 use super::{CCaller, CQuery, CResult, field, rfc3339};

@@ -2,9 +2,9 @@
 //! the IP allow list (core entries keyed by address and mask, `ui`/`sql` kept as entry
 //! attributes) of a cluster.
 
+use super::CockroachErrorBody;
 use super::clusters::cluster_id;
 use super::create::flags;
-use super::docs::CockroachErrorBody;
 use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::{CCaller, CJson, CQuery, CResult, field};
 use crate::auth::Caller;

@@ -1,7 +1,7 @@
 //! Clusters in the vendor's shape: list (store pages behind sealed tokens), get, delete and
 //! the spend-limit PUT. Create is in `create.rs`, PATCH in `update.rs`.
 
-use super::docs::CockroachErrorBody;
+use super::CockroachErrorBody;
 use super::paging::{ClusterCursor, CockroachPagination, ListQuery, Paging};
 use super::shape::{ClusterOut, busy, render_one, shape};
 use super::wire::{CockroachEmpty, SpendLimitBody};

@@ -2,7 +2,7 @@
 //! accounts in the vendor's shapes. The service makes every change with its no-escalation
 //! checks.
 
-use super::docs::CockroachErrorBody;
+use super::CockroachErrorBody;
 use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::roles::{BuiltInRole, BuiltInRoleOut, grants_of_roles};
 use super::{CCaller, CJson, CQuery, CResult, field, rfc3339};

@@ -2,9 +2,9 @@
 //! camelCase JSON, spend limits in whole US dollars, `Cc-Version` ignored. Each handler
 //! delegates to the current route of the same operation.
 
+use super::CockroachErrorBody;
 use super::catalog::parse_provider;
 use super::clusters::{self, cluster_id};
-use super::docs::CockroachErrorBody;
 use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::shape::{ClusterOut, regions_of, shape};
 use super::wire::{CockroachEmpty, CreateBody, CreateSpecBody, I64, ServerlessSpec};

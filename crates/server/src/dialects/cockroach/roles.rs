@@ -1,7 +1,7 @@
 //! Role grants in the vendor's shape (`BuiltInRole`): list, get, replace, add and remove a
 //! principal's roles. The service checks every grant (nobody grants more than they hold).
 
-use super::docs::CockroachErrorBody;
+use super::CockroachErrorBody;
 use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::{CCaller, CJson, CQuery, CResult};
 use crate::auth::Caller;

@@ -1,9 +1,9 @@
 //! Changing a cluster (UpdateClusterSpecification): labels, delete protection, usage limits
 //! and regions apply at once, node counts run a scale, a version starts a major upgrade.
 
+use super::CockroachErrorBody;
 use super::clusters::{cluster_id, live};
 use super::create::{check_limits, enum_field, parse_plan};
-use super::docs::CockroachErrorBody;
 use super::shape::{busy, crdb, regions_of, render_one, vendor_plan};
 use super::wire::{I64, UpdateBody};
 use super::{CCaller, CJson, CResult, field};
