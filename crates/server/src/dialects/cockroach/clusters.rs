@@ -17,7 +17,6 @@ use dbcloud_app::clusters::ClusterChanges;
 use dbcloud_app::model::{ClusterFilter, PageReq};
 use dbcloud_types::{Cluster, ClusterChange, ClusterState, Plan};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -47,10 +46,10 @@ pub async fn get_cluster(
     CCaller(caller): CCaller,
     Extension(CcVersion(version)): Extension<CcVersion>,
     Path(id): Path<String>,
-) -> CResult<Json<Value>> {
+) -> CResult<Response> {
     let id = cluster_id(&id)?;
     let c = s.app.clusters().get(&caller, id).await?;
-    Ok(Json(render_one(&s, &caller, &c, version).await))
+    Ok(Json(render_one(&s, &caller, &c, version).await).into_response())
 }
 
 /// Delete a cluster; answers the cluster with `state: DELETED` while teardown continues. A
@@ -64,9 +63,9 @@ pub async fn delete_cluster(
     CCaller(caller): CCaller,
     Extension(CcVersion(version)): Extension<CcVersion>,
     Path(id): Path<String>,
-) -> CResult<Json<Value>> {
+) -> CResult<Response> {
     let change = remove(&s, &caller, cluster_id(&id)?).await?;
-    Ok(Json(render_one(&s, &caller, &change.cluster, version).await))
+    Ok(Json(render_one(&s, &caller, &change.cluster, version).await).into_response())
 }
 
 /// Deletes a cluster that is not deleted yet (404 when it is; delete protection is a 400).

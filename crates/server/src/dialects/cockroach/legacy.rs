@@ -262,7 +262,7 @@ pub async fn get_cluster(State(s): State<AppState>, CCaller(caller): CCaller, Pa
     let regions = current(&c, &place)
         .regions
         .into_iter()
-        .map(|r| LegacyRegion { name: r.name.to_string(), sql_dns: r.sql_dns, ui_dns: r.ui_dns, nodes: nodes.take().unwrap_or_default() })
+        .map(|r| LegacyRegion { name: r.name, sql_dns: r.sql_dns, ui_dns: r.ui_dns, nodes: nodes.take().unwrap_or_default() })
         .collect();
     Ok(Json(LegacyClusterDetail { cluster: legacy(&c, &provider, &region), regions }))
 }
