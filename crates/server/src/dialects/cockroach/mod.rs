@@ -70,7 +70,7 @@ impl IntoResponse for CrdbError {
     }
 }
 
-/// The vendor's `Status` error body ([`CrdbError`]'s answer: the native body with its
+/// The vendor's `Status` error body (`CrdbError`'s answer: the native body with its
 /// validation details as one `google.rpc.BadRequest`).
 #[derive(Serialize, ToSchema)]
 pub struct CockroachErrorBody {

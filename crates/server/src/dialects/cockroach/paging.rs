@@ -195,7 +195,7 @@ impl Paging {
     }
 }
 
-/// `pagination` of a list ([`Paging::render`]): page tokens (`""`: no such page), or with
+/// `pagination` of a list (`Paging::render`): page tokens (`""`: no such page), or with
 /// `Cc-Version: 2022-03-31` the keyset form.
 #[derive(Debug, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
