@@ -172,7 +172,7 @@ pub struct ClusterOut<'a> {
     pub(super) deleted_at: Option<String>,
 }
 
-/// A core cluster in the vendor's shape, for serializing (lists) or as a tree ([`render`]).
+/// A core cluster in the vendor's shape, serialized as it is (lists, and one cluster through [`render_one`]).
 pub fn shape<'a>(c: &'a Cluster, provider_region: Option<&(String, String)>, version: &str, default_project: Option<Uuid>) -> ClusterOut<'a> {
     let (provider, region) = provider_region.map(|(p, r)| (p.as_str(), r.as_str())).unwrap_or_default();
     let a = c.attributes.get("crdb").and_then(|v| v.as_object());
