@@ -70,9 +70,10 @@ impl From<Error> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut r = (self.status, Json(self.body)).into_response();
+impl ApiError {
+    /// This error's status and headers around `body` (a dialect's own error shape).
+    pub fn respond_with(&self, body: impl serde::Serialize) -> Response {
+        let mut r = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
@@ -80,6 +81,12 @@ impl IntoResponse for ApiError {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"dbcloud\""));
         }
         r
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.respond_with(&self.body)
     }
 }
 

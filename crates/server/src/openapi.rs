@@ -5,9 +5,9 @@
 //! schemas, [`shapes`] the rules across the fields of a body, [`responses`] adds the
 //! responses every operation can give (errors, rate-limit and request-id headers), [`links`]
 //! the links from a create to the operations on what it created. The vendor-dialect paths in the same document (`/v2`, `/api/v1`,
-//! `/api/v2`) carry the typed request and answer schemas of their handlers (the dialects' wire
-//! structs; `dialects/cockroach/docs.rs` for the answers built as JSON trees) and their errors
-//! in each dialect's own error body (`CouchbaseErrorBody`, `CockroachErrorBody`,
+//! `/api/v2`) carry the typed request and answer schemas of their handlers (the structs the
+//! handlers serialize, so the schemas cannot drift from the answers) and their errors in each
+//! dialect's own error body (`CouchbaseErrorBody`, `CockroachErrorBody`,
 //! `CrateDbErrorBody`); tests/openapi.rs checks real answers against them.
 
 pub mod dialects;

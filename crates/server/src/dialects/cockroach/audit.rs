@@ -1,7 +1,7 @@
 //! The audit log in the vendor's shape: entries from a point in time, ascending or
 //! descending, with the vendor's action names.
 
-use super::docs::CockroachErrorBody;
+use super::CockroachErrorBody;
 use super::{CCaller, CQuery, CResult, field, rfc3339};
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -9,9 +9,11 @@ use axum::Json;
 use axum::extract::State;
 use dbcloud_app::model::{AuditEvent, AuditFilter, PageReq};
 use dbcloud_types::Page;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 async fn events(s: &AppState, caller: &Caller, filter: &AuditFilter, page: PageReq) -> CResult<Page<AuditEvent>> {
     Ok(s.app.audit().list(caller, filter, page).await?)
@@ -58,20 +60,80 @@ fn vendor_action(action: &str) -> Option<&'static str> {
     })
 }
 
-fn entry(e: &AuditEvent) -> Value {
+/// `ListAuditLogsResponse`.
+#[derive(Serialize, ToSchema)]
+pub struct AuditLogPage {
+    /// The entries.
+    pub entries: Vec<AuditLogEntry>,
+    /// Where the next page starts (RFC 3339); null on the last page.
+    pub next_starting_from: Option<String>,
+}
+
+/// `AuditLogEntry`.
+#[derive(Serialize, ToSchema)]
+pub struct AuditLogEntry {
+    /// Event id.
+    pub id: Uuid,
+    /// RFC 3339.
+    pub created_at: String,
+    /// `AUDIT_LOG_ACTION_…`; null for actions the vendor has no name for.
+    pub action: Option<String>,
+    /// `AUDIT_LOG_SOURCE_CC_API` or `AUDIT_LOG_SOURCE_INTERNAL`.
+    pub source: &'static str,
+    /// Always `""`.
+    pub user_email: &'static str,
+    /// The acting key or component.
+    pub service_account_name: String,
+    /// The cluster acted on, or `""`.
+    pub cluster_id: String,
+    /// Always `""`.
+    pub cluster_name: &'static str,
+    /// The native event as JSON text.
+    pub payload: String,
+    /// `""` on success, else the outcome.
+    pub error: String,
+    /// Request id.
+    pub trace_id: String,
+    /// Always `""`.
+    pub session_id: &'static str,
+    /// Where the request came from.
+    pub metadata: AuditMetadata,
+}
+
+/// `metadata` of an audit entry.
+#[derive(Serialize, ToSchema)]
+pub struct AuditMetadata {
+    /// Client address.
+    pub ip_address: String,
+}
+
+/// The native event, as an entry's `payload` carries it (JSON text).
+#[derive(Serialize)]
+struct Payload<'a> {
+    action: &'a str,
+    details: &'a Value,
+    target: &'a str,
+}
+
+fn entry(e: &AuditEvent) -> AuditLogEntry {
     let cluster = e.target.strip_prefix("cluster:").map(|t| t.split('/').next().unwrap_or(t).to_string());
     let source = if e.actor.starts_with("runner") || e.actor.starts_with("system") { "AUDIT_LOG_SOURCE_INTERNAL" } else { "AUDIT_LOG_SOURCE_CC_API" };
-    let action = vendor_action(&e.action);
-    let payload = json!({"action": e.action, "target": e.target, "details": e.details});
-    json!({
-        "id": e.id, "created_at": rfc3339(e.time),
-        "action": action.map(|a| format!("AUDIT_LOG_ACTION_{a}")),
-        "source": source, "user_email": "", "service_account_name": e.actor,
-        "cluster_id": cluster.clone().unwrap_or_default(), "cluster_name": "",
-        "payload": payload.to_string(),
-        "error": if e.outcome == "success" || e.outcome == "ok" { String::new() } else { e.outcome.clone() },
-        "trace_id": e.request_id, "session_id": "", "metadata": {"ip_address": e.source_ip},
-    })
+    let payload = Payload { action: &e.action, details: &e.details, target: &e.target };
+    AuditLogEntry {
+        id: e.id,
+        created_at: rfc3339(e.time),
+        action: vendor_action(&e.action).map(|a| format!("AUDIT_LOG_ACTION_{a}")),
+        source,
+        user_email: "",
+        service_account_name: e.actor.clone(),
+        cluster_id: cluster.unwrap_or_default(),
+        cluster_name: "",
+        payload: serde_json::to_string(&payload).unwrap_or_default(),
+        error: if e.outcome == "success" || e.outcome == "ok" { String::new() } else { e.outcome.clone() },
+        trace_id: e.request_id.clone(),
+        session_id: "",
+        metadata: AuditMetadata { ip_address: e.source_ip.clone() },
+    }
 }
 
 fn ms(t: OffsetDateTime) -> i128 {
@@ -85,8 +147,8 @@ fn at_ms(ms: i128) -> OffsetDateTime {
 /// Audit log entries from a point in time, ascending (default) or descending; a page holds
 /// every entry sharing its last timestamp.
 #[utoipa::path(get, path = "/api/v1/auditlogevents", tag = "cockroachdb cloud", security(("bearer" = [])), params(AuditQuery),
-    responses((status = 200, body = super::docs::AuditLogPage, description = "ListAuditLogsResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
-pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQuery(q): CQuery<AuditQuery>) -> CResult<Json<Value>> {
+    responses((status = 200, body = AuditLogPage, description = "ListAuditLogsResponse"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody), (status = 403, body = CockroachErrorBody)))]
+pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQuery(q): CQuery<AuditQuery>) -> CResult<Json<AuditLogPage>> {
     let desc = match q.sort_order.as_deref() {
         None | Some("ASC") => false,
         Some("DESC") => true,
@@ -128,9 +190,9 @@ pub async fn audit_log(State(s): State<AppState>, CCaller(caller): CCaller, CQue
                 AuditFilter { since: Some(at_ms(t + 1)), ..Default::default() }
             };
             let any = events(&s, &caller, &rest, PageReq::first(1)).await?;
-            if any.items.is_empty() { Value::Null } else { json!(rfc3339(last.time)) }
+            (!any.items.is_empty()).then(|| rfc3339(last.time))
         }
-        None => Value::Null,
+        None => None,
     };
-    Ok(Json(json!({"entries": entries.iter().map(entry).collect::<Vec<_>>(), "next_starting_from": next})))
+    Ok(Json(AuditLogPage { entries: entries.iter().map(entry).collect(), next_starting_from: next }))
 }

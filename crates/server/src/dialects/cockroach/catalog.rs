@@ -1,9 +1,9 @@
 //! The region catalogue, the caller's organization and a cluster's nodes in the vendor's
 //! shapes.
 
+use super::CockroachErrorBody;
 use super::clusters::cluster_id;
-use super::docs::CockroachErrorBody;
-use super::paging::{ListQuery, Paging};
+use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::shape::regions_of;
 use super::{CCaller, CQuery, CResult, field, rfc3339};
 use crate::state::AppState;
@@ -113,8 +113,7 @@ pub struct RegionOut {
 #[derive(Serialize, ToSchema)]
 pub struct RegionList {
     regions: Vec<RegionOut>,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }
 
 /// `Node`.
@@ -129,6 +128,5 @@ pub struct NodeOut {
 #[derive(Serialize, ToSchema)]
 pub struct NodeList {
     nodes: Vec<NodeOut>,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }

@@ -2,10 +2,10 @@
 //! the IP allow list (core entries keyed by address and mask, `ui`/`sql` kept as entry
 //! attributes) of a cluster.
 
+use super::CockroachErrorBody;
 use super::clusters::cluster_id;
 use super::create::flags;
-use super::docs::CockroachErrorBody;
-use super::paging::{ListQuery, Paging};
+use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::{CCaller, CJson, CQuery, CResult, field};
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -18,7 +18,6 @@ use dbcloud_app::model::{NewAllowlistEntry, NewBucket};
 use dbcloud_core::validate;
 use dbcloud_types::{Access, AllowlistEntry, Bucket, Cluster, ClusterState, DatabaseUser};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 /// A cluster whose sub-resources may be read or changed: 404 once deleted (the service
@@ -427,8 +426,7 @@ pub struct SqlUserOut {
 #[derive(Serialize, ToSchema)]
 pub struct SqlUserList {
     users: Vec<SqlUserOut>,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }
 
 /// `Database`.
@@ -442,8 +440,7 @@ pub struct DatabaseOut {
 #[derive(Serialize, ToSchema)]
 pub struct DatabaseList {
     databases: Vec<DatabaseOut>,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }
 
 /// `AllowlistEntry`.
@@ -462,6 +459,5 @@ pub struct EntryOut {
 pub struct EntryList {
     allowlist: Vec<EntryOut>,
     propagating: bool,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }

@@ -1,10 +1,10 @@
 //! Clusters in the vendor's shape: list (store pages behind sealed tokens), get, delete and
 //! the spend-limit PUT. Create is in `create.rs`, PATCH in `update.rs`.
 
-use super::docs::CockroachErrorBody;
-use super::paging::{ClusterCursor, ListQuery, Paging};
+use super::CockroachErrorBody;
+use super::paging::{ClusterCursor, CockroachPagination, ListQuery, Paging};
 use super::shape::{ClusterOut, busy, render_one, shape};
-use super::wire::SpendLimitBody;
+use super::wire::{CockroachEmpty, SpendLimitBody};
 use super::{CCaller, CJson, CQuery, CResult, field};
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -17,7 +17,6 @@ use dbcloud_app::clusters::ClusterChanges;
 use dbcloud_app::model::{ClusterFilter, PageReq};
 use dbcloud_types::{Cluster, ClusterChange, ClusterState, Plan};
 use serde::Serialize;
-use serde_json::{Value, json};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -47,10 +46,10 @@ pub async fn get_cluster(
     CCaller(caller): CCaller,
     Extension(CcVersion(version)): Extension<CcVersion>,
     Path(id): Path<String>,
-) -> CResult<Json<Value>> {
+) -> CResult<Response> {
     let id = cluster_id(&id)?;
     let c = s.app.clusters().get(&caller, id).await?;
-    Ok(Json(render_one(&s, &caller, &c, version).await))
+    Ok(Json(render_one(&s, &caller, &c, version).await).into_response())
 }
 
 /// Delete a cluster; answers the cluster with `state: DELETED` while teardown continues. A
@@ -64,9 +63,9 @@ pub async fn delete_cluster(
     CCaller(caller): CCaller,
     Extension(CcVersion(version)): Extension<CcVersion>,
     Path(id): Path<String>,
-) -> CResult<Json<Value>> {
+) -> CResult<Response> {
     let change = remove(&s, &caller, cluster_id(&id)?).await?;
-    Ok(Json(render_one(&s, &caller, &change.cluster, version).await))
+    Ok(Json(render_one(&s, &caller, &change.cluster, version).await).into_response())
 }
 
 /// Deletes a cluster that is not deleted yet (404 when it is; delete protection is a 400).
@@ -92,17 +91,17 @@ pub async fn set_spend_limit(s: &AppState, caller: &Caller, id: Uuid, cents: i64
 /// Legacy: set the spend limit of a serverless cluster (US cents), under any `Cc-Version`.
 #[utoipa::path(put, path = "/api/v1/clusters/{cluster_id}/spend-limit", tag = "cockroachdb cloud", security(("bearer" = [])), request_body = SpendLimitBody,
     params(("cluster_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = super::docs::CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody),
+    responses((status = 200, body = CockroachEmpty, description = "{}"), (status = 400, body = CockroachErrorBody), (status = 401, body = CockroachErrorBody),
         (status = 403, body = CockroachErrorBody), (status = 404, body = CockroachErrorBody), (status = 503, body = CockroachErrorBody)))]
 pub async fn spend_limit(
     State(s): State<AppState>,
     CCaller(caller): CCaller,
     Path(id): Path<String>,
     CJson(body): CJson<SpendLimitBody>,
-) -> CResult<Json<Value>> {
+) -> CResult<Json<CockroachEmpty>> {
     let id = cluster_id(&id)?;
     set_spend_limit(&s, &caller, id, body.spend_limit.0).await?;
-    Ok(Json(json!({})))
+    Ok(Json(CockroachEmpty {}))
 }
 
 /// List clusters (exactly those the caller may read) by name (or creation time), with page
@@ -135,8 +134,7 @@ pub async fn list_clusters(
 #[derive(Serialize, ToSchema)]
 struct ListOut<'a> {
     clusters: Vec<ClusterOut<'a>>,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }
 
 /// One store page of the clusters the caller may read (the service filters by what the

@@ -1,8 +1,8 @@
 //! `GET /api/v1/clusters/{cluster_id}/connection-string`: a generic `postgresql://` URI of the
 //! cluster's SQL endpoint (for `local` clusters, the real primary), with its parts.
 
+use super::CockroachErrorBody;
 use super::clusters::cluster_id;
-use super::docs::CockroachErrorBody;
 use super::{CCaller, CQuery, CResult, field};
 use crate::state::AppState;
 use axum::Json;

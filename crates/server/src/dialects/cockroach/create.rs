@@ -1,7 +1,7 @@
 //! Creating a cluster from the vendor's request: the vendor's fields are checked and turned
 //! into a core create with the vendor attributes kept beside it; the service creates it.
 
-use super::docs::CockroachErrorBody;
+use super::CockroachErrorBody;
 use super::shape::{plan_for, render_one};
 use super::wire::{CreateBody, I64, UsageLimits};
 use super::{CCaller, CJson, CResult, field};

@@ -2,8 +2,8 @@
 //! accounts in the vendor's shapes. The service makes every change with its no-escalation
 //! checks.
 
-use super::docs::CockroachErrorBody;
-use super::paging::{ListQuery, Paging};
+use super::CockroachErrorBody;
+use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::roles::{BuiltInRole, BuiltInRoleOut, grants_of_roles};
 use super::{CCaller, CJson, CQuery, CResult, field, rfc3339};
 use crate::auth::Caller;
@@ -57,8 +57,7 @@ pub(super) fn uuid(name: &str, v: &str) -> CResult<Uuid> {
 #[derive(Serialize, ToSchema)]
 pub struct KeyList {
     api_keys: Vec<KeyOut>,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }
 
 /// List the organization's API keys (optionally one service account's), by creation time.
@@ -174,8 +173,7 @@ fn account(sa: &ServiceAccount) -> AccountOut {
 #[derive(Serialize, ToSchema)]
 pub struct AccountList {
     service_accounts: Vec<AccountOut>,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }
 
 /// List service accounts by name.

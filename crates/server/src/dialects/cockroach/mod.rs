@@ -10,7 +10,6 @@ mod children;
 mod clusters;
 mod connection;
 mod create;
-mod docs;
 mod keys;
 mod legacy;
 mod paging;
@@ -29,8 +28,9 @@ use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use dbcloud_types::Code;
-use serde_json::json;
+use dbcloud_types::{Code, FieldViolation};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error in the vendor's `Status` shape: `{code, message, details}` where validation
 /// errors carry one `google.rpc.BadRequest` detail, and FAILED_PRECONDITION is a 400.
@@ -58,12 +58,38 @@ impl IntoResponse for CrdbError {
         if e.body.code == Code::FailedPrecondition.as_i32() {
             e.status = StatusCode::BAD_REQUEST;
         }
-        if !e.body.details.is_empty() {
-            let violations = std::mem::take(&mut e.body.details);
-            e.body.details = vec![json!({"@type": "type.googleapis.com/google.rpc.BadRequest", "field_violations": violations})];
-        }
-        e.into_response()
+        let violations = std::mem::take(&mut e.body.details);
+        let details = if violations.is_empty() {
+            vec![]
+        } else {
+            let field_violations = violations.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect();
+            vec![CockroachBadRequest { type_url: "type.googleapis.com/google.rpc.BadRequest", field_violations }]
+        };
+        let body = CockroachErrorBody { code: e.body.code, message: std::mem::take(&mut e.body.message), details };
+        e.respond_with(body)
     }
+}
+
+/// The vendor's `Status` error body (`CrdbError`'s answer: the native body with its
+/// validation details as one `google.rpc.BadRequest`).
+#[derive(Serialize, ToSchema)]
+pub struct CockroachErrorBody {
+    /// gRPC status code (3 invalid argument, 5 not found, 7 permission denied, 16 unauthenticated …).
+    pub code: i32,
+    /// Human-readable message.
+    pub message: String,
+    /// Empty, or for validation errors one `google.rpc.BadRequest` naming each field.
+    pub details: Vec<CockroachBadRequest>,
+}
+
+/// `google.rpc.BadRequest`.
+#[derive(Serialize, ToSchema)]
+pub struct CockroachBadRequest {
+    /// `type.googleapis.com/google.rpc.BadRequest`.
+    #[serde(rename = "@type")]
+    pub type_url: &'static str,
+    /// One entry per offending field.
+    pub field_violations: Vec<FieldViolation>,
 }
 
 /// The authenticated caller; failures answer in this dialect's shape.

@@ -12,9 +12,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use dbcloud_app::model::NamePage;
 use dbcloud_core::crypto::MasterKey;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 /// List parameters, as the vendor names them (both pagination families are accepted).
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -180,7 +179,7 @@ impl Paging {
 
     /// The `pagination` object of the answer in the shape of `version`: always an object
     /// (the vendor's document has no null here), `""` meaning no such page.
-    pub fn render(&self, next_key: Option<String>, version: &str) -> Value {
+    pub fn render(&self, next_key: Option<String>, version: &str) -> CockroachPagination {
         let next = next_key
             .map(|k| {
                 let t = Token { e: self.endpoint.clone(), f: self.filter.clone(), k, t: (self.as_of.unix_timestamp_nanos() / 1_000_000) as i64, d: self.desc };
@@ -188,11 +187,47 @@ impl Paging {
             })
             .unwrap_or_default();
         if version == "2022-03-31" {
-            json!({"next": next, "last": "", "limit": self.limit, "time": super::rfc3339(self.as_of), "order": if self.desc { "DESC" } else { "ASC" }})
+            let order = if self.desc { "DESC" } else { "ASC" };
+            CockroachPagination::Keyset(KeysetPagination { next, last: "", limit: self.limit as u32, time: super::rfc3339(self.as_of), order })
         } else {
-            json!({"next_page": next, "previous_page": ""})
+            CockroachPagination::Tokens(PageTokens { next_page: next, previous_page: "" })
         }
     }
+}
+
+/// `pagination` of a list (`Paging::render`): page tokens (`""`: no such page), or with
+/// `Cc-Version: 2022-03-31` the keyset form.
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CockroachPagination {
+    /// Page tokens.
+    Tokens(PageTokens),
+    /// Keyset form of `Cc-Version: 2022-03-31`.
+    Keyset(KeysetPagination),
+}
+
+/// Page tokens of a list.
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
+pub struct PageTokens {
+    /// Token of the next page; `""` on the last.
+    pub next_page: String,
+    /// Always `""`.
+    pub previous_page: &'static str,
+}
+
+/// Keyset pagination of `Cc-Version: 2022-03-31`.
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
+pub struct KeysetPagination {
+    /// Token of the next page; `""` on the last.
+    pub next: String,
+    /// Always `""`.
+    pub last: &'static str,
+    /// Page size.
+    pub limit: u32,
+    /// The page's snapshot time (RFC 3339).
+    pub time: String,
+    /// `ASC` or `DESC`.
+    pub order: &'static str,
 }
 
 /// The store position after a cluster, as a page token carries it: the cluster's id, and
@@ -238,6 +273,11 @@ pub fn vendor_operation(method: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn next_page(p: CockroachPagination) -> String {
+        serde_json::to_value(p).unwrap()["next_page"].as_str().unwrap().to_string()
+    }
 
     #[test]
     fn tokens_round_trip_and_are_bound_to_their_list() {
@@ -246,7 +286,7 @@ mod tests {
         let p = Paging::new(&q, "sql-users", "c1", &key).unwrap();
         let (page, next) = p.apply(vec!["c", "a", "b", "d"], |s| s.to_string(), |_| None);
         assert_eq!(page, vec!["a", "b"]);
-        let token = p.render(next, "2024-09-16")["next_page"].as_str().unwrap().to_string();
+        let token = next_page(p.render(next, "2024-09-16"));
         let q2 = ListQuery { limit: Some(2), page: Some(token.clone()), ..Default::default() };
         let p2 = Paging::new(&q2, "sql-users", "c1", &key).unwrap();
         let (page, next) = p2.apply(vec!["c", "a", "b", "d"], |s| s.to_string(), |_| None);
@@ -257,7 +297,11 @@ mod tests {
         let bad = ListQuery { page: Some("crdb2.garbage".into()), ..Default::default() };
         assert!(Paging::new(&bad, "sql-users", "c1", &key).is_err());
         assert!(Paging::new(&ListQuery { limit: Some(-1), ..Default::default() }, "x", "", &key).is_err());
-        assert_eq!(p2.render(None, "2024-09-16"), json!({"next_page": "", "previous_page": ""}), "an object, also on the last page");
+        assert_eq!(
+            serde_json::to_value(p2.render(None, "2024-09-16")).unwrap(),
+            json!({"next_page": "", "previous_page": ""}),
+            "an object, also on the last page"
+        );
     }
 
     proptest::proptest! {
@@ -272,7 +316,7 @@ mod tests {
             let order = if desc { "DESC" } else { "ASC" };
             let q = ListQuery { limit: Some(limit), sort_order: Some(order.into()), ..Default::default() };
             let p = Paging::new(&q, &endpoint, &filter, &key).unwrap();
-            let token = p.render(Some(last.clone()), "2024-09-16")["next_page"].as_str().unwrap().to_string();
+            let token = next_page(p.render(Some(last.clone()), "2024-09-16"));
             let back = Paging::new(&ListQuery { page: Some(token.clone()), ..Default::default() }, &endpoint, &filter, &key).unwrap();
             proptest::prop_assert_eq!((back.after.as_deref(), back.desc, back.as_of), (Some(last.as_str()), desc, p.as_of));
             let junk_page = Paging::new(&ListQuery { page: Some(junk), ..Default::default() }, &endpoint, &filter, &key);

@@ -1,8 +1,8 @@
 //! Role grants in the vendor's shape (`BuiltInRole`): list, get, replace, add and remove a
 //! principal's roles. The service checks every grant (nobody grants more than they hold).
 
-use super::docs::CockroachErrorBody;
-use super::paging::{ListQuery, Paging};
+use super::CockroachErrorBody;
+use super::paging::{CockroachPagination, ListQuery, Paging};
 use super::{CCaller, CJson, CQuery, CResult};
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -118,8 +118,7 @@ pub fn grants_of_roles(roles: &[BuiltInRole]) -> CResult<Vec<Grant>> {
 pub struct GrantList {
     grants: Vec<UserRoles>,
     user_group_grants: Vec<Value>,
-    #[schema(value_type = super::docs::CockroachPagination)]
-    pagination: Value,
+    pagination: CockroachPagination,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 use dbcloud_types::{Cluster, ClusterState, Code, OperationKind, Plan};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -92,10 +92,10 @@ impl Serialize for Attr<'_> {
 /// A region of a cluster (Region).
 #[derive(Serialize, ToSchema)]
 #[schema(as = ClusterRegion)]
-struct RegionOut<'a> {
-    name: &'a str,
-    sql_dns: String,
-    ui_dns: String,
+pub(super) struct RegionOut {
+    pub(super) name: String,
+    pub(super) sql_dns: String,
+    pub(super) ui_dns: String,
     internal_dns: String,
     private_endpoint_dns: &'static str,
     node_count: i64,
@@ -142,16 +142,16 @@ enum ConfigOut<'a> {
 pub struct ClusterOut<'a> {
     id: Uuid,
     name: &'a str,
-    cockroach_version: String,
-    upgrade_status: &'static str,
+    pub(super) cockroach_version: String,
+    pub(super) upgrade_status: &'static str,
     plan: &'static str,
-    cloud_provider: String,
+    pub(super) cloud_provider: String,
     provider: String,
-    state: &'static str,
-    operation_status: &'static str,
+    pub(super) state: &'static str,
+    pub(super) operation_status: &'static str,
     creator_id: &'a str,
     config: ConfigOut<'a>,
-    regions: Vec<RegionOut<'a>>,
+    pub(super) regions: Vec<RegionOut>,
     sql_dns: String,
     #[schema(value_type = String)]
     cidr_range: Attr<'a>,
@@ -167,13 +167,13 @@ pub struct ClusterOut<'a> {
     account_id: &'static str,
     #[schema(value_type = Value)]
     customer_cloud_account: Attr<'a>,
-    created_at: String,
-    updated_at: String,
-    deleted_at: Option<String>,
+    pub(super) created_at: String,
+    pub(super) updated_at: String,
+    pub(super) deleted_at: Option<String>,
 }
 
-/// A core cluster in the vendor's shape, for serializing (lists) or as a tree ([`render`]).
-pub fn shape<'a>(c: &'a Cluster, provider_region: Option<&'a (String, String)>, version: &str, default_project: Option<Uuid>) -> ClusterOut<'a> {
+/// A core cluster in the vendor's shape, serialized as it is (lists, and one cluster through [`render_one`]).
+pub fn shape<'a>(c: &'a Cluster, provider_region: Option<&(String, String)>, version: &str, default_project: Option<Uuid>) -> ClusterOut<'a> {
     let (provider, region) = provider_region.map(|(p, r)| (p.as_str(), r.as_str())).unwrap_or_default();
     let a = c.attributes.get("crdb").and_then(|v| v.as_object());
     let get = |k: &str| a.and_then(|a| a.get(k));
@@ -184,13 +184,13 @@ pub fn shape<'a>(c: &'a Cluster, provider_region: Option<&'a (String, String)>, 
     let routing = routing_id(c);
     let core_sql = c.endpoints.iter().find(|e| e.kind == "sql").map(|e| e.host.as_str());
     let primary = get("primary_region").and_then(|v| v.as_str());
-    let region_list: Vec<(&'a str, i64)> = match (get("region_nodes").and_then(|v| v.as_object()), get("regions").and_then(|v| v.as_array())) {
+    let region_list: Vec<(&str, i64)> = match (get("region_nodes").and_then(|v| v.as_object()), get("regions").and_then(|v| v.as_array())) {
         (Some(rn), _) => rn.iter().map(|(k, v)| (k.as_str(), v.as_i64().unwrap_or(0))).collect(),
         (None, Some(rs)) => rs.iter().filter_map(|r| r.as_str()).map(|r| (r, 0)).collect(),
         (None, None) => vec![(region, if c.plan == Plan::Dedicated { c.node_count as i64 } else { 0 })],
     };
     let many = region_list.len() > 1;
-    let regions: Vec<RegionOut<'a>> = region_list
+    let regions: Vec<RegionOut> = region_list
         .into_iter()
         .enumerate()
         .map(|(i, (name, nodes))| {
@@ -205,7 +205,7 @@ pub fn shape<'a>(c: &'a Cluster, provider_region: Option<&'a (String, String)>, 
                 (format!("admin-{routing}.{name}.dbcloud.local"), format!("internal-{routing}.{name}.dbcloud.local"))
             };
             RegionOut {
-                name,
+                name: name.to_string(),
                 sql_dns: sql,
                 ui_dns: ui,
                 internal_dns: internal,
@@ -280,26 +280,22 @@ pub fn shape<'a>(c: &'a Cluster, provider_region: Option<&'a (String, String)>, 
     }
 }
 
-/// A core cluster in the vendor's shape, as a JSON tree.
-pub fn render(c: &Cluster, provider_region: Option<&(String, String)>, version: &str, default_project: Option<Uuid>) -> Value {
-    serde_json::to_value(shape(c, provider_region, version, default_project)).unwrap_or(Value::Null)
-}
-
-/// Renders one cluster, looking up its cloud and the default project.
-pub async fn render_one(s: &AppState, caller: &Caller, c: &Cluster, version: &str) -> Value {
+/// One cluster in the vendor's shape, looking up its cloud and the default project; a
+/// running major upgrade shows in `operation_status` and `upgrade_status`.
+pub async fn render_one<'a>(s: &AppState, caller: &Caller, c: &'a Cluster, version: &str) -> ClusterOut<'a> {
     let places = s.app.clouds().places_of(caller, std::slice::from_ref(c)).await.unwrap_or_default();
     let cloud = places.get(&c.cloud_id).map(|(p, r)| (p.as_str().to_string(), r.clone()));
     let default = s.app.projects().default_project_id(caller).await.ok();
-    let mut v = render(c, cloud.as_ref(), version, default);
+    let mut out = shape(c, cloud.as_ref(), version, default);
     // The running operation, if any, is the cluster's newest (one runs at a time).
     if c.state == ClusterState::Updating
         && let Ok(newest) = s.app.clusters().latest_operations(caller, &[c.id]).await
         && newest.iter().any(|o| o.status.is_active() && o.kind == OperationKind::Upgrade)
     {
-        v["operation_status"] = json!("CRDB_MAJOR_UPGRADE_RUNNING");
-        v["upgrade_status"] = json!("MAJOR_UPGRADE_RUNNING");
+        out.operation_status = "CRDB_MAJOR_UPGRADE_RUNNING";
+        out.upgrade_status = "MAJOR_UPGRADE_RUNNING";
     }
-    v
+    out
 }
 
 /// 503 for a cluster that is being created or changed (spec §7), with the operation named.

@@ -1,15 +1,16 @@
 //! Changing a cluster (UpdateClusterSpecification): labels, delete protection, usage limits
 //! and regions apply at once, node counts run a scale, a version starts a major upgrade.
 
+use super::CockroachErrorBody;
 use super::clusters::{cluster_id, live};
 use super::create::{check_limits, enum_field, parse_plan};
-use super::docs::CockroachErrorBody;
 use super::shape::{busy, crdb, regions_of, render_one, vendor_plan};
 use super::wire::{I64, UpdateBody};
 use super::{CCaller, CJson, CResult, field};
 use crate::state::AppState;
 use crate::version::CcVersion;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use dbcloud_app::Permission;
 use dbcloud_app::clusters::ClusterChanges;
@@ -28,7 +29,7 @@ pub async fn update_cluster(
     Extension(CcVersion(version)): Extension<CcVersion>,
     Path(id): Path<String>,
     CJson(body): CJson<UpdateBody>,
-) -> CResult<Json<Value>> {
+) -> CResult<Response> {
     let cc = version;
     let id = cluster_id(&id)?;
     let c = live(&s, &caller, id, Permission::ClusterUpdate).await?;
@@ -55,7 +56,7 @@ pub async fn update_cluster(
                     dbcloud_core::Error::InvalidArgument { .. } => field("cockroach_version", "must be a version such as v24.3, not older than the cluster's"),
                     other => busy(&c, other),
                 })?;
-                return Ok(Json(render_one(&s, &caller, &change.cluster, cc).await));
+                return Ok(Json(render_one(&s, &caller, &change.cluster, cc).await).into_response());
             }
         } else if let Some(st) = &body.upgrade_status {
             match st.as_str() {
@@ -155,5 +156,5 @@ pub async fn update_cluster(
     // operation, refused while another runs.
     let changes = ClusterChanges { spend_limit, node_count: scale_to, attributes: Some(attrs), ..Default::default() };
     let change = s.app.clusters().update(&caller, id, changes).await.map_err(|e| busy(&c, e))?;
-    Ok(Json(render_one(&s, &caller, &change.cluster, version).await))
+    Ok(Json(render_one(&s, &caller, &change.cluster, version).await).into_response())
 }

@@ -195,3 +195,8 @@ pub struct SpendLimitBody {
     #[serde(alias = "spendLimit")]
     pub spend_limit: I64,
 }
+
+/// The empty answer `{}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CockroachEmpty {}
