@@ -31,13 +31,12 @@ enum Command {
     Client(dbcloud_cli::Command),
 }
 
-/// mimalloc instead of the system allocator: a request allocates and frees many small
-/// buffers across threads; with glibc's malloc a request cost a third more CPU (see
-/// docs/architecture.md, "Performance of the request path").
+/// mimalloc instead of the system allocator (see `dbcloud_alloc`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: dbcloud_alloc::MiMalloc = dbcloud_alloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    dbcloud_alloc::tune();
     // Usage errors exit 1, as the README documents (clap's own default is 2, which the CLI
     // uses for API errors); --help and --version exit 0.
     let cli = match Cli::try_parse() {

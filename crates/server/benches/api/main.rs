@@ -81,7 +81,7 @@ mod pages;
 
 /// The allocator of the `dbcloud` binary, so the figures are the product's.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: dbcloud_alloc::MiMalloc = dbcloud_alloc::MiMalloc;
 
 use load::*;
 use micro::*;
@@ -119,6 +119,7 @@ const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TARGET_RATIO: f64 = 0.8;
 
 fn main() -> ExitCode {
+    dbcloud_alloc::tune();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
