@@ -41,6 +41,10 @@ impl crate::seed::Seed for Backend {
             qb.build().execute(&mut *tx).await.map_err(|e| unique(e, || format!("clusters named {prefix}-* exist")))?;
             done += n;
         }
-        commit(tx).await
+        commit(tx).await?;
+        for statement in super::AFTER_BULK_LOAD {
+            sqlx::query(*statement).execute(&self.pool).await.map_err(super::common::db)?;
+        }
+        Ok(())
     }
 }
