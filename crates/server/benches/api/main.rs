@@ -15,6 +15,9 @@
 //!    per second and reuses the signature: GET signatures are not replay-guarded);
 //!    plus two diagnostic runs that split the cost: authenticated `GET /v1/regions` (auth,
 //!    no store access) and unauthenticated `GET /ready` (one store round trip, no auth);
+//!    each run is compared with the `/health` runs just before and after it, and the
+//!    verdict is the median of `$BENCH_ROUNDS` such rounds of short slices (default 10;
+//!    see `auth.rs`);
 //! 3. median and p95 time of fetching one page of 100 clusters
 //!    (`GET /v1/clusters?limit=100`), the first page and a deep page of 50 reached through a cursor
 //!    from the middle of the list, with 100 clusters in the organization and again with
@@ -38,6 +41,7 @@
 //! time (`$BENCH_SECONDS`, default 3) and in request count. Every figure is printed as it is
 //! measured, and a table of all figures is printed at the end.
 //!
+//! `$BENCH_ROUNDS` (1 to 50) sets the rounds of the credential-form comparison.
 //! `$BENCH_FORM` keeps only the credential forms whose label contains it (e.g. `HMAC`).
 //! `$BENCH_ONLY` (comma-separated) picks parts: backends `sqlite`, `postgres`; sections
 //! `micro` (CPU checks), `auth` (throughput of each credential form), `lists` (list
@@ -75,6 +79,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+mod auth;
 mod load;
 mod micro;
 mod pages;
@@ -83,6 +88,7 @@ mod pages;
 #[global_allocator]
 static GLOBAL: dbcloud_alloc::MiMalloc = dbcloud_alloc::MiMalloc;
 
+use auth::*;
 use load::*;
 use micro::*;
 use pages::*;
@@ -110,8 +116,12 @@ const SEED_BATCH: u32 = 10_000;
 const WALK_PAGE: usize = 500;
 /// Per-request client timeout.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Hard bound on one backend's whole run (a safety net; normal runs take well under a minute).
-const BACKEND_TIMEOUT: Duration = Duration::from_secs(240);
+/// Hard bound on one backend's whole run, a safety net: 4 minutes plus the auth section's
+/// load runs (16 of them, cut into slices, each slice with its warm-up).
+fn backend_timeout(load_time: Duration) -> Duration {
+    let slices = 16 * rounds().unwrap_or(1) as u32;
+    Duration::from_secs(240) + (load_time + WARMUP) * 16 + (MIN_SLICE + SLICE_WARMUP) * slices
+}
 /// Bound on shutting the server down and on dropping the PostgreSQL schema.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -191,9 +201,10 @@ async fn run() -> Result<()> {
         bail!("BENCH_SECONDS must be in (0, 120], got {secs}");
     }
     let load_time = Duration::from_secs_f64(secs);
+    let rounds = rounds()?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!(
-        "dbcloud API benchmark: {CONCURRENCY} concurrent tasks, {secs} s per load run, {PAGE_FETCHES} sequential page fetches, {cores} core(s); client and server share the process"
+        "dbcloud API benchmark: {CONCURRENCY} concurrent tasks, {secs} s per load run, {rounds} round(s) of the credential forms, {PAGE_FETCHES} sequential page fetches, {cores} core(s); client and server share the process"
     );
     let mut report = Report::default();
     let mut failures: Vec<String> = Vec::new();
@@ -250,9 +261,10 @@ async fn run_sqlite(load_time: Duration, report: &mut Report) -> Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let db = dir.path().join("bench.db");
     let store = SqliteStore::open(&db).await.with_context(|| format!("opening SQLite store {}", db.display()))?;
-    match tokio::time::timeout(BACKEND_TIMEOUT, bench_backend("sqlite", Arc::new(store), dir.path(), load_time, report)).await {
+    let limit = backend_timeout(load_time);
+    match tokio::time::timeout(limit, bench_backend("sqlite", Arc::new(store), dir.path(), load_time, report)).await {
         Ok(r) => r,
-        Err(_) => Err(anyhow!("SQLite run exceeded {BACKEND_TIMEOUT:?}")),
+        Err(_) => Err(anyhow!("SQLite run exceeded {limit:?}")),
     }
 }
 
@@ -291,9 +303,10 @@ async fn run_postgres(load_time: Duration, report: &mut Report) -> Result<()> {
             .with_context(|| format!("connecting the store to {shown} in schema {schema}"))?;
         bench_backend("postgres", Arc::new(store), dir.path(), load_time, report).await
     };
-    let res = match tokio::time::timeout(BACKEND_TIMEOUT, bench).await {
+    let limit = backend_timeout(load_time);
+    let res = match tokio::time::timeout(limit, bench).await {
         Ok(r) => r,
-        Err(_) => Err(anyhow!("PostgreSQL run exceeded {BACKEND_TIMEOUT:?}")),
+        Err(_) => Err(anyhow!("PostgreSQL run exceeded {limit:?}")),
     };
 
     // Always drop the schema, whatever happened above. The name is generated (hex only).
@@ -336,73 +349,6 @@ async fn bench_backend<S: Store + Seed>(backend: &str, store: Arc<S>, data_dir: 
     res
 }
 
-/// Per-key limit of the benchmark's own key (the API's maximum; far above the load).
-const BENCH_KEY_RATE_LIMIT: i64 = 1_000_000;
-
-/// The benchmark's own key.
-struct Key {
-    access_key: String,
-    secret: String,
-    bearer_token: String,
-}
-
-/// Creates, with the bootstrap key, an organization-owner key whose per-key limit is
-/// `BENCH_KEY_RATE_LIMIT` (the bootstrap key's own limit is too low for load runs).
-async fn create_bench_key(client: &reqwest::Client, base: &str, bootstrap_token: &str) -> Result<Key> {
-    let url = format!("{base}/v1/api-keys");
-    let resp = client
-        .post(&url)
-        .bearer_auth(bootstrap_token)
-        .json(&serde_json::json!({
-            "name": "bench",
-            "description": "API benchmark load key",
-            "organization_roles": ["organizationOwner"],
-            "rate_limit": BENCH_KEY_RATE_LIMIT,
-        }))
-        .send()
-        .await
-        .with_context(|| format!("POST {url}"))?;
-    let status = resp.status();
-    let body = resp.text().await.with_context(|| format!("reading POST {url}"))?;
-    if !status.is_success() {
-        bail!("POST {url}: {status}: {body}");
-    }
-    let v: Value = serde_json::from_str(&body).with_context(|| format!("POST {url}: body is not JSON"))?;
-    let field = |name: &str| -> Result<String> {
-        v.get(name).and_then(Value::as_str).map(str::to_string).ok_or_else(|| anyhow!("POST {url}: no `{name}` in the answer"))
-    };
-    Ok(Key { access_key: field("id")?, secret: field("secret")?, bearer_token: field("bearer_token")? })
-}
-
-/// `secret` with its last character changed.
-fn wrong_secret(secret: &str) -> String {
-    let mut w = secret.to_string();
-    let last = if w.pop() == Some('a') { 'b' } else { 'a' };
-    w.push(last);
-    w
-}
-
-/// One GET with `cred` that must be refused with 401 (the credential is really checked).
-async fn expect_unauthenticated(client: &reqwest::Client, url: &str, cred: &Cred) -> Result<()> {
-    let resp = Signer::new(cred).apply(client.get(url))?.send().await.with_context(|| format!("GET {url}"))?;
-    let status = resp.status();
-    let body = resp.text().await.with_context(|| format!("reading GET {url}"))?;
-    if status != reqwest::StatusCode::UNAUTHORIZED {
-        bail!("GET {url} with a wrong secret: expected 401, got {status}: {body}");
-    }
-    Ok(())
-}
-
-/// `a / b` with a verdict against `TARGET_RATIO`.
-fn target_ratio(a: f64, b: f64) -> String {
-    if b > 0.0 {
-        let r = a / b;
-        format!("{r:.2}x (target >= {TARGET_RATIO}x: {})", if r >= TARGET_RATIO { "met" } else { "NOT met" })
-    } else {
-        "n/a".into()
-    }
-}
-
 async fn measure<S: Store + Seed>(
     backend: &str,
     base: &str,
@@ -441,53 +387,9 @@ async fn measure<S: Store + Seed>(
     let one = get_json(&client, &format!("{base}/v1/clusters?limit=1"), token).await.context("finding a cluster")?;
     let cluster_id = one.pointer("/items/0/id").and_then(Value::as_str).ok_or_else(|| anyhow!("GET /v1/clusters?limit=1: no cluster in {one}"))?.to_string();
 
-    // 1 and 2: throughput and latency, unauthenticated and with each credential form. A
-    // `/health` run comes before the first form and after every form, and each form is
-    // compared with the mean of the two `/health` runs around it, so a slow moment of the
-    // shared machine weighs on both sides of a ratio alike.
+    // 1 and 2: throughput and latency, unauthenticated and with each credential form.
     if wanted("auth") {
-        let health_url = format!("{base}/health");
-        let mut health = vec![throughput(backend, "GET /health", &client, &health_url, &Cred::None, load_time, report).await?];
-        let cluster_path = format!("/v1/clusters/{cluster_id}");
-        let cluster_url = format!("{base}{cluster_path}");
-        let wrong = wrong_secret(&key.secret);
-        let mut runs: Vec<(String, String, Cred)> = Vec::new();
-        for form in Form::ALL {
-            // `$BENCH_FORM`: only the credential forms whose label contains it.
-            if std::env::var("BENCH_FORM").is_ok_and(|f| !form.label().contains(&f)) {
-                continue;
-            }
-            let label = format!("GET /v1/clusters/{{id}} [{}]", form.label());
-            expect_unauthenticated(&client, &cluster_url, &form.cred(&key.access_key, &wrong, &cluster_path)?)
-                .await
-                .with_context(|| format!("{label}: checking a wrong secret is refused"))?;
-            runs.push((label, cluster_url.clone(), form.cred(&key.access_key, &key.secret, &cluster_path)?));
-        }
-        // Diagnostics that split the cost: authentication without a store read (a small
-        // catalogue answer), a store round trip without authentication.
-        let regions = "/v1/regions?provider=azure";
-        runs.push((
-            "diag GET /v1/regions?provider=azure [Bearer ak_secret] (auth, no store read)".into(),
-            format!("{base}{regions}"),
-            Form::BearerToken.cred(&key.access_key, &key.secret, regions)?,
-        ));
-        runs.push(("diag GET /ready (one store ping, no auth)".into(), format!("{base}/ready"), Cred::None));
-        let mut measured = Vec::new();
-        for (label, url, cred) in runs {
-            let c = throughput(backend, &label, &client, &url, &cred, load_time, report).await?;
-            measured.push((label, c));
-            health.push(throughput(backend, "GET /health", &client, &health_url, &Cred::None, load_time, report).await?);
-        }
-        for (i, (label, r)) in measured.iter().enumerate() {
-            let (before, after) = (&health[i], &health[i + 1]);
-            report.add(backend, format!("{label} / GET /health throughput (runs before and after)"), target_ratio(r.rps(), (before.rps() + after.rps()) / 2.0));
-            // The same comparison in CPU per request (client and server), which other load
-            // on the machine hardly moves: /health's CPU per request over this one's.
-            if let (Some(c), Some(b), Some(a)) = (r.cpu_per_request(), before.cpu_per_request(), after.cpu_per_request()) {
-                let h = (b.as_secs_f64() + a.as_secs_f64()) / 2.0;
-                report.add(backend, format!("{label} / GET /health, CPU per request (inverse ratio)"), target_ratio(h, c.as_secs_f64()));
-            }
-        }
+        compare(backend, &client, base, &key, &cluster_id, load_time, report).await?;
     }
 
     if wanted("lists") {
