@@ -56,6 +56,16 @@ pub fn native_operations(doc: &mut utoipa::openapi::OpenApi) -> Vec<(String, &'s
     out
 }
 
+/// The object schema `name` of the document's components; a missing one is a bug in the
+/// document's own code, so it panics (the OpenAPI tests build the document).
+fn object_schema<'a>(
+    schemas: &'a mut std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Schema>>,
+    name: &str,
+) -> &'a mut utoipa::openapi::schema::Object {
+    let Some(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(o))) = schemas.get_mut(name) else { panic!("{name}: no such object schema") };
+    o
+}
+
 /// The vendor surface a dialect path belongs to, as an operation id prefix.
 fn surface(path: &str) -> Option<&'static str> {
     [("/api/v1/orgs/", "cockroach_legacy"), ("/api/v1/", "cockroach"), ("/api/v2/", "cratedb"), ("/v2/", "couchbase")]

@@ -92,7 +92,7 @@ impl Modify for DialectSchemas {
         let schemas = &mut doc.components.as_mut().expect("components").schemas;
         for (schema, property, values) in enums() {
             let at = format!("{schema}.{property}");
-            let Some(RefOr::T(Schema::Object(o))) = schemas.get_mut(schema) else { panic!("{schema}: no such object schema") };
+            let o = super::object_schema(schemas, schema);
             let Some(RefOr::T(Schema::Object(p))) = o.properties.get_mut(property) else { panic!("{at}: no such string property") };
             let mut values: Vec<serde_json::Value> = values.into_iter().map(serde_json::Value::from).collect();
             match &p.schema_type {

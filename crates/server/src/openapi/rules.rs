@@ -227,7 +227,7 @@ impl Modify for Rules {
         let schemas = &mut doc.components.as_mut().expect("components").schemas;
         for (schema, property, rule) in body_rules() {
             let at = format!("{schema}.{property}");
-            let Some(RefOr::T(Schema::Object(o))) = schemas.get_mut(schema) else { panic!("{schema}: no such object schema") };
+            let o = super::object_schema(schemas, schema);
             let p = o.properties.get_mut(property).unwrap_or_else(|| panic!("{at}: no such property"));
             apply(leaf(p, &at), &rule);
         }

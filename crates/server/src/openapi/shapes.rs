@@ -96,7 +96,7 @@ impl Modify for Shapes {
     fn modify(&self, doc: &mut OpenApi) {
         let schemas = &mut doc.components.as_mut().expect("components").schemas;
         for name in UPDATES {
-            let Some(RefOr::T(Schema::Object(o))) = schemas.get_mut(*name) else { panic!("{name}: no such object schema") };
+            let o = super::object_schema(schemas, name);
             o.min_properties = Some(1);
             for (field, p) in o.properties.iter_mut() {
                 let RefOr::T(Schema::Object(p)) = p else { panic!("{name}.{field}: not a plain property") };
