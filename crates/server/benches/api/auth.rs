@@ -148,12 +148,7 @@ fn add(acc: &mut Option<LoadResult>, r: LoadResult) {
 fn record(backend: &str, label: &str, acc: Option<LoadResult>, report: &mut Report) {
     let Some(mut r) = acc else { return };
     r.latencies.sort_unstable();
-    report.add(backend, format!("{label} throughput"), format!("{:.0} req/s ({} req in {:.2} s)", r.rps(), r.requests, r.elapsed.as_secs_f64()));
-    report.add(backend, format!("{label} latency p50"), ms(quantile(&r.latencies, 0.50)));
-    report.add(backend, format!("{label} latency p99"), ms(quantile(&r.latencies, 0.99)));
-    if let Some(c) = r.cpu_per_request() {
-        report.add(backend, format!("{label} CPU per request (client + server)"), format!("{:.1} us", c.as_secs_f64() * 1e6));
-    }
+    add_load(backend, label, &r, report);
 }
 
 /// One short load run after a short warm-up (the client's connections are already open).

@@ -221,11 +221,16 @@ pub(crate) async fn throughput(
 ) -> Result<LoadResult> {
     load(client, url, cred, WARMUP).await.with_context(|| format!("warm-up of {label}"))?;
     let r = load(client, url, cred, dur).await.with_context(|| format!("load run of {label}"))?;
+    add_load(backend, label, &r, report);
+    Ok(r)
+}
+
+/// Records a run's throughput, p50/p99 latency (of sorted latencies) and CPU per request.
+pub(crate) fn add_load(backend: &str, label: &str, r: &LoadResult, report: &mut Report) {
     report.add(backend, format!("{label} throughput"), format!("{:.0} req/s ({} req in {:.2} s)", r.rps(), r.requests, r.elapsed.as_secs_f64()));
     report.add(backend, format!("{label} latency p50"), ms(quantile(&r.latencies, 0.50)));
     report.add(backend, format!("{label} latency p99"), ms(quantile(&r.latencies, 0.99)));
     if let Some(c) = r.cpu_per_request() {
         report.add(backend, format!("{label} CPU per request (client + server)"), format!("{:.1} us", c.as_secs_f64() * 1e6));
     }
-    Ok(r)
 }
